@@ -1,0 +1,57 @@
+//! Cross-file checks and their registry.
+//!
+//! Loading checks each file on its own; the checks here look at the whole
+//! set of loaded files (duplicate IDs, pack references, data-model
+//! conflicts, correlation references). Each check lives in its own file and
+//! registers in [`CHECKS`]. They run in registry order; their diagnostics
+//! are sorted before reporting, so the order only matters for checks that
+//! read the validity left by earlier stages.
+
+mod duplicate_id;
+
+use std::collections::HashSet;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::Analysis;
+use crate::source::{FileId, SourceFile};
+
+/// What a check sees.
+pub struct CheckCx<'a> {
+    /// Every loaded file.
+    pub sources: &'a [SourceFile],
+    /// Every analysis item, in the order of cli-and-settings §1.6.
+    pub analyses: &'a [&'a Analysis],
+    /// Files with an error from loading (their items take no part in ID
+    /// checks, as in PAT).
+    pub invalid: &'a HashSet<FileId>,
+}
+
+impl CheckCx<'_> {
+    /// Analyses whose file loaded without errors.
+    pub fn valid(&self) -> impl Iterator<Item = &Analysis> {
+        self.analyses
+            .iter()
+            .copied()
+            .filter(|a| !self.invalid.contains(&a.file))
+    }
+}
+
+/// A check over the whole loaded set.
+pub trait Check: Sync {
+    /// The main code it reports.
+    fn code(&self) -> Code;
+    /// Runs the check.
+    fn run(&self, cx: &CheckCx<'_>, out: &mut Vec<Diagnostic>);
+}
+
+/// Every cross-file check, in the order they run.
+pub static CHECKS: &[&dyn Check] = &[&duplicate_id::DuplicateId];
+
+/// Runs every check.
+pub fn run_all(cx: &CheckCx<'_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for check in CHECKS {
+        check.run(cx, &mut out);
+    }
+    out
+}

@@ -1,0 +1,236 @@
+//! The loading context: typed reads from spanned YAML that report problems.
+//!
+//! Every reader takes a [`Node`], returns the typed value when it is well
+//! formed and otherwise pushes a diagnostic and returns `None`, so a loader
+//! can read every key of a file and report all problems, never only the
+//! first.
+
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::source::{FileId, Span, Spanned};
+use crate::yaml::{Node, NodeKind};
+
+/// Options that change how files are read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// `--ignore-extra-keys`: unknown top-level keys of rules, scheduled
+    /// rules, policies and derived detections become warnings.
+    pub ignore_extra_keys: bool,
+}
+
+/// Collects the diagnostics of one file.
+#[derive(Debug)]
+pub struct Cx {
+    /// The file being read.
+    pub file: FileId,
+    /// What was found so far.
+    pub diags: Vec<Diagnostic>,
+    /// Options.
+    pub opts: LoadOptions,
+}
+
+impl Cx {
+    /// A context for one file.
+    pub fn new(file: FileId, opts: LoadOptions) -> Self {
+        Cx {
+            file,
+            diags: Vec::new(),
+            opts,
+        }
+    }
+
+    /// Reports a diagnostic at a span and returns it for a help line.
+    pub fn report(&mut self, code: Code, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::new(code, self.file, span, message));
+        let last = self.diags.len() - 1;
+        &mut self.diags[last]
+    }
+
+    /// Reports keys of `map` not in `allowed` with `code`, suggesting the
+    /// nearest allowed key. Non-string keys are reported too.
+    pub fn unknown_keys(&mut self, map: &Node, allowed: &[&str], code: Code, place: &str) {
+        let Some(entries) = map.as_map() else { return };
+        for (k, _) in entries {
+            match k.as_str() {
+                Some(name) if allowed.contains(&name) => {}
+                Some(name) => {
+                    let help = did_you_mean(name, allowed.iter().copied());
+                    let d = self.report(code, k.span, format!("unknown key `{name}` in {place}"));
+                    d.help = Some(help.unwrap_or_else(|| format!("allowed keys: {}", allowed.join(", "))));
+                }
+                None => {
+                    let text = k.key_text().unwrap_or_else(|| "?".to_owned());
+                    self.report(code, k.span, format!("unknown key `{text}` in {place}"))
+                        .help = Some("keys are case-sensitive strings".to_owned());
+                }
+            }
+        }
+    }
+
+    /// Reports that `key` is missing from `map`.
+    pub fn missing(&mut self, map: &Node, key: &str, place: &str) {
+        self.report(
+            Code::MissingKey,
+            map.first_key_span(),
+            format!("missing key `{key}` in {place}"),
+        );
+    }
+
+    /// Reports `key` as present together with an exclusive key.
+    pub fn exclusive(&mut self, map: &Node, a: &str, b: &str) {
+        let (Some((ka, _)), Some((kb, _))) = (map.get_entry(a), map.get_entry(b)) else {
+            return;
+        };
+        let second = if ka.span.start <= kb.span.start { kb } else { ka };
+        self.report(
+            Code::ExclusiveKeys,
+            second.span,
+            format!("`{a}` and `{b}` cannot be used together"),
+        )
+        .help = Some(format!("keep exactly one of `{a}` and `{b}`"));
+    }
+
+    fn wrong_type(&mut self, node: &Node, key: &str, want: &str) {
+        let found = match &node.kind {
+            NodeKind::Str(s) if s.len() <= 40 => format!("a string (`{s}`)"),
+            _ => node.type_name().to_owned(),
+        };
+        let help = match (&node.kind, want) {
+            (NodeKind::Str(s), "a boolean") => Some(format!(
+                "write `true` or `false`; `{s}` is a string in detection files (YAML 1.2)"
+            )),
+            (NodeKind::Str(_), "a list of strings") => {
+                Some(format!("write a list: `{key}: [{}]`", node.as_str().unwrap_or("")))
+            }
+            (NodeKind::Null, _) => Some("give it a value or remove the key".to_owned()),
+            _ => None,
+        };
+        let d = self.report(
+            Code::WrongType,
+            node.span,
+            format!("`{key}` must be {want}, found {found}"),
+        );
+        d.help = help;
+    }
+
+    /// A string value.
+    pub fn string(&mut self, node: &Node, key: &str) -> Option<Spanned<String>> {
+        match &node.kind {
+            NodeKind::Str(s) => Some(Spanned::new(s.clone(), node.span)),
+            _ => {
+                self.wrong_type(node, key, "a string");
+                None
+            }
+        }
+    }
+
+    /// A boolean value.
+    pub fn boolean(&mut self, node: &Node, key: &str) -> Option<Spanned<bool>> {
+        match node.kind {
+            NodeKind::Bool(b) => Some(Spanned::new(b, node.span)),
+            _ => {
+                self.wrong_type(node, key, "a boolean");
+                None
+            }
+        }
+    }
+
+    /// An integer value.
+    pub fn integer(&mut self, node: &Node, key: &str) -> Option<Spanned<i64>> {
+        match node.kind {
+            NodeKind::Int(i) => Some(Spanned::new(i, node.span)),
+            _ => {
+                self.wrong_type(node, key, "an integer");
+                None
+            }
+        }
+    }
+
+    /// A list value.
+    pub fn list<'n>(&mut self, node: &'n Node, key: &str) -> Option<&'n [Node]> {
+        match &node.kind {
+            NodeKind::Seq(items) => Some(items),
+            _ => {
+                self.wrong_type(node, key, "a list");
+                None
+            }
+        }
+    }
+
+    /// A mapping value.
+    pub fn mapping<'n>(&mut self, node: &'n Node, key: &str) -> Option<&'n Node> {
+        match &node.kind {
+            NodeKind::Map(_) => Some(node),
+            _ => {
+                self.wrong_type(node, key, "a mapping");
+                None
+            }
+        }
+    }
+
+    /// A list of strings; every non-string item is reported.
+    pub fn string_list(&mut self, node: &Node, key: &str) -> Option<Vec<Spanned<String>>> {
+        let NodeKind::Seq(items) = &node.kind else {
+            self.wrong_type(node, key, "a list of strings");
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for item in items {
+            match &item.kind {
+                NodeKind::Str(s) => out.push(Spanned::new(s.clone(), item.span)),
+                _ => {
+                    self.wrong_type(item, &format!("{key} item"), "a string");
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// Reports duplicate entries of a set field (`duplicate-value`).
+    pub fn no_duplicates(&mut self, items: &[Spanned<String>], key: &str, case_insensitive: bool) {
+        let mut seen: Vec<(String, Span)> = Vec::with_capacity(items.len());
+        for item in items {
+            let norm = if case_insensitive {
+                item.value.to_lowercase()
+            } else {
+                item.value.clone()
+            };
+            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == norm) {
+                let file = self.file;
+                let how = if case_insensitive {
+                    " (compared case-insensitively)"
+                } else {
+                    ""
+                };
+                let d = self.report(
+                    Code::DuplicateValue,
+                    item.span,
+                    format!("`{}` appears twice in `{key}`{how}", item.value),
+                );
+                d.related.push(crate::diagnostic::Label {
+                    file,
+                    span: *first,
+                    text: Some("first here".to_owned()),
+                });
+                d.help = Some(format!("`{key}` is a set: remove the duplicate"));
+            } else {
+                seen.push((norm, item.span));
+            }
+        }
+    }
+
+    /// Checks an ID or `DisplayName` against `^[^<>&"%]+$` (`invalid-id`).
+    pub fn id_chars(&mut self, value: &Spanned<String>, key: &str) {
+        if value.value.is_empty() {
+            self.report(Code::InvalidId, value.span, format!("`{key}` must not be empty"));
+        } else if let Some(c) = value.value.chars().find(|c| matches!(c, '<' | '>' | '&' | '"' | '%')) {
+            self.report(
+                Code::InvalidId,
+                value.span,
+                format!("`{key}` contains the forbidden character `{c}`"),
+            )
+            .help = Some("IDs and display names must not contain < > & \" %".to_owned());
+        }
+    }
+}

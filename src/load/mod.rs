@@ -1,0 +1,181 @@
+//! Spanned YAML to the typed model, with diagnostics.
+//!
+//! [`load_file`] reads one file: it parses the YAML, classifies it by
+//! `AnalysisType` (cli-and-settings §2) and hands the root mapping to the
+//! loader of its type. Every problem becomes a diagnostic; loading never
+//! stops at the first one.
+
+pub mod alert;
+pub mod correlation;
+pub mod cx;
+pub mod expr;
+pub mod other;
+pub mod rule;
+
+pub use cx::{Cx, LoadOptions};
+
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::model::{Analysis, AnalysisType, Body, ID_KEYS};
+use crate::source::{FileId, Span, Spanned};
+use crate::yaml::{self, Node, NodeKind};
+
+/// What loading one file produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The analysis item, when the file is one and got far enough to have
+    /// a type. Present even when the file has errors.
+    pub analysis: Option<Analysis>,
+    /// Whether the file is an analysis file at all (has `AnalysisType`, or
+    /// could not be parsed). Files that are not are skipped silently.
+    pub is_analysis: bool,
+    /// Everything found.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads one file's text.
+///
+/// `text` is `None` for a file that is not UTF-8. `recognised_folder` says
+/// whether the file sits in a folder the name gate admits, for the
+/// `missing-analysis-type` warning.
+pub fn load_file(file: FileId, text: Option<&str>, opts: LoadOptions) -> Loaded {
+    let mut cx = Cx::new(file, opts);
+    let mut out = Loaded::default();
+    let Some(text) = text else {
+        cx.report(Code::YamlSyntax, Span::START, "the file is not UTF-8 text")
+            .help = Some("detection files must be UTF-8 YAML".to_owned());
+        out.is_analysis = true;
+        out.diagnostics = cx.diags;
+        return out;
+    };
+    let doc = match yaml::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            cx.report(Code::YamlSyntax, e.span, e.message);
+            out.is_analysis = true;
+            out.diagnostics = cx.diags;
+            return out;
+        }
+    };
+    let Some(root) = doc.root else { return out };
+    if root.as_map().is_none() {
+        // Not a mapping: no AnalysisType, so not an analysis file (PAT skips it).
+        return out;
+    }
+    let Some((type_key, type_node)) = root.get_entry("AnalysisType") else {
+        if let Some((k, _)) = ID_KEYS.iter().find_map(|k| root.get_entry(k)) {
+            cx.report(
+                Code::MissingAnalysisType,
+                k.span,
+                "looks like a detection but has no `AnalysisType`",
+            )
+            .help = Some(
+                "add `AnalysisType: rule` (or the right type), or move the file out of the rules folders".to_owned(),
+            );
+            out.diagnostics = cx.diags;
+        }
+        return out;
+    };
+    out.is_analysis = true;
+    for d in &doc.duplicates {
+        cx.report(
+            Code::DuplicateKey,
+            d.span,
+            format!("duplicate key `{}`; this value replaces the earlier one", d.key),
+        )
+        .related
+        .push(crate::diagnostic::Label {
+            file,
+            span: d.first,
+            text: Some("earlier value here".to_owned()),
+        });
+    }
+    let ty = match &type_node.kind {
+        NodeKind::Str(s) => match AnalysisType::from_name(s) {
+            Some(t) => t,
+            None => {
+                let names = AnalysisType::ALL.iter().map(|(_, n)| *n);
+                let help = did_you_mean(s, names.clone());
+                cx.report(
+                    Code::UnknownAnalysisType,
+                    type_node.span,
+                    format!("unknown `AnalysisType` `{s}`"),
+                )
+                .help = Some(help.unwrap_or_else(|| format!("use one of: {}", names.collect::<Vec<_>>().join(", "))));
+                out.diagnostics = cx.diags;
+                return out;
+            }
+        },
+        _ => {
+            cx.report(
+                Code::UnknownAnalysisType,
+                type_node.span,
+                format!("`AnalysisType` must be a string, found {}", type_node.type_name()),
+            );
+            let _ = type_key;
+            out.diagnostics = cx.diags;
+            return out;
+        }
+    };
+    let analysis_type = Spanned::new(ty, type_node.span);
+    let id = read_id(&mut cx, &root, ty);
+    let body = match ty {
+        AnalysisType::Rule | AnalysisType::ScheduledRule => Body::Rule(Box::new(rule::load(&mut cx, &root, ty))),
+        AnalysisType::CorrelationRule => Body::Other(correlation::load(&mut cx, &root)),
+        _ => Body::Other(other::load(&mut cx, &root, ty)),
+    };
+    out.analysis = Some(Analysis {
+        file,
+        analysis_type,
+        id,
+        body,
+        root,
+    });
+    out.diagnostics = cx.diags;
+    out
+}
+
+/// Reads the ID key of a type: required, a string, checked characters.
+fn read_id(cx: &mut Cx, root: &Node, ty: AnalysisType) -> Option<Spanned<String>> {
+    let key = ty.id_key();
+    let Some(node) = root.get(key) else {
+        cx.missing(root, key, "the file");
+        return None;
+    };
+    let id = cx.string(node, key)?;
+    match ty {
+        AnalysisType::LookupTable => {
+            if id.value.is_empty() {
+                cx.report(Code::InvalidId, id.span, format!("`{key}` must not be empty"));
+            }
+        }
+        AnalysisType::ScheduledPrompt => {
+            let ok = id.value.starts_with(|c: char| c.is_ascii_lowercase())
+                && id
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                cx.report(
+                    Code::InvalidId,
+                    id.span,
+                    format!("`{key}` `{}` must match `^[a-z][a-z0-9_]*$`", id.value),
+                )
+                .help = Some("use lower-case letters, digits and underscores, starting with a letter".to_owned());
+            }
+        }
+        _ => cx.id_chars(&id, key),
+    }
+    Some(id)
+}
+
+/// Reports top-level keys whose value is `null` (`wrong-type`), except for
+/// keys in `nullable`.
+pub fn null_values(cx: &mut Cx, root: &Node, nullable: &[&str]) {
+    for (k, v) in root.as_map().unwrap_or(&[]) {
+        if v.is_null() && !k.as_str().is_some_and(|s| nullable.contains(&s)) {
+            let name = k.key_text().unwrap_or_default();
+            cx.report(Code::WrongType, v.span, format!("`{name}` has no value"))
+                .help = Some("give it a value or remove the key".to_owned());
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Source files and positions.
+//!
+//! Every value read from a file keeps a [`Span`]: the 1-based line and column
+//! (in characters) where it starts and ends. Diagnostics point at spans;
+//! renderers read the source line back from [`SourceFile::line`].
+
+use std::path::PathBuf;
+
+/// Index of a file in the loaded [`Sources`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A position in a file: 1-based line and 1-based column in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Pos {
+    /// Line, starting at 1.
+    pub line: u32,
+    /// Column in characters, starting at 1.
+    pub col: u32,
+}
+
+/// A range in a file, start inclusive, end exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Span {
+    /// First character.
+    pub start: Pos,
+    /// One past the last character.
+    pub end: Pos,
+}
+
+impl Span {
+    /// The span of the first line and column of a file.
+    pub const START: Span = Span {
+        start: Pos { line: 1, col: 1 },
+        end: Pos { line: 1, col: 1 },
+    };
+
+    /// A span covering a single position.
+    pub fn at(line: u32, col: u32) -> Span {
+        let p = Pos { line, col };
+        Span { start: p, end: p }
+    }
+
+    /// A span inside a one-line scalar: `offset` and `len` count characters.
+    ///
+    /// Used to point at a part of a string value (a bad placeholder in a
+    /// title, say). Falls back to the whole span for multi-line values.
+    pub fn sub(self, offset: usize, len: usize) -> Span {
+        if self.start.line != self.end.line {
+            return self;
+        }
+        let col = self.start.col.saturating_add(offset as u32);
+        Span {
+            start: Pos {
+                line: self.start.line,
+                col,
+            },
+            end: Pos {
+                line: self.start.line,
+                col: col.saturating_add(len as u32),
+            },
+        }
+    }
+}
+
+/// A value together with the place it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    /// Wraps a value.
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+/// One file read from disk.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path as discovered (absolute or relative to the working directory).
+    pub path: PathBuf,
+    /// Path for reports: `/`-separated, relative to the current directory
+    /// when the file is below it.
+    pub display: String,
+    /// Path relative to the project root, `/`-separated; the sort key of
+    /// every report (cli-and-settings §1.6).
+    pub rel: String,
+    /// The text, or `None` when the file is not UTF-8.
+    pub text: Option<String>,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// Builds a source file and its line index.
+    pub fn new(path: PathBuf, display: String, rel: String, text: Option<String>) -> Self {
+        let mut line_starts = vec![0];
+        if let Some(t) = &text {
+            line_starts.extend(t.match_indices('\n').map(|(i, _)| i + 1));
+        }
+        SourceFile {
+            path,
+            display,
+            rel,
+            text,
+            line_starts,
+        }
+    }
+
+    /// The text of a 1-based line, without its line break.
+    pub fn line(&self, line: u32) -> Option<&str> {
+        let text = self.text.as_deref()?;
+        let i = (line as usize).checked_sub(1)?;
+        let start = *self.line_starts.get(i)?;
+        let end = self.line_starts.get(i + 1).copied().unwrap_or(text.len());
+        Some(text.get(start..end)?.trim_end_matches(['\n', '\r']))
+    }
+}

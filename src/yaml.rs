@@ -1,0 +1,636 @@
+//! The spanned YAML layer.
+//!
+//! `saphyr-parser` turns text into events with positions; this module builds
+//! a [`Node`] tree from them in which every value and every key keeps its
+//! [`Span`]. Scalars are typed here with the dialect of PAT's loader
+//! (simple-detections §3): only `true`/`false` in three spellings are
+//! booleans, `yes`/`on` stay strings, `0644` is decimal, `0x`/`0b` and `_`
+//! are accepted in integers, `1e3` and `0o17` stay strings, dates stay
+//! strings. Anchors, aliases and merge keys are resolved; duplicate keys keep
+//! the last value and are reported. Depth and alias expansion are bounded so
+//! that hostile input fails with a diagnostic instead of exhausting memory.
+//! See `docs/design/001-yaml-layer.md` for why this is not serde_yaml.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+
+use crate::source::{Pos, Span};
+
+/// Deepest nesting accepted; real detections stay below 20.
+pub const MAX_DEPTH: usize = 256;
+/// Most values a document may expand to through aliases.
+pub const MAX_NODES: usize = 2_000_000;
+
+/// A YAML value with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Where the value is written.
+    pub span: Span,
+    /// The typed value.
+    pub kind: NodeKind,
+}
+
+/// The kinds of YAML values after typing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    /// `null`, `~` or an empty value.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer that fits 64 bits.
+    Int(i64),
+    /// A float (also integers too large for 64 bits).
+    Float(f64),
+    /// Any other scalar.
+    Str(String),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping in document order, duplicates already removed.
+    Map(Vec<(Node, Node)>),
+}
+
+/// A problem found while parsing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YamlError {
+    /// Where.
+    pub span: Span,
+    /// What, as a lowercase fragment.
+    pub message: String,
+}
+
+/// A duplicate key found while building a mapping (the last one wins).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateKey {
+    /// The key text.
+    pub key: String,
+    /// The later occurrence, which wins.
+    pub span: Span,
+    /// The earlier occurrence, which is dropped.
+    pub first: Span,
+}
+
+/// The result of parsing one file.
+#[derive(Debug, Default)]
+pub struct Document {
+    /// The root value, `None` for an empty document.
+    pub root: Option<Node>,
+    /// Duplicate keys, for the `duplicate-key` warning.
+    pub duplicates: Vec<DuplicateKey>,
+}
+
+fn pos(m: &saphyr_parser::Marker) -> Pos {
+    Pos {
+        line: m.line() as u32,
+        col: m.col() as u32 + 1,
+    }
+}
+
+fn span(s: &YSpan) -> Span {
+    Span {
+        start: pos(&s.start),
+        end: pos(&s.end),
+    }
+}
+
+impl Node {
+    /// A short name of the value's type for messages ("a string").
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            NodeKind::Null => "null",
+            NodeKind::Bool(_) => "a boolean",
+            NodeKind::Int(_) => "an integer",
+            NodeKind::Float(_) => "a float",
+            NodeKind::Str(_) => "a string",
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a mapping",
+        }
+    }
+
+    /// The string value, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The entries, if this is a mapping.
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            NodeKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The items, if this is a sequence.
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.kind {
+            NodeKind::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self.kind, NodeKind::Null)
+    }
+
+    /// The value of the string key `key` of a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.get_entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and value of the string key `key` of a mapping.
+    pub fn get_entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, v)| (k, v))
+    }
+
+    /// The text a scalar key stands for (`200` for the integer key 200).
+    pub fn key_text(&self) -> Option<String> {
+        Some(match &self.kind {
+            NodeKind::Null => "null".to_owned(),
+            NodeKind::Bool(b) => b.to_string(),
+            NodeKind::Int(i) => i.to_string(),
+            NodeKind::Float(f) => float_text(*f),
+            NodeKind::Str(s) => s.clone(),
+            NodeKind::Seq(_) | NodeKind::Map(_) => return None,
+        })
+    }
+
+    /// The span a "missing key" diagnostic of this mapping points at: its
+    /// first key, else the mapping itself (cli-and-settings §8 item 4).
+    pub fn first_key_span(&self) -> Span {
+        match self.as_map().and_then(|m| m.first()) {
+            Some((k, _)) => Span {
+                start: k.span.start,
+                end: k.span.start,
+            },
+            None => Span {
+                start: self.span.start,
+                end: self.span.start,
+            },
+        }
+    }
+
+    /// Converts to JSON for event data (simple-detections §3 rules 1, 4, 5):
+    /// key order kept, scalar keys turned into their text.
+    ///
+    /// # Errors
+    /// A non-finite float or a key that is a list or mapping, with its span.
+    pub fn to_json(&self) -> Result<serde_json::Value, (Span, String)> {
+        use serde_json::Value;
+        Ok(match &self.kind {
+            NodeKind::Null => Value::Null,
+            NodeKind::Bool(b) => Value::Bool(*b),
+            NodeKind::Int(i) => Value::from(*i),
+            NodeKind::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => Value::Number(n),
+                None => return Err((self.span, format!("`{}` is not a finite number", float_text(*f)))),
+            },
+            NodeKind::Str(s) => Value::String(s.clone()),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect::<Result<_, _>>()?),
+            NodeKind::Map(entries) => {
+                let mut obj = serde_json::Map::with_capacity(entries.len());
+                for (k, v) in entries {
+                    let key = k.key_text().ok_or_else(|| {
+                        (
+                            k.span,
+                            "a mapping key that is a list or mapping cannot be a JSON key".to_owned(),
+                        )
+                    })?;
+                    obj.insert(key, v.to_json()?);
+                }
+                Value::Object(obj)
+            }
+        })
+    }
+}
+
+/// The text of a float as YAML writes it.
+pub fn float_text(f: f64) -> String {
+    if f.is_nan() {
+        ".nan".to_owned()
+    } else if f.is_infinite() {
+        if f > 0.0 { ".inf".to_owned() } else { "-.inf".to_owned() }
+    } else {
+        serde_json::Number::from_f64(f)
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Types a plain scalar with PAT's dialect (simple-detections §3).
+pub fn resolve_plain(s: &str) -> NodeKind {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
+        "true" | "True" | "TRUE" => return NodeKind::Bool(true),
+        "false" | "False" | "FALSE" => return NodeKind::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return NodeKind::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return NodeKind::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return NodeKind::Float(f64::NAN),
+        _ => {}
+    }
+    if let Some(k) = resolve_int(s) {
+        return k;
+    }
+    if is_float(s) {
+        let cleaned: String = s.chars().filter(|&c| c != '_').collect();
+        if let Ok(f) = cleaned.parse::<f64>() {
+            return NodeKind::Float(f);
+        }
+    }
+    NodeKind::Str(s.to_owned())
+}
+
+fn resolve_int(s: &str) -> Option<NodeKind> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = if let Some(h) = body.strip_prefix("0x") {
+        (16, h)
+    } else if let Some(b) = body.strip_prefix("0b") {
+        (2, b)
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() || !digits.as_bytes()[0].is_ascii_alphanumeric() {
+        return None;
+    }
+    if !digits.chars().all(|c| c == '_' || c.is_digit(radix)) {
+        return None;
+    }
+    let cleaned: String = digits.chars().filter(|&c| c != '_').collect();
+    if cleaned.is_empty() {
+        return None;
+    }
+    match i64::from_str_radix(&cleaned, radix) {
+        Ok(v) => Some(NodeKind::Int(if neg { -v } else { v })),
+        Err(_) => {
+            // Too large for 64 bits: keep the magnitude as a float, as JSON would.
+            let mut f = 0f64;
+            for c in cleaned.chars() {
+                f = f * f64::from(radix) + f64::from(c.to_digit(radix)?);
+            }
+            Some(NodeKind::Float(if neg { -f } else { f }))
+        }
+    }
+}
+
+/// PAT's float pattern: a dot is required; an exponent needs it too.
+fn is_float(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let Some(dot) = mantissa.find('.') else { return false };
+    let (int, frac) = (&mantissa[..dot], &mantissa[dot + 1..]);
+    let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit() || c == '_');
+    if !digits(int) || !digits(frac) || (int.is_empty() && frac.is_empty()) {
+        return false;
+    }
+    if int.starts_with('_') || (int.is_empty() && !frac.starts_with(|c: char| c.is_ascii_digit())) {
+        return false;
+    }
+    match exp {
+        None => true,
+        Some(e) => {
+            let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+            !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+        }
+    }
+}
+
+enum Frame {
+    Seq {
+        start: Span,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        start: Span,
+        anchor: usize,
+        map: MapBuilder,
+    },
+}
+
+#[derive(Default)]
+struct MapBuilder {
+    entries: Vec<(Node, Node)>,
+    index: HashMap<String, usize>,
+    merged: Vec<bool>,
+    pending: Option<Node>,
+}
+
+impl MapBuilder {
+    fn insert(&mut self, key: Node, value: Node, merged: bool, dups: &mut Vec<DuplicateKey>) {
+        let text = key.key_text();
+        if let Some(t) = &text {
+            if let Some(&i) = self.index.get(t) {
+                if merged {
+                    // Explicit keys win over merged ones, whatever the order.
+                    return;
+                }
+                if !self.merged[i] {
+                    dups.push(DuplicateKey {
+                        key: t.clone(),
+                        span: key.span,
+                        first: self.entries[i].0.span,
+                    });
+                }
+                self.entries[i] = (key, value);
+                self.merged[i] = false;
+                return;
+            }
+            self.index.insert(t.clone(), self.entries.len());
+        }
+        self.entries.push((key, value));
+        self.merged.push(merged);
+    }
+}
+
+fn count_nodes(n: &Node) -> usize {
+    let mut count = 0;
+    let mut stack = vec![n];
+    while let Some(n) = stack.pop() {
+        count += 1;
+        match &n.kind {
+            NodeKind::Seq(items) => stack.extend(items),
+            NodeKind::Map(entries) => entries.iter().for_each(|(k, v)| stack.extend([k, v])),
+            _ => {}
+        }
+    }
+    count
+}
+
+/// Parses one YAML document.
+///
+/// # Errors
+/// The first syntax error, a second document, nesting deeper than
+/// [`MAX_DEPTH`], or aliases expanding beyond [`MAX_NODES`].
+pub fn parse(text: &str) -> Result<Document, YamlError> {
+    let mut doc = Document::default();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut nodes = 0usize;
+    let mut documents = 0;
+    for ev in Parser::new_from_str(text) {
+        let (ev, ysp) = ev.map_err(|e| YamlError {
+            span: Span::at(e.marker().line() as u32, e.marker().col() as u32 + 1),
+            message: e.info().to_owned(),
+        })?;
+        let sp = span(&ysp);
+        let (node, anchor) = match ev {
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(YamlError {
+                        span: sp,
+                        message: "a detection file holds one YAML document; found a second one".to_owned(),
+                    });
+                }
+                continue;
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(YamlError {
+                        span: sp,
+                        message: format!("values are nested more than {MAX_DEPTH} levels deep"),
+                    });
+                }
+                stack.push(if matches!(ev, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        start: sp,
+                        anchor,
+                        items: Vec::new(),
+                    }
+                } else {
+                    Frame::Map {
+                        start: sp,
+                        anchor,
+                        map: MapBuilder::default(),
+                    }
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(Frame::Seq { start, anchor, items }) => (
+                    Node {
+                        span: Span {
+                            start: start.start,
+                            end: sp.end,
+                        },
+                        kind: NodeKind::Seq(items),
+                    },
+                    anchor,
+                ),
+                Some(Frame::Map { start, anchor, map }) => (
+                    Node {
+                        span: Span {
+                            start: start.start,
+                            end: sp.end,
+                        },
+                        kind: NodeKind::Map(map.entries),
+                    },
+                    anchor,
+                ),
+                None => continue,
+            },
+            Event::Scalar(value, style, anchor, tag) => {
+                let kind = match (style, tag.as_deref()) {
+                    (_, Some(t)) if t.suffix == "str" => NodeKind::Str(value.into_owned()),
+                    (ScalarStyle::Plain, _) => resolve_plain(&value),
+                    _ => NodeKind::Str(value.into_owned()),
+                };
+                (Node { span: sp, kind }, anchor)
+            }
+            Event::Alias(id) => {
+                let Some((node, size)) = anchors.get(&id) else {
+                    return Err(YamlError {
+                        span: sp,
+                        message: "alias to an unknown anchor".to_owned(),
+                    });
+                };
+                nodes = nodes.saturating_add(*size);
+                if nodes > MAX_NODES {
+                    return Err(YamlError {
+                        span: sp,
+                        message: format!("aliases expand to more than {MAX_NODES} values"),
+                    });
+                }
+                let mut n = node.clone();
+                n.span = sp;
+                (n, 0)
+            }
+        };
+        nodes += 1;
+        if nodes > MAX_NODES {
+            return Err(YamlError {
+                span: sp,
+                message: format!("the document has more than {MAX_NODES} values"),
+            });
+        }
+        if anchor != 0 {
+            let size = count_nodes(&node);
+            anchors.insert(anchor, (node.clone(), size));
+        }
+        match stack.last_mut() {
+            None => doc.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { map, .. }) => match map.pending.take() {
+                None => map.pending = Some(node),
+                Some(key) => {
+                    if key.as_str() == Some("<<") && is_mergeable(&node) {
+                        merge(map, node, &mut doc.duplicates);
+                    } else {
+                        map.insert(key, node, false, &mut doc.duplicates);
+                    }
+                }
+            },
+        }
+    }
+    Ok(doc)
+}
+
+fn is_mergeable(n: &Node) -> bool {
+    match &n.kind {
+        NodeKind::Map(_) => true,
+        NodeKind::Seq(items) => !items.is_empty() && items.iter().all(|i| i.as_map().is_some()),
+        _ => false,
+    }
+}
+
+fn merge(map: &mut MapBuilder, value: Node, dups: &mut Vec<DuplicateKey>) {
+    let sources = match value.kind {
+        NodeKind::Map(entries) => vec![entries],
+        NodeKind::Seq(items) => items
+            .into_iter()
+            .filter_map(|i| match i.kind {
+                NodeKind::Map(e) => Some(e),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    for entries in sources {
+        for (k, v) in entries {
+            map.insert(k, v, true, dups);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(t: &str) -> Node {
+        parse(t).unwrap().root.unwrap()
+    }
+
+    #[test]
+    fn dialect_matches_pat() {
+        let cases = [
+            ("yes", NodeKind::Str("yes".into())),
+            ("On", NodeKind::Str("On".into())),
+            ("tRUE", NodeKind::Str("tRUE".into())),
+            ("True", NodeKind::Bool(true)),
+            ("0644", NodeKind::Int(644)),
+            ("0x1F", NodeKind::Int(31)),
+            ("0b101", NodeKind::Int(5)),
+            ("1_000", NodeKind::Int(1000)),
+            ("1e3", NodeKind::Str("1e3".into())),
+            ("0o17", NodeKind::Str("0o17".into())),
+            ("1:30:00", NodeKind::Str("1:30:00".into())),
+            ("2024-01-15", NodeKind::Str("2024-01-15".into())),
+            ("1.5", NodeKind::Float(1.5)),
+            (".5", NodeKind::Float(0.5)),
+            ("-2.0", NodeKind::Float(-2.0)),
+            ("1.0e+3", NodeKind::Float(1000.0)),
+            ("~", NodeKind::Null),
+            ("Null", NodeKind::Null),
+            (".", NodeKind::Str(".".into())),
+            ("-", NodeKind::Str("-".into())),
+        ];
+        for (src, want) in cases {
+            assert_eq!(resolve_plain(src), want, "{src}");
+        }
+        assert!(matches!(resolve_plain(".inf"), NodeKind::Float(f) if f.is_infinite()));
+    }
+
+    #[test]
+    fn quoted_scalars_stay_strings() {
+        let n = root("a: '403'\nb: \"yes\"\nc: 403\n");
+        assert_eq!(n.get("a").unwrap().kind, NodeKind::Str("403".into()));
+        assert_eq!(n.get("c").unwrap().kind, NodeKind::Int(403));
+    }
+
+    #[test]
+    fn on_is_a_string_key() {
+        let n = root("On: x\n");
+        assert!(n.get("On").is_some());
+    }
+
+    #[test]
+    fn spans_are_one_based() {
+        let n = root("a: 1\nbb:\n  c: x\n");
+        let (k, v) = n.get_entry("bb").unwrap();
+        assert_eq!((k.span.start.line, k.span.start.col), (2, 1));
+        let c = v.get("c").unwrap();
+        assert_eq!((c.span.start.line, c.span.start.col), (3, 6));
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_and_are_reported() {
+        let d = parse("a: 1\na: 2\n").unwrap();
+        let r = d.root.unwrap();
+        assert_eq!(r.get("a").unwrap().kind, NodeKind::Int(2));
+        assert_eq!(r.as_map().unwrap().len(), 1);
+        assert_eq!(d.duplicates.len(), 1);
+        assert_eq!(d.duplicates[0].span.start.line, 2);
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let r = root("base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\nd: *b\n");
+        let c = r.get("c").unwrap();
+        assert_eq!(c.get("x").unwrap().kind, NodeKind::Int(1));
+        assert_eq!(c.get("y").unwrap().kind, NodeKind::Int(3));
+        assert_eq!(r.get("d").unwrap().get("y").unwrap().kind, NodeKind::Int(2));
+    }
+
+    #[test]
+    fn hostile_inputs_fail_with_an_error() {
+        let deep = "[".repeat(10_000);
+        assert!(parse(&deep).is_err());
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(parse(&bomb).is_err());
+        assert!(parse("a: [1, 2\n").is_err());
+        assert!(parse("a: 1\n---\nb: 2\n").is_err());
+    }
+
+    #[test]
+    fn empty_document_has_no_root() {
+        assert!(parse("").unwrap().root.is_none());
+        assert!(parse("# only a comment\n").unwrap().root.is_none());
+    }
+
+    #[test]
+    fn log_converts_to_ordered_json() {
+        let r = root("z: 1\na: {200: ok}\n");
+        assert_eq!(r.to_json().unwrap().to_string(), r#"{"z":1,"a":{"200":"ok"}}"#);
+        assert!(root("a: .nan").to_json().is_err());
+    }
+}
