@@ -6,8 +6,17 @@
 //! [`report`] renders.
 
 pub mod check;
+pub mod cli;
+pub mod commands;
 pub mod diagnostic;
+pub mod discover;
+pub mod error;
+pub mod exit;
+pub mod filter;
 pub mod load;
 pub mod model;
+pub mod project;
+pub mod report;
+pub mod settings;
 pub mod source;
 pub mod yaml;

@@ -80,7 +80,7 @@ impl<T> Spanned<T> {
 }
 
 /// One file read from disk.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     /// Path as discovered (absolute or relative to the working directory).
     pub path: PathBuf,

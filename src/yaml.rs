@@ -1,6 +1,7 @@
 //! The spanned YAML layer.
 //!
-//! `saphyr-parser` turns text into events with positions; this module builds
+//! `libyaml-safer` (a safe Rust port of libyaml, the parser under PAT's
+//! PyYAML) turns text into events with positions; this module builds
 //! a [`Node`] tree from them in which every value and every key keeps its
 //! [`Span`]. Scalars are typed here with the dialect of PAT's loader
 //! (simple-detections §3): only `true`/`false` in three spellings are
@@ -13,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+use libyaml_safer::{Event, EventData, Mark, Parser, ScalarStyle};
 
 use crate::source::{Pos, Span};
 
@@ -79,17 +80,17 @@ pub struct Document {
     pub duplicates: Vec<DuplicateKey>,
 }
 
-fn pos(m: &saphyr_parser::Marker) -> Pos {
+fn pos(m: &Mark) -> Pos {
     Pos {
-        line: m.line() as u32,
-        col: m.col() as u32 + 1,
+        line: m.line as u32 + 1,
+        col: m.column as u32 + 1,
     }
 }
 
-fn span(s: &YSpan) -> Span {
+fn span(e: &Event) -> Span {
     Span {
-        start: pos(&s.start),
-        end: pos(&s.end),
+        start: pos(&e.start_mark),
+        end: pos(&e.end_mark),
     }
 }
 
@@ -310,12 +311,12 @@ fn is_float(s: &str) -> bool {
 enum Frame {
     Seq {
         start: Span,
-        anchor: usize,
+        anchor: Option<String>,
         items: Vec<Node>,
     },
     Map {
         start: Span,
-        anchor: usize,
+        anchor: Option<String>,
         map: MapBuilder,
     },
 }
@@ -369,6 +370,13 @@ fn count_nodes(n: &Node) -> usize {
     count
 }
 
+fn error(sp: Span, message: impl Into<String>) -> YamlError {
+    YamlError {
+        span: sp,
+        message: message.into(),
+    }
+}
+
 /// Parses one YAML document.
 ///
 /// # Errors
@@ -377,50 +385,63 @@ fn count_nodes(n: &Node) -> usize {
 pub fn parse(text: &str) -> Result<Document, YamlError> {
     let mut doc = Document::default();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut anchors: HashMap<String, (Node, usize)> = HashMap::new();
     let mut nodes = 0usize;
     let mut documents = 0;
-    for ev in Parser::new_from_str(text) {
-        let (ev, ysp) = ev.map_err(|e| YamlError {
-            span: Span::at(e.marker().line() as u32, e.marker().col() as u32 + 1),
-            message: e.info().to_owned(),
+    let mut input = text.as_bytes();
+    let mut parser = Parser::new();
+    parser.set_input_string(&mut input);
+    for ev in parser {
+        let ev = ev.map_err(|e| {
+            let sp = e.problem_mark().map_or(Span::START, |m| Span {
+                start: pos(&m),
+                end: pos(&m),
+            });
+            let msg = match e.context() {
+                Some(c) => format!("{}, {}", e.problem(), c),
+                None => e.problem().to_owned(),
+            };
+            error(sp, msg)
         })?;
-        let sp = span(&ysp);
-        let (node, anchor) = match ev {
-            Event::DocumentStart(_) => {
+        let sp = span(&ev);
+        let (node, anchor) = match ev.data {
+            EventData::DocumentStart { .. } => {
                 documents += 1;
                 if documents > 1 {
-                    return Err(YamlError {
-                        span: sp,
-                        message: "a detection file holds one YAML document; found a second one".to_owned(),
-                    });
+                    return Err(error(
+                        sp,
+                        "a detection file holds one YAML document; found a second one",
+                    ));
                 }
                 continue;
             }
-            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(YamlError {
-                        span: sp,
-                        message: format!("values are nested more than {MAX_DEPTH} levels deep"),
-                    });
-                }
-                stack.push(if matches!(ev, Event::SequenceStart(..)) {
-                    Frame::Seq {
-                        start: sp,
-                        anchor,
-                        items: Vec::new(),
-                    }
-                } else {
-                    Frame::Map {
-                        start: sp,
-                        anchor,
-                        map: MapBuilder::default(),
-                    }
+            EventData::StreamStart { .. } | EventData::StreamEnd | EventData::DocumentEnd { .. } => continue,
+            EventData::SequenceStart { anchor, .. } | EventData::MappingStart { anchor, .. }
+                if stack.len() >= MAX_DEPTH =>
+            {
+                let _ = anchor;
+                return Err(error(
+                    sp,
+                    format!("values are nested more than {MAX_DEPTH} levels deep"),
+                ));
+            }
+            EventData::SequenceStart { anchor, .. } => {
+                stack.push(Frame::Seq {
+                    start: sp,
+                    anchor,
+                    items: Vec::new(),
                 });
                 continue;
             }
-            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+            EventData::MappingStart { anchor, .. } => {
+                stack.push(Frame::Map {
+                    start: sp,
+                    anchor,
+                    map: MapBuilder::default(),
+                });
+                continue;
+            }
+            EventData::SequenceEnd | EventData::MappingEnd => match stack.pop() {
                 Some(Frame::Seq { start, anchor, items }) => (
                     Node {
                         span: Span {
@@ -443,43 +464,40 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
                 ),
                 None => continue,
             },
-            Event::Scalar(value, style, anchor, tag) => {
+            EventData::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+                ..
+            } => {
                 let kind = match (style, tag.as_deref()) {
-                    (_, Some(t)) if t.suffix == "str" => NodeKind::Str(value.into_owned()),
+                    (_, Some("tag:yaml.org,2002:str")) => NodeKind::Str(value),
                     (ScalarStyle::Plain, _) => resolve_plain(&value),
-                    _ => NodeKind::Str(value.into_owned()),
+                    _ => NodeKind::Str(value),
                 };
                 (Node { span: sp, kind }, anchor)
             }
-            Event::Alias(id) => {
-                let Some((node, size)) = anchors.get(&id) else {
-                    return Err(YamlError {
-                        span: sp,
-                        message: "alias to an unknown anchor".to_owned(),
-                    });
+            EventData::Alias { anchor } => {
+                let Some((node, size)) = anchors.get(&anchor) else {
+                    return Err(error(sp, format!("alias `*{anchor}` names no anchor")));
                 };
                 nodes = nodes.saturating_add(*size);
                 if nodes > MAX_NODES {
-                    return Err(YamlError {
-                        span: sp,
-                        message: format!("aliases expand to more than {MAX_NODES} values"),
-                    });
+                    return Err(error(sp, format!("aliases expand to more than {MAX_NODES} values")));
                 }
                 let mut n = node.clone();
                 n.span = sp;
-                (n, 0)
+                (n, None)
             }
         };
         nodes += 1;
         if nodes > MAX_NODES {
-            return Err(YamlError {
-                span: sp,
-                message: format!("the document has more than {MAX_NODES} values"),
-            });
+            return Err(error(sp, format!("the document has more than {MAX_NODES} values")));
         }
-        if anchor != 0 {
+        if let Some(name) = anchor {
             let size = count_nodes(&node);
-            anchors.insert(anchor, (node.clone(), size));
+            anchors.insert(name, (node.clone(), size));
         }
         match stack.last_mut() {
             None => doc.root = Some(node),
@@ -619,6 +637,13 @@ mod tests {
         assert!(parse(&bomb).is_err());
         assert!(parse("a: [1, 2\n").is_err());
         assert!(parse("a: 1\n---\nb: 2\n").is_err());
+    }
+
+    #[test]
+    fn unindented_continuation_of_quoted_scalars_is_accepted() {
+        // PAT (PyYAML) accepts this and panther-analysis relies on it.
+        let r = root("a: \"x\ny\"\nb: 1\n");
+        assert_eq!(r.get("a").unwrap().kind, NodeKind::Str("x y".into()));
     }
 
     #[test]

@@ -1,0 +1,115 @@
+//! Command-line definitions (clap types and help text only).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+/// Detections-as-code for Panther-format repositories: validate, test and
+/// more, offline and fast.
+#[derive(Debug, Parser)]
+#[command(name = "detect", version, about, long_about = None)]
+pub struct Cli {
+    /// Accepted for PAT compatibility; `detect` never checks for updates.
+    #[arg(long, global = true, hide = true)]
+    pub skip_version_check: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every detection file and report all problems (no tests run).
+    Validate(ValidateArgs),
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Only on a terminal and without `NO_COLOR`.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Flags shared by every command that loads a project.
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// Files or folders to read (default: `.`).
+    pub paths: Vec<PathBuf>,
+    /// Same as a positional path (PAT compatibility; repeatable).
+    #[arg(long = "path", value_name = "DIR")]
+    pub path: Vec<PathBuf>,
+    /// Settings file (default: `.panther_settings.yml`, searched upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Skip a file: exact path, folder or gitignore-style glob (repeatable).
+    #[arg(long = "ignore-files", value_name = "PATH|GLOB")]
+    pub ignore_files: Vec<String>,
+    /// Select items: KEY=VALUE or KEY!=VALUE, values split on `,` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Read every folder, not only those whose names contain `rules` & co.
+    #[arg(long)]
+    pub all_dirs: bool,
+    /// Accept unknown top-level keys of rules and policies (warning).
+    #[arg(long)]
+    pub ignore_extra_keys: bool,
+    /// Accepted for PAT compatibility.
+    #[arg(long, hide = true)]
+    pub ignore_table_names: bool,
+    /// Accepted for PAT compatibility.
+    #[arg(long, value_name = "PATTERN", hide = true)]
+    pub valid_table_names: Vec<String>,
+}
+
+/// Flags that shape the report.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Report format on stdout.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report to a file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Colour: auto, always or never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: Color,
+    /// Print errors and the summary only.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print more (files the folder gate skipped, settings notes).
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Worker threads (default: number of CPUs).
+    #[arg(long, alias = "workers", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Make skips of what `detect` cannot evaluate failures.
+    #[arg(long)]
+    pub strict: bool,
+    /// Make any warning fail the run (exit 1).
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Accepted everywhere; used only by network commands.
+    #[arg(long, hide = true, value_name = "TOKEN")]
+    pub api_token: Option<String>,
+    /// Accepted everywhere; used only by network commands.
+    #[arg(long, hide = true, value_name = "HOST")]
+    pub api_host: Option<String>,
+}
+
+/// `detect validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// What to read.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// How to report.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}

@@ -1,0 +1,220 @@
+//! What every command resolves before it runs: settings, flags and
+//! environment merged with the precedence flag > environment > settings
+//! file > default (cli-and-settings §5.2), and the loaded project.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Color, OutputArgs, ProjectArgs};
+use crate::diagnostic::Diagnostic;
+use crate::discover::{self, DiscoverOptions};
+use crate::error::{Error, Result};
+use crate::filter::{self, Filter};
+use crate::load::LoadOptions;
+use crate::project::{Project, ProjectOptions};
+use crate::report::{Format, Style};
+use crate::settings::{self, Settings};
+use crate::source::FileId;
+
+/// Resolved options of a run.
+#[derive(Debug)]
+pub struct Context {
+    /// The working directory.
+    pub cwd: PathBuf,
+    /// Search roots as given (for the report).
+    pub paths: Vec<String>,
+    /// Loading options.
+    pub project: ProjectOptions,
+    /// Parsed filters.
+    pub filters: Vec<Filter>,
+    /// Report format.
+    pub format: Format,
+    /// Report file.
+    pub output: Option<PathBuf>,
+    /// Human output style.
+    pub style: Style,
+    /// `--strict`.
+    pub strict: bool,
+    /// `--deny-warnings`.
+    pub deny_warnings: bool,
+    /// The settings file.
+    pub settings: Settings,
+    /// Warnings about flags and settings (filters on the same key, ...).
+    pub warnings: Vec<Diagnostic>,
+    /// Files named on the command line: the report is limited to them.
+    pub report_files: Option<HashSet<PathBuf>>,
+}
+
+fn env_list(name: &str) -> Option<Vec<String>> {
+    let v = std::env::var(name).ok()?;
+    let items: Vec<String> = v.split_whitespace().map(str::to_owned).collect();
+    (!items.is_empty()).then_some(items)
+}
+
+fn env_bool(name: &str) -> Option<bool> {
+    let v = std::env::var(name).ok()?;
+    match v.to_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" | "y" | "t" => Some(true),
+        "0" | "false" | "no" | "off" | "n" | "f" | "" => Some(false),
+        _ => None,
+    }
+}
+
+impl Context {
+    /// Resolves flags, environment and settings.
+    ///
+    /// # Errors
+    /// Bad settings file, bad filter, unknown format, a missing path.
+    pub fn resolve(project: &ProjectArgs, output: &OutputArgs) -> Result<Context> {
+        let cwd = std::env::current_dir().map_err(|source| Error::Read {
+            path: PathBuf::from("."),
+            source,
+        })?;
+        let mut roots: Vec<PathBuf> = project.paths.iter().chain(&project.path).cloned().collect();
+        if roots.is_empty() {
+            if let Ok(p) = std::env::var("PANTHER_PATH") {
+                roots.push(PathBuf::from(p));
+            }
+        }
+        let first = roots.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+        let project_root = discover::project_root(&first, &cwd);
+        let env_config = std::env::var("DETECT_CONFIG").ok();
+        let settings = match settings::locate(
+            project.config.as_deref(),
+            env_config.as_deref(),
+            &cwd,
+            &first,
+            &project_root,
+        )? {
+            Some(p) => settings::read(&p)?,
+            None => Settings::default(),
+        };
+        if roots.is_empty() {
+            if let Some(p) = &settings.path_value {
+                roots.push(PathBuf::from(p));
+            }
+        }
+        // Files named on the command line limit the report; the whole
+        // project is loaded so cross-file checks still see everything.
+        let mut report_files = None;
+        if !roots.is_empty() && roots.iter().all(|r| cwd.join(r).is_file()) {
+            report_files = Some(
+                roots
+                    .iter()
+                    .map(|r| discover::absolute(r, &cwd))
+                    .collect::<HashSet<_>>(),
+            );
+            roots = vec![discover::project_root(&first, &cwd)];
+        }
+        let paths: Vec<String> = if roots.is_empty() {
+            vec![".".to_owned()]
+        } else {
+            roots.iter().map(|r| r.to_string_lossy().into_owned()).collect()
+        };
+        let ignore = if !project.ignore_files.is_empty() {
+            project.ignore_files.clone()
+        } else {
+            env_list("PANTHER_IGNORE_FILES")
+                .or_else(|| settings.ignore_files.clone())
+                .unwrap_or_default()
+        };
+        let raw_filters = if !project.filter.is_empty() {
+            project.filter.clone()
+        } else {
+            env_list("PANTHER_FILTER")
+                .or_else(|| settings.filter.clone())
+                .unwrap_or_default()
+        };
+        let mut warnings = Vec::new();
+        let filters = filter::parse(&raw_filters, &mut warnings)?;
+        let format = match output.format {
+            Some(f) => f,
+            None => match std::env::var("DETECT_FORMAT").ok().or_else(|| settings.format.clone()) {
+                Some(name) => parse_format(&name)?,
+                None => Format::Human,
+            },
+        };
+        let jobs = output
+            .jobs
+            .or_else(|| std::env::var("PANTHER_WORKERS").ok().and_then(|v| v.parse().ok()))
+            .or_else(|| settings.jobs.and_then(|j| usize::try_from(j).ok()));
+        if let Some(n) = jobs.filter(|n| *n > 0) {
+            // Only the first configuration wins; later calls are harmless.
+            let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+        }
+        let color = match output.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none() && output.output.is_none() && std::io::stdout().is_terminal()
+            }
+        };
+        let style = Style {
+            color,
+            quiet: output.quiet,
+            verbose: output.verbose,
+            ..Style::default()
+        };
+        let all_dirs = project.all_dirs || settings.all_dirs.unwrap_or(false);
+        let ignore_extra_keys = project.ignore_extra_keys || settings.ignore_extra_keys.unwrap_or(false);
+        Ok(Context {
+            cwd,
+            paths,
+            project: ProjectOptions {
+                discover: DiscoverOptions {
+                    roots,
+                    all_dirs,
+                    ignore,
+                },
+                load: LoadOptions { ignore_extra_keys },
+            },
+            filters,
+            format,
+            output: output.output.clone(),
+            style,
+            strict: output.strict || env_bool("DETECT_STRICT").unwrap_or(false) || settings.strict.unwrap_or(false),
+            deny_warnings: output.deny_warnings || settings.deny_warnings.unwrap_or(false),
+            settings,
+            warnings,
+            report_files,
+        })
+    }
+
+    /// Loads the project and appends the settings file's warnings to it.
+    ///
+    /// # Errors
+    /// A missing search root or a bad ignore pattern.
+    pub fn load(&mut self) -> Result<Project> {
+        let mut project = Project::load(&self.project, &self.cwd)?;
+        if let Some(src) = self.settings.source.take() {
+            let id = FileId(project.sources.len() as u32);
+            project.sources.push(src);
+            for mut d in std::mem::take(&mut self.settings.diagnostics) {
+                if let Some(l) = d.primary.as_mut() {
+                    l.file = id;
+                }
+                project.diagnostics.push(d);
+            }
+        }
+        project.diagnostics.append(&mut self.warnings);
+        if !project.gated.is_empty() {
+            // Reported under --verbose by the command.
+        }
+        Ok(project)
+    }
+
+    /// Whether a file is part of the report.
+    pub fn is_reported(&self, path: &Path) -> bool {
+        self.report_files.as_ref().is_none_or(|set| set.contains(path))
+    }
+}
+
+fn parse_format(name: &str) -> Result<Format> {
+    use clap::ValueEnum;
+    Format::from_str(name, true).map_err(|_| {
+        Error::Usage(format!(
+            "unknown report format `{name}`; use human, json, junit, sarif or github"
+        ))
+    })
+}

@@ -1,0 +1,4 @@
+//! Commands: orchestration only. Each builds a report; `main` prints it.
+
+pub mod context;
+pub mod validate;

@@ -1,0 +1,129 @@
+//! `detect validate`: load everything, run every check, report (no tests).
+//!
+//! Every item ends `passed` or `invalid` (cli-and-settings §8 item 6, step
+//! 1). Files named on the command line limit the report, not the load.
+
+use std::time::Instant;
+
+use crate::commands::context::Context;
+use crate::diagnostic::Severity;
+use crate::error::Result;
+use crate::exit;
+use crate::filter;
+use crate::project::Project;
+use crate::report::{ItemReport, RunReport, Status};
+
+/// The outcome of a command: its report data and exit code.
+pub struct Outcome {
+    /// The loaded project (owns sources and diagnostics).
+    pub project: Project,
+    /// Items.
+    pub items: Vec<ItemReport>,
+    /// Exit code.
+    pub code: u8,
+    /// Notes for `--verbose`.
+    pub notes: Vec<String>,
+    /// Milliseconds.
+    pub duration_ms: u128,
+}
+
+impl Outcome {
+    /// The report to render.
+    pub fn report<'a>(&'a self, cx: &'a Context, command: &'static str) -> RunReport<'a> {
+        let diagnostics = self
+            .project
+            .diagnostics
+            .iter()
+            .filter(|d| match d.file() {
+                Some(f) => self.project.sources.get(f.0 as usize).is_some_and(|s| {
+                    cx.is_reported(&s.path) || s.path.file_name().is_some_and(|n| n == crate::settings::FILE_NAME)
+                }),
+                None => true,
+            })
+            .collect();
+        RunReport {
+            command,
+            paths: cx.paths.clone(),
+            items: self.items.clone(),
+            diagnostics,
+            sources: &self.project.sources,
+            duration_ms: self.duration_ms,
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+/// Builds the validate items of a loaded project.
+pub fn items(cx: &Context, project: &Project) -> Vec<ItemReport> {
+    let invalid = project.invalid_files();
+    let mut items = Vec::new();
+    for e in &project.entries {
+        let src = project.source(e.file);
+        if !cx.is_reported(&src.path) {
+            continue;
+        }
+        let is_invalid = invalid.contains(&e.file);
+        if let Some(a) = &e.analysis {
+            if !filter::bypasses(&src.rel) && !filter::matches_all(&cx.filters, &a.root) {
+                continue;
+            }
+            if !is_invalid && !a.analysis_type.value.is_detection() {
+                continue;
+            }
+        }
+        let a = e.analysis.as_ref();
+        items.push(ItemReport {
+            id: a.and_then(|a| a.id.as_ref().map(|i| i.value.clone())),
+            analysis_type: a.map(|a| a.analysis_type.value.name().to_owned()),
+            file: src.display.clone(),
+            status: if is_invalid { Status::Invalid } else { Status::Passed },
+            reason: None,
+            base: a
+                .and_then(|a| a.rule())
+                .and_then(|r| r.base_detection.as_ref().map(|b| b.value.clone())),
+            tests: Vec::new(),
+        });
+    }
+    items
+}
+
+/// Runs `validate`.
+///
+/// # Errors
+/// Failures of the run itself (missing path, bad ignore pattern).
+pub fn run(cx: &mut Context) -> Result<Outcome> {
+    let start = Instant::now();
+    let project = cx.load()?;
+    let items = items(cx, &project);
+    let mut notes = Vec::new();
+    if !project.gated.is_empty() {
+        notes.push(format!(
+            "{} analysis files outside recognised folders were not read: {}",
+            project.gated.len(),
+            project.gated.join(", ")
+        ));
+    }
+    let mut code = exit::SUCCESS;
+    let any_invalid = items.iter().any(|i| i.status == Status::Invalid);
+    let warnings = project.diagnostics.iter().any(|d| d.severity() == Severity::Warning);
+    if any_invalid || (cx.deny_warnings && warnings) {
+        code = exit::FINDINGS;
+    }
+    if cx.report_files.is_none() {
+        if project.entries.is_empty() {
+            notes.push(format!("nothing to validate in {}", cx.paths.join(", ")));
+            code = exit::FINDINGS;
+        } else if items.is_empty() && !cx.filters.is_empty() {
+            notes.push("no analysis item matched the filters".to_owned());
+            code = exit::FINDINGS;
+        }
+    }
+    let duration_ms = start.elapsed().as_millis();
+    Ok(Outcome {
+        project,
+        items,
+        code,
+        notes,
+        duration_ms,
+    })
+}

@@ -1,0 +1,220 @@
+//! Policies: `POLICY_SCHEMA` of PAT 1.7.0 (see the parent module).
+
+use super::{Field, Kind, first_here, mapping_items, opt, reports, req, required_string, value};
+use crate::diagnostic::{Code, did_you_mean};
+use crate::load::Cx;
+use crate::model::{AnalysisType, Level};
+use crate::source::Spanned;
+use crate::yaml::{Node, NodeKind};
+
+/// `POLICY_SCHEMA`.
+const POLICY: &[Field] = &[
+    req("AnalysisType", Kind::Skip),
+    req("PolicyID", Kind::Skip),
+    req("Enabled", Kind::Bool),
+    req("Filename", Kind::Str),
+    opt("ResourceTypes", Kind::Custom),
+    req("Severity", Kind::Custom),
+    opt("ActionDelaySeconds", Kind::Int),
+    opt("AutoRemediationID", Kind::Str),
+    opt("AutoRemediationParameters", Kind::Any),
+    opt("Description", Kind::Str),
+    opt("DisplayName", Kind::Name),
+    opt("OnlyUseBaseRiskScore", Kind::Bool),
+    opt("OutputIds", Kind::Set),
+    opt("CreatedBy", Kind::Str),
+    opt("Reference", Kind::Str),
+    opt("Runbook", Kind::Str),
+    opt("Status", Kind::Str),
+    opt("Suppressions", Kind::Set),
+    opt("Tags", Kind::TagSet),
+    opt("Reports", Kind::Custom),
+    opt("Tests", Kind::Custom),
+    opt("BaseVersion", Kind::Int),
+];
+
+/// Keys of rules that policies do not have, with what to do instead.
+const RULE_ONLY: &[(&str, &str)] = &[
+    ("LogTypes", "policies scan cloud resources: use `ResourceTypes`"),
+    (
+        "Detection",
+        "policies are written in Python (`Filename`); Simple Detections are rules",
+    ),
+    ("RuleID", "a policy's ID key is `PolicyID`"),
+];
+
+/// The AWS resource types PAT accepts in `ResourceTypes`: the alternatives of
+/// `RESOURCE_TYPE_REGEX` in `panther_analysis_tool/schemas.py` (PAT 1.7.0).
+pub const RESOURCE_TYPES: &[&str] = &[
+    "AWS.ACM.Certificate",
+    "AWS.CloudFormation.Stack",
+    "AWS.CloudTrail.Meta",
+    "AWS.CloudTrail",
+    "AWS.CloudWatch.LogGroup",
+    "AWS.Config.Recorder.Meta",
+    "AWS.Config.Recorder",
+    "AWS.DynamoDB.Table",
+    "AWS.EC2.AMI",
+    "AWS.EC2.Instance",
+    "AWS.EC2.NetworkACL",
+    "AWS.EC2.SecurityGroup",
+    "AWS.EC2.Volume",
+    "AWS.EC2.VPC",
+    "AWS.ECS.Cluster",
+    "AWS.EKS.Cluster",
+    "AWS.ELBV2.ApplicationLoadBalancer",
+    "AWS.GuardDuty.Detector.Meta",
+    "AWS.GuardDuty.Detector",
+    "AWS.IAM.Group",
+    "AWS.IAM.Policy",
+    "AWS.IAM.Role",
+    "AWS.IAM.RootUser",
+    "AWS.IAM.User",
+    "AWS.KMS.Key",
+    "AWS.Lambda.Function",
+    "AWS.PasswordPolicy",
+    "AWS.RDS.Instance",
+    "AWS.Redshift.Cluster",
+    "AWS.Route53.HostedZone",
+    "AWS.Route53Domains",
+    "AWS.S3.Bucket",
+    "AWS.WAF.Regional.WebACL",
+    "AWS.WAF.WebACL",
+];
+
+/// Keys of a policy test.
+const TEST_KEYS: &[&str] = &["Name", "ExpectedResult", "Resource", "ResourceType", "Mocks"];
+
+/// Loads a policy.
+pub(super) fn load(cx: &mut Cx, root: &Node) {
+    super::fields(cx, root, AnalysisType::Policy, POLICY, RULE_ONLY);
+    if let Some(n) = value(root, "Severity") {
+        severity(cx, n);
+    }
+    if let Some(n) = value(root, "ResourceTypes") {
+        resource_types(cx, n);
+    }
+    if let Some(n) = value(root, "Reports") {
+        reports(cx, n);
+    }
+    if let Some(n) = value(root, "Tests") {
+        tests(cx, n);
+    }
+}
+
+/// `Severity`, with the same spellings as rules: Title-case, or all-caps
+/// with `severity-spelling`.
+fn severity(cx: &mut Cx, n: &Node) -> Option<Spanned<Level>> {
+    let s = cx.string(n, "Severity")?;
+    if let Some((l, _)) = Level::ALL.iter().find(|(_, name)| *name == s.value) {
+        return Some(Spanned::new(*l, s.span));
+    }
+    if let Some((l, _)) = Level::ALL.iter().find(|(l, _)| l.upper() == s.value) {
+        cx.report(
+            Code::SeveritySpelling,
+            s.span,
+            format!("`Severity: {}` is accepted, but PAT rejects this spelling", s.value),
+        )
+        .help = Some(format!("write `{}`", l.title()));
+        return Some(Spanned::new(*l, s.span));
+    }
+    let d = cx.report(
+        Code::InvalidValue,
+        s.span,
+        format!(
+            "`Severity` must be one of Info, Low, Medium, High, Critical, found `{}`",
+            s.value
+        ),
+    );
+    d.help = did_you_mean(&s.value, Level::ALL.iter().map(|(_, n)| *n));
+    None
+}
+
+fn resource_types(cx: &mut Cx, n: &Node) {
+    let Some(items) = cx.string_list(n, "ResourceTypes") else {
+        return;
+    };
+    for item in &items {
+        if RESOURCE_TYPES.contains(&item.value.as_str()) {
+            continue;
+        }
+        let d = cx.report(
+            Code::InvalidValue,
+            item.span,
+            format!("`{}` is not a resource type PAT knows", item.value),
+        );
+        d.help = Some(
+            did_you_mean(&item.value, RESOURCE_TYPES.iter().copied()).unwrap_or_else(|| {
+                "policies scan the AWS resource types of PAT's fixed list, e.g. `AWS.S3.Bucket`".to_owned()
+            }),
+        );
+    }
+}
+
+fn tests(cx: &mut Cx, n: &Node) {
+    let mut names: Vec<Spanned<String>> = Vec::new();
+    for item in mapping_items(cx, n, "Tests") {
+        for (k, _) in item.as_map().unwrap_or(&[]) {
+            let name = k.key_text().unwrap_or_default();
+            if TEST_KEYS.contains(&name.as_str()) {
+                continue;
+            }
+            let help = if name == "Log" {
+                Some("policy tests give the resource under `Resource`".to_owned())
+            } else {
+                did_you_mean(&name, TEST_KEYS.iter().copied())
+            };
+            cx.report(Code::UnknownKey, k.span, format!("unknown key `{name}` in a test"))
+                .help = Some(help.unwrap_or_else(|| format!("allowed keys: {}", TEST_KEYS.join(", "))));
+        }
+        let name = required_string(cx, item, "Name", "a test");
+        match item.get("ExpectedResult") {
+            Some(v) => {
+                cx.boolean(v, "ExpectedResult");
+            }
+            None => cx.missing(item, "ExpectedResult", "a test"),
+        }
+        if item.get("Resource").is_none() {
+            cx.missing(item, "Resource", "a test");
+        }
+        if let Some(v) = item.get("ResourceType") {
+            cx.string(v, "ResourceType");
+        }
+        if let Some(v) = item.get("Mocks") {
+            mocks(cx, v);
+        }
+        if let Some(name) = name {
+            if let Some(first) = names.iter().find(|n| n.value == name.value) {
+                let label = first_here(cx, first.span);
+                cx.report(
+                    Code::DuplicateTestName,
+                    name.span,
+                    format!("two tests are named `{}`", name.value),
+                )
+                .related
+                .push(label);
+            } else {
+                names.push(name);
+            }
+        }
+    }
+}
+
+/// `Mocks` of a test: `objectName` and a string or boolean `returnValue`.
+fn mocks(cx: &mut Cx, n: &Node) {
+    for m in mapping_items(cx, n, "Mocks") {
+        cx.unknown_keys(m, &["objectName", "returnValue"], Code::UnknownKey, "a mock");
+        required_string(cx, m, "objectName", "a mock");
+        match m.get("returnValue") {
+            Some(v) if matches!(v.kind, NodeKind::Str(_) | NodeKind::Bool(_)) => {}
+            Some(v) => {
+                cx.report(
+                    Code::WrongType,
+                    v.span,
+                    format!("`returnValue` must be a string or a boolean, found {}", v.type_name()),
+                );
+            }
+            None => cx.missing(m, "returnValue", "a mock"),
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Human output: rustc/ruff-style diagnostics with the source line and a
+//! caret, PAT-style test blocks (`[PASS]`/`[FAIL]` and the alert function
+//! lines), the lists of skipped, failed and invalid items, and the summary
+//! line `Passed: N  Failed: N  Invalid: N  Skipped: N  (total N, <ms> ms)`.
+
+use std::io::{self, Write};
+
+use crate::diagnostic::{Diagnostic, Severity};
+
+use super::{ItemReport, RunReport, Status, Style};
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+    fn red(&self, s: &str) -> String {
+        self.wrap("1;31", s)
+    }
+    fn yellow(&self, s: &str) -> String {
+        self.wrap("1;33", s)
+    }
+    fn green(&self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    fn blue(&self, s: &str) -> String {
+        self.wrap("1;34", s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+}
+
+pub(super) fn render(report: &RunReport<'_>, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    let p = Paint { on: style.color };
+    if !style.quiet {
+        tests(report, style, &p, out)?;
+    }
+    for d in &report.diagnostics {
+        if style.quiet && d.severity() != Severity::Error {
+            continue;
+        }
+        diagnostic(report, d, &p, out)?;
+    }
+    if style.verbose {
+        for n in &report.notes {
+            writeln!(out, "note: {n}")?;
+        }
+    }
+    lists(report, &p, out)?;
+    let s = report.summary();
+    let line = super::summary_line(report);
+    let line = if s.failed + s.invalid > 0 {
+        p.red(&line)
+    } else {
+        p.bold(&line)
+    };
+    writeln!(out, "{line}")
+}
+
+fn diagnostic(report: &RunReport<'_>, d: &Diagnostic, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let sev = match d.severity() {
+        Severity::Error => p.red("error"),
+        Severity::Warning => p.yellow("warning"),
+        Severity::Info => p.blue("info"),
+    };
+    let head = format!("{sev}[{}]: {}", d.code.name(), d.message);
+    match &d.primary {
+        Some(l) => {
+            let src = report.sources.get(l.file.0 as usize);
+            let path = src.map_or("?", |s| s.display.as_str());
+            writeln!(out, "{path}:{}:{}: {head}", l.span.start.line, l.span.start.col)?;
+            if let Some(text) = src.and_then(|s| s.line(l.span.start.line)) {
+                let num = l.span.start.line.to_string();
+                let pad = " ".repeat(num.len());
+                let shown: String = text.chars().take(200).collect();
+                let col = l.span.start.col.max(1) as usize;
+                let width = if l.span.end.line == l.span.start.line && l.span.end.col > l.span.start.col {
+                    (l.span.end.col - l.span.start.col) as usize
+                } else {
+                    1
+                };
+                let width = width.min(shown.chars().count().saturating_sub(col - 1).max(1));
+                writeln!(out, "{pad} {}", p.blue("|"))?;
+                writeln!(out, "{num} {} {shown}", p.blue("|"))?;
+                let caret = format!("{}{}", " ".repeat(col - 1), "^".repeat(width));
+                let caret = if d.severity() == Severity::Error {
+                    p.red(&caret)
+                } else {
+                    p.yellow(&caret)
+                };
+                writeln!(out, "{pad} {} {caret}", p.blue("|"))?;
+            }
+        }
+        None => writeln!(out, "{head}")?,
+    }
+    for r in &d.related {
+        let path = report
+            .sources
+            .get(r.file.0 as usize)
+            .map_or("?", |s| s.display.as_str());
+        let text = r.text.as_deref().unwrap_or("related");
+        writeln!(
+            out,
+            "  = note: {text}: {path}:{}:{}",
+            r.span.start.line, r.span.start.col
+        )?;
+    }
+    if let Some(h) = &d.help {
+        writeln!(out, "  = help: {h}")?;
+    }
+    Ok(())
+}
+
+fn tests(report: &RunReport<'_>, style: Style, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let mut items: Vec<&ItemReport> = report.items.iter().filter(|i| !i.tests.is_empty()).collect();
+    if style.sort {
+        let failing = |i: &ItemReport| i.tests.iter().any(|t| t.status == Status::Failed);
+        items.sort_by(|a, b| (failing(a), &a.id).cmp(&(failing(b), &b.id)));
+    }
+    for item in items {
+        let shown: Vec<_> = item
+            .tests
+            .iter()
+            .filter(|t| !style.failures_only || t.status == Status::Failed)
+            .collect();
+        if shown.is_empty() {
+            continue;
+        }
+        writeln!(out, "{}", p.bold(item.id.as_deref().unwrap_or(&item.file)))?;
+        for t in shown {
+            let tag = match t.status {
+                Status::Passed => p.green("[PASS]"),
+                Status::Failed => p.red("[FAIL]"),
+                _ => p.yellow("[SKIP]"),
+            };
+            let inherited = t
+                .inherited_from
+                .as_ref()
+                .map(|b| format!(" (inherited from {b})"))
+                .unwrap_or_default();
+            writeln!(out, "\t{tag} {}{inherited}", t.name)?;
+            if let Some(e) = &t.error {
+                writeln!(out, "\t\t{} [rule] {e}", p.red("[FAIL]"))?;
+            } else if let Some(m) = t.matched {
+                let rtag = if t.status == Status::Failed {
+                    p.red("[FAIL]")
+                } else {
+                    p.green("[PASS]")
+                };
+                writeln!(out, "\t\t{rtag} [rule] {m}")?;
+            }
+            for f in &t.functions {
+                let v = match &f.output {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                writeln!(out, "\t\t{} [{}] {v}", p.green("[PASS]"), f.name)?;
+            }
+            for line in &t.explain {
+                writeln!(out, "\t\t  {line}")?;
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn lists(report: &RunReport<'_>, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let name = |i: &ItemReport| i.id.clone().unwrap_or_else(|| i.file.clone());
+    let skipped: Vec<_> = report.items.iter().filter(|i| i.status == Status::Skipped).collect();
+    if !skipped.is_empty() {
+        writeln!(out, "{}", p.bold("Skipped:"))?;
+        for i in skipped {
+            writeln!(
+                out,
+                "  {} ({}): skipped: {}",
+                name(i),
+                i.file,
+                i.reason.as_deref().unwrap_or("")
+            )?;
+        }
+    }
+    let failed: Vec<_> = report.items.iter().filter(|i| i.status == Status::Failed).collect();
+    if !failed.is_empty() {
+        writeln!(out, "{}", p.red("Failed:"))?;
+        for i in failed {
+            let tests: Vec<_> = i
+                .tests
+                .iter()
+                .filter(|t| t.status == Status::Failed)
+                .map(|t| t.name.as_str())
+                .collect();
+            let why = match (&i.reason, tests.is_empty()) {
+                (Some(r), _) => format!("strict: {r}"),
+                (None, false) => tests.join(", "),
+                (None, true) => "see the diagnostics above".to_owned(),
+            };
+            writeln!(out, "  {} ({}): {why}", name(i), i.file)?;
+        }
+    }
+    let invalid: Vec<_> = report.items.iter().filter(|i| i.status == Status::Invalid).collect();
+    if !invalid.is_empty() {
+        writeln!(out, "{}", p.red("Invalid:"))?;
+        for i in invalid {
+            writeln!(out, "  {}", i.file)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! Reports: what a command found, rendered in one of the formats of
+//! cli-and-settings §6.4.
+//!
+//! Commands build a [`RunReport`] (plain data) and never print; the
+//! renderers here turn it into text. Machine formats are contracts: their
+//! fields are documented in each renderer module.
+
+mod github;
+mod human;
+mod json;
+mod junit;
+mod sarif;
+
+use std::io::{self, Write};
+
+use crate::diagnostic::Diagnostic;
+use crate::source::SourceFile;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Text for people, PAT-like.
+    Human,
+    /// One JSON object.
+    Json,
+    /// JUnit XML.
+    Junit,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// GitHub workflow annotations.
+    Github,
+}
+
+/// The state an item ends in (cli-and-settings §8 item 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Everything ran and passed.
+    Passed,
+    /// A test failed, or a strict-mode skip.
+    Failed,
+    /// The file has errors.
+    Invalid,
+    /// Not run, with a reason.
+    Skipped,
+}
+
+impl Status {
+    /// The spelling in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Invalid => "invalid",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// An alert function's output in a test report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionReport {
+    /// `title`, `dedup`, `severity` or `alertContext`.
+    pub name: &'static str,
+    /// A string, or the alert context object.
+    pub output: serde_json::Value,
+}
+
+/// One unit test's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestReport {
+    /// `Name`.
+    pub name: String,
+    /// `passed`, `failed` or `skipped`.
+    pub status: Status,
+    /// `ExpectedResult`.
+    pub expected: bool,
+    /// The detection's result; `None` when skipped or not evaluable.
+    pub matched: Option<bool>,
+    /// Alert functions, for matched tests.
+    pub functions: Vec<FunctionReport>,
+    /// Base RuleID for inherited tests.
+    pub inherited_from: Option<String>,
+    /// Why the test could not be evaluated.
+    pub error: Option<String>,
+    /// Explanation lines (`--explain`, failing tests).
+    pub explain: Vec<String>,
+}
+
+/// One item (detection or invalid file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemReport {
+    /// The ID, when known.
+    pub id: Option<String>,
+    /// `AnalysisType` as written, when known.
+    pub analysis_type: Option<String>,
+    /// Display path.
+    pub file: String,
+    /// Final state.
+    pub status: Status,
+    /// Skip reason (also for strict-mode failures).
+    pub reason: Option<String>,
+    /// `BaseDetection` of a derived detection.
+    pub base: Option<String>,
+    /// Tests.
+    pub tests: Vec<TestReport>,
+}
+
+/// Counts of the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Passed items.
+    pub passed: usize,
+    /// Failed items.
+    pub failed: usize,
+    /// Invalid items.
+    pub invalid: usize,
+    /// Skipped items.
+    pub skipped: usize,
+}
+
+impl Summary {
+    /// `passed + failed + invalid + skipped`.
+    pub fn total(&self) -> usize {
+        self.passed + self.failed + self.invalid + self.skipped
+    }
+}
+
+/// Everything a command reports.
+#[derive(Debug)]
+pub struct RunReport<'a> {
+    /// `validate`, `test`, ...
+    pub command: &'static str,
+    /// Search roots as given.
+    pub paths: Vec<String>,
+    /// Items in the order of cli-and-settings §1.6.
+    pub items: Vec<ItemReport>,
+    /// Diagnostics to show, sorted.
+    pub diagnostics: Vec<&'a Diagnostic>,
+    /// Sources, to render positions and lines.
+    pub sources: &'a [SourceFile],
+    /// Wall time.
+    pub duration_ms: u128,
+    /// Lines for `--verbose` (gated files and the like).
+    pub notes: Vec<String>,
+}
+
+impl RunReport<'_> {
+    /// Counts items by state.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for i in &self.items {
+            match i.status {
+                Status::Passed => s.passed += 1,
+                Status::Failed => s.failed += 1,
+                Status::Invalid => s.invalid += 1,
+                Status::Skipped => s.skipped += 1,
+            }
+        }
+        s
+    }
+
+    /// `(path, line, column)` of a diagnostic; `None` values when global.
+    pub fn position(&self, d: &Diagnostic) -> (Option<&str>, Option<u32>, Option<u32>) {
+        match &d.primary {
+            Some(l) => {
+                let path = self.sources.get(l.file.0 as usize).map(|s| s.display.as_str());
+                (path, Some(l.span.start.line), Some(l.span.start.col))
+            }
+            None => (None, None, None),
+        }
+    }
+}
+
+/// How human output looks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    /// ANSI colours.
+    pub color: bool,
+    /// Only failing tests (`--show-failures-only`).
+    pub failures_only: bool,
+    /// Passing first, then failing, by ID (`--sort-test-results`).
+    pub sort: bool,
+    /// `--verbose`.
+    pub verbose: bool,
+    /// `--quiet`.
+    pub quiet: bool,
+}
+
+/// Writes a report in a format.
+///
+/// # Errors
+/// Writing to `out` failed.
+pub fn render(report: &RunReport<'_>, format: Format, style: Style, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Human => human::render(report, style, out),
+        Format::Json => json::render(report, out),
+        Format::Junit => junit::render(report, out),
+        Format::Sarif => sarif::render(report, out),
+        Format::Github => github::render(report, out),
+    }
+}
+
+/// The one-line summary shared by the human and github formats.
+pub fn summary_line(report: &RunReport<'_>) -> String {
+    let s = report.summary();
+    format!(
+        "Passed: {}  Failed: {}  Invalid: {}  Skipped: {}  (total {}, {} ms)",
+        s.passed,
+        s.failed,
+        s.invalid,
+        s.skipped,
+        s.total(),
+        report.duration_ms
+    )
+}

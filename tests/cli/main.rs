@@ -1,0 +1,5 @@
+//! Integration tests: run the real `detect` binary on fixture repositories.
+
+mod conformance;
+mod util;
+mod validate;

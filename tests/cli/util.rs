@@ -1,0 +1,73 @@
+//! Helpers to run the built binary and normalise its output.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fixture folder.
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// The shared corpus, or `None` (with a printed reason) when it is absent
+/// outside CI. In CI a missing corpus fails the test.
+pub fn corpus() -> Option<PathBuf> {
+    let p = root().join("../shared/corpus");
+    if p.join("expectations.json").is_file() {
+        return Some(p);
+    }
+    assert!(std::env::var("CI").is_err(), "../shared/corpus is missing and CI is set");
+    eprintln!("skipping: ../shared/corpus is not present");
+    None
+}
+
+/// `detect` with colour off, run in `dir`.
+pub fn detect(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("detect").expect("binary built");
+    c.current_dir(dir).env("NO_COLOR", "1").env_remove("DETECT_CONFIG").env_remove("DETECT_FORMAT");
+    for v in ["PANTHER_PATH", "PANTHER_FILTER", "PANTHER_IGNORE_FILES", "PANTHER_WORKERS"] {
+        c.env_remove(v);
+    }
+    c
+}
+
+/// Output with the run time replaced, for snapshots.
+pub fn redact(s: &str) -> String {
+    let re_ms = |line: &str| -> String {
+        match line.find(" ms)") {
+            Some(end) => {
+                let start = line[..end].rfind(", ").map_or(0, |i| i + 2);
+                format!("{}[ms]{}", &line[..start], &line[end..])
+            }
+            None => line.to_owned(),
+        }
+    };
+    s.lines()
+        .map(|l| {
+            let l = re_ms(l);
+            if let Some(i) = l.find("\"duration_ms\": ") {
+                let rest = &l[i + 15..];
+                let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+                format!("{}\"duration_ms\": 0{}", &l[..i], &rest[end..])
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs and returns (exit code, stdout, stderr).
+pub fn run(mut c: Command) -> (i32, String, String) {
+    let out = c.output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
