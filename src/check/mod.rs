@@ -7,7 +7,10 @@
 //! are sorted before reporting, so the order only matters for checks that
 //! read the validity left by earlier stages.
 
+mod data_model_conflict;
 mod duplicate_id;
+mod missing_file;
+mod pack_refs;
 
 use std::collections::HashSet;
 
@@ -45,7 +48,12 @@ pub trait Check: Sync {
 }
 
 /// Every cross-file check, in the order they run.
-pub static CHECKS: &[&dyn Check] = &[&duplicate_id::DuplicateId];
+pub static CHECKS: &[&dyn Check] = &[
+    &duplicate_id::DuplicateId,
+    &pack_refs::PackRefs,
+    &data_model_conflict::DataModelConflict,
+    &missing_file::MissingFile,
+];
 
 /// Runs every check.
 pub fn run_all(cx: &CheckCx<'_>) -> Vec<Diagnostic> {

@@ -164,7 +164,7 @@ fn strings(n: Option<&Node>) -> Vec<Spanned<String>> {
         .collect()
 }
 
-/// The article-free name of a type for messages ("a policy").
+/// A type as messages name it ("a policy").
 fn place(ty: AnalysisType) -> String {
     format!("a {}", ty.name())
 }
@@ -383,7 +383,7 @@ fn value_sub_span(node: &Node, text: &str, offset: usize, len: usize) -> Span {
     }
 }
 
-/// Adds a "first here" related location.
+/// A "first here" related location.
 fn first_here(cx: &Cx, span: Span) -> Label {
     Label {
         file: cx.file,

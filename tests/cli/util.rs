@@ -21,7 +21,10 @@ pub fn corpus() -> Option<PathBuf> {
     if p.join("expectations.json").is_file() {
         return Some(p);
     }
-    assert!(std::env::var("CI").is_err(), "../shared/corpus is missing and CI is set");
+    assert!(
+        std::env::var("CI").is_err(),
+        "../shared/corpus is missing and CI is set"
+    );
     eprintln!("skipping: ../shared/corpus is not present");
     None
 }
@@ -29,8 +32,16 @@ pub fn corpus() -> Option<PathBuf> {
 /// `detect` with colour off, run in `dir`.
 pub fn detect(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("detect").expect("binary built");
-    c.current_dir(dir).env("NO_COLOR", "1").env_remove("DETECT_CONFIG").env_remove("DETECT_FORMAT");
-    for v in ["PANTHER_PATH", "PANTHER_FILTER", "PANTHER_IGNORE_FILES", "PANTHER_WORKERS"] {
+    c.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("DETECT_CONFIG")
+        .env_remove("DETECT_FORMAT");
+    for v in [
+        "PANTHER_PATH",
+        "PANTHER_FILTER",
+        "PANTHER_IGNORE_FILES",
+        "PANTHER_WORKERS",
+    ] {
         c.env_remove(v);
     }
     c

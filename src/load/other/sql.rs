@@ -284,14 +284,11 @@ fn cte_names(toks: &[Token]) -> Vec<String> {
         if is_word(toks.get(j), "recursive") {
             j += 1;
         }
-        loop {
-            let Some(Token {
-                tok: Tok::Ident { text, .. },
-                ..
-            }) = toks.get(j)
-            else {
-                break;
-            };
+        while let Some(Token {
+            tok: Tok::Ident { text, .. },
+            ..
+        }) = toks.get(j)
+        {
             let name = text.to_lowercase();
             j += 1;
             if matches!(toks.get(j).map(|t| &t.tok), Some(Tok::Open)) {
