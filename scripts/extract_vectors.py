@@ -529,7 +529,7 @@ def extract_alert(elements, skipped, warnings):
 def counts(vectors):
     c = collections.OrderedDict()
     for v in vectors:
-        p = ID_RE.match(v["id"].split("-")[0] + "-" + v["id"].split("-")[1]).group(1)
+        p = v["id"].split("-")[0]
         c[p] = c.get(p, 0) + 1
     return c
 

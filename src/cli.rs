@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Check every detection file and report all problems (no tests run).
     Validate(ValidateArgs),
+    /// Validate, then run the unit tests of every detection `detect` can evaluate.
+    Test(TestArgs),
 }
 
 /// When to colour output.
@@ -60,11 +62,11 @@ pub struct ProjectArgs {
     /// Accept unknown top-level keys of rules and policies (warning).
     #[arg(long)]
     pub ignore_extra_keys: bool,
-    /// Accepted for PAT compatibility.
-    #[arg(long, hide = true)]
+    /// Skip the table-name check of scheduled queries.
+    #[arg(long)]
     pub ignore_table_names: bool,
-    /// Accepted for PAT compatibility.
-    #[arg(long, value_name = "PATTERN", hide = true)]
+    /// Extra allowed table names for scheduled queries (`*` = any; repeatable).
+    #[arg(long, value_name = "PATTERN")]
     pub valid_table_names: Vec<String>,
 }
 
@@ -112,4 +114,36 @@ pub struct ValidateArgs {
     /// How to report.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `detect test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// What to read.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// How to report.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Minimum tests per detection; above 1 also one true and one false test.
+    #[arg(long, value_name = "N")]
+    pub minimum_tests: Option<usize>,
+    /// Run only tests with this name (repeatable).
+    #[arg(long = "test-names", value_name = "NAME")]
+    pub test_names: Vec<String>,
+    /// Skip detections whose effective `Enabled` is false.
+    #[arg(long)]
+    pub skip_disabled_tests: bool,
+    /// Print only failing tests (the summary is still printed).
+    #[arg(long)]
+    pub show_failures_only: bool,
+    /// Print passing tests first, then failing ones, each sorted by ID.
+    #[arg(long)]
+    pub sort_test_results: bool,
+    /// Print the evaluation tree of every test, not only failing ones.
+    #[arg(long)]
+    pub explain: bool,
+    /// Destination names `destinations()` may return (accepted for PAT).
+    #[arg(long = "available-destination", value_name = "NAME", hide = true)]
+    pub available_destination: Vec<String>,
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use detect::cli::{Cli, Command};
 use detect::commands::context::Context;
+use detect::commands::test::{self, TestOptions};
 use detect::commands::validate;
 use detect::error::Error;
 use detect::report;
@@ -34,7 +35,48 @@ fn run(cli: Cli) -> Result<u8, Error> {
             emit(&cx, &report)?;
             Ok(outcome.code)
         }
+        Command::Test(args) => {
+            let mut cx = Context::resolve(&args.project, &args.output)?;
+            let opts = test_options(&args, &cx)?;
+            cx.style.failures_only = args.show_failures_only || cx.settings.show_failures_only.unwrap_or(false);
+            cx.style.sort = args.sort_test_results || cx.settings.sort_test_results.unwrap_or(false);
+            let outcome = test::run(&mut cx, &opts)?;
+            let report = outcome.report(&cx, "test");
+            emit(&cx, &report)?;
+            Ok(outcome.code)
+        }
     }
+}
+
+/// Merges `test` flags, environment and settings (flag > env > settings).
+fn test_options(args: &detect::cli::TestArgs, cx: &Context) -> Result<TestOptions, Error> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let minimum_tests = match args.minimum_tests {
+        Some(n) => n,
+        None => match env("PANTHER_MINIMUM_TESTS") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| Error::Usage(format!("PANTHER_MINIMUM_TESTS must be a number, found `{v}`")))?,
+            None => cx.settings.minimum_tests.map_or(0, |n| usize::try_from(n).unwrap_or(0)),
+        },
+    };
+    let test_names = if !args.test_names.is_empty() {
+        args.test_names.clone()
+    } else if let Some(v) = env("PANTHER_TEST_NAMES") {
+        v.split_whitespace().map(str::to_owned).collect()
+    } else {
+        cx.settings.test_names.clone().unwrap_or_default()
+    };
+    let skip_disabled = args.skip_disabled_tests
+        || env("PANTHER_SKIP_DISABLED_TESTS")
+            .is_some_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes"))
+        || cx.settings.skip_disabled_tests.unwrap_or(false);
+    Ok(TestOptions {
+        minimum_tests,
+        test_names,
+        skip_disabled,
+        explain: args.explain,
+    })
 }
 
 /// Writes the report to `--output` or stdout; a closed pipe ends quietly.

@@ -65,7 +65,7 @@ impl Project {
             .map(|(i, f)| {
                 let text = std::fs::read(&f.path).ok().and_then(|b| String::from_utf8(b).ok());
                 let id = FileId(i as u32);
-                let loaded = load::load_file(id, text.as_deref(), opts.load);
+                let loaded = load::load_file(id, text.as_deref(), opts.load.clone());
                 (
                     SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), text),
                     loaded,

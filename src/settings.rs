@@ -38,6 +38,10 @@ pub struct Settings {
     pub sort_test_results: Option<bool>,
     /// `show_failures_only`.
     pub show_failures_only: Option<bool>,
+    /// `ignore_table_names`.
+    pub ignore_table_names: Option<bool>,
+    /// `valid_table_names`.
+    pub valid_table_names: Option<Vec<String>>,
     /// `test_names`.
     pub test_names: Option<Vec<String>>,
     /// `workers` (or `detect.jobs`, which wins).
@@ -233,6 +237,8 @@ pub fn read(path: &Path) -> Result<Settings> {
             "sort_test_results" => s.sort_test_results = Some(boolean(v, &at)?),
             "show_failures_only" => s.show_failures_only = Some(boolean(v, &at)?),
             "test_names" => s.test_names = Some(strings(v, &at)?),
+            "ignore_table_names" => s.ignore_table_names = Some(boolean(v, &at)?),
+            "valid_table_names" => s.valid_table_names = Some(strings(v, &at)?),
             "workers" => s.jobs = s.jobs.or(Some(int(v, &at)?)),
             "detect" => detect_section(&mut s, v, file, &at)?,
             k2 if ACCEPTED.contains(&k2) => {}

@@ -12,7 +12,10 @@
 //! that hostile input fails with a diagnostic instead of exhausting memory.
 //! See `docs/design/001-yaml-layer.md` for why this is not serde_yaml.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Once;
 
 use libyaml_safer::{Event, EventData, Mark, Parser, ScalarStyle};
 
@@ -377,12 +380,60 @@ fn error(sp: Span, message: impl Into<String>) -> YamlError {
     }
 }
 
+thread_local! {
+    /// Set while the third-party parser runs, so its panics stay quiet.
+    static IN_PARSER: Cell<bool> = const { Cell::new(false) };
+}
+
+static QUIET_HOOK: Once = Once::new();
+
+/// Installs (once) a panic hook that stays silent for panics raised inside
+/// the YAML parser and defers to the previous hook otherwise.
+fn install_quiet_hook() {
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_PARSER.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Parses one YAML document.
+///
+/// libyaml-safer still has a few `panic!` paths on malformed input (found by
+/// fuzzing: a block scalar cut off at the end of the input). A file must
+/// never crash `detect`, so a panic inside the parser is caught and becomes
+/// a syntax error at the last position the parser reached.
 ///
 /// # Errors
 /// The first syntax error, a second document, nesting deeper than
 /// [`MAX_DEPTH`], or aliases expanding beyond [`MAX_NODES`].
 pub fn parse(text: &str) -> Result<Document, YamlError> {
+    install_quiet_hook();
+    // libyaml-safer panics on a block scalar that ends the input without a
+    // line break (valid YAML); a final line break changes no position.
+    let owned;
+    let text = if text.ends_with('\n') {
+        text
+    } else {
+        owned = format!("{text}\n");
+        owned.as_str()
+    };
+    let last = Cell::new(Span::START);
+    IN_PARSER.with(|f| f.set(true));
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| parse_events(text, &last)));
+    IN_PARSER.with(|f| f.set(false));
+    result.unwrap_or_else(|_| {
+        Err(error(
+            last.get(),
+            "the YAML parser cannot read the text after this point (malformed YAML)",
+        ))
+    })
+}
+
+fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
     let mut doc = Document::default();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<String, (Node, usize)> = HashMap::new();
@@ -404,6 +455,7 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
             error(sp, msg)
         })?;
         let sp = span(&ev);
+        last.set(sp);
         let (node, anchor) = match ev.data {
             EventData::DocumentStart { .. } => {
                 documents += 1;
@@ -630,13 +682,23 @@ mod tests {
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
             let p = i - 1;
-            bomb.push_str(&format!(
-                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
-            ));
+            let line = format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n");
+            bomb += &line;
         }
         assert!(parse(&bomb).is_err());
         assert!(parse("a: [1, 2\n").is_err());
         assert!(parse("a: 1\n---\nb: 2\n").is_err());
+    }
+
+    #[test]
+    fn parser_panics_become_errors() {
+        // Found by cargo fuzz: libyaml-safer panics on a block scalar cut off
+        // at the end of the input.
+        let d = parse("AnalysisType: rule\na: |\n  x").unwrap();
+        assert_eq!(d.root.unwrap().get("a").unwrap().kind, NodeKind::Str("x\n".into()));
+        for input in ["a: |\n  x\r", "a: >\r", "- |-\n\r", "|\r"] {
+            let _ = parse(input);
+        }
     }
 
     #[test]

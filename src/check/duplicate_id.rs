@@ -25,7 +25,6 @@ impl Check for DuplicateId {
             let Some(id) = &a.id else { continue };
             if let Some(first) = exact.get(id.value.as_str()) {
                 let first_span = first.id.as_ref().map(|s| s.span).unwrap_or_default();
-                let path = &cx.sources[first.file.0 as usize].display;
                 out.push(
                     Diagnostic::new(
                         Code::DuplicateId,
@@ -33,7 +32,7 @@ impl Check for DuplicateId {
                         id.span,
                         format!("duplicate ID `{}`", id.value),
                     )
-                    .with_related(first.file, first_span, format!("first defined in {path}"))
+                    .with_related(first.file, first_span, "first defined here")
                     .with_help("IDs share one namespace across all analysis types; rename one of them"),
                 );
                 continue;

@@ -7,7 +7,9 @@
 //! are sorted before reporting, so the order only matters for checks that
 //! read the validity left by earlier stages.
 
+mod correlation_refs;
 mod data_model_conflict;
+mod derived;
 mod duplicate_id;
 mod missing_file;
 mod pack_refs;
@@ -53,6 +55,8 @@ pub static CHECKS: &[&dyn Check] = &[
     &pack_refs::PackRefs,
     &data_model_conflict::DataModelConflict,
     &missing_file::MissingFile,
+    &correlation_refs::CorrelationRefs,
+    &derived::Derived,
 ];
 
 /// Runs every check.

@@ -167,7 +167,16 @@ impl Context {
                     all_dirs,
                     ignore,
                 },
-                load: LoadOptions { ignore_extra_keys },
+                load: LoadOptions {
+                    ignore_extra_keys,
+                    ignore_table_names: project.ignore_table_names || settings.ignore_table_names.unwrap_or(false),
+                    valid_table_names: project
+                        .valid_table_names
+                        .iter()
+                        .chain(settings.valid_table_names.iter().flatten())
+                        .cloned()
+                        .collect(),
+                },
             },
             filters,
             format,

@@ -85,9 +85,20 @@ fn mask_prefix(mask: Ipv4Addr) -> Option<u8> {
 
 static PRIVATE_V4: LazyLock<Vec<Ipv4Net>> = LazyLock::new(|| {
     [
-        "0.0.0.0/8", "10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/29",
-        "192.0.0.170/31", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-        "240.0.0.0/4", "255.255.255.255/32",
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/29",
+        "192.0.0.170/31",
+        "192.0.2.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "240.0.0.0/4",
+        "255.255.255.255/32",
     ]
     .iter()
     .filter_map(|n| n.parse().ok())
@@ -95,17 +106,29 @@ static PRIVATE_V4: LazyLock<Vec<Ipv4Net>> = LazyLock::new(|| {
 });
 
 static PRIVATE_V6: LazyLock<Vec<Ipv6Net>> = LazyLock::new(|| {
-    ["::1/128", "::/128", "100::/64", "2001::/23", "2001:2::/48", "2001:db8::/32", "2001:10::/28", "fc00::/7", "fe80::/10"]
-        .iter()
-        .filter_map(|n| n.parse().ok())
-        .collect()
+    [
+        "::1/128",
+        "::/128",
+        "100::/64",
+        "2001::/23",
+        "2001:2::/48",
+        "2001:db8::/32",
+        "2001:10::/28",
+        "fc00::/7",
+        "fe80::/10",
+    ]
+    .iter()
+    .filter_map(|n| n.parse().ok())
+    .collect()
 });
 
 static SHARED_V4: LazyLock<Option<Ipv4Net>> = LazyLock::new(|| "100.64.0.0/10".parse().ok());
 
 fn mapped(a: &Ipv6Addr) -> Option<Ipv4Addr> {
     let s = a.segments();
-    (s[..5] == [0, 0, 0, 0, 0] && s[5] == 0xffff).then(|| a.to_ipv4_mapped()).flatten()
+    (s[..5] == [0, 0, 0, 0, 0] && s[5] == 0xffff)
+        .then(|| a.to_ipv4_mapped())
+        .flatten()
 }
 
 /// Whether an address is in the pinned private table.
@@ -146,19 +169,44 @@ mod tests {
 
     #[test]
     fn address_syntax() {
-        for ok in ["10.0.0.1", "0.0.0.0", "2001:db8::1", "::ffff:10.0.0.1", "fe80::1%eth0", "::1"] {
+        for ok in [
+            "10.0.0.1",
+            "0.0.0.0",
+            "2001:db8::1",
+            "::ffff:10.0.0.1",
+            "fe80::1%eth0",
+            "::1",
+        ] {
             assert!(parse_addr(ok).is_some(), "{ok}");
         }
-        for bad in ["10.0.0.256", "010.0.0.1", "10.0.0.1/32", " 10.0.0.1", "[::1]", "1.2.3", "2001:db8::g", "fe80::1%"] {
+        for bad in [
+            "10.0.0.256",
+            "010.0.0.1",
+            "10.0.0.1/32",
+            " 10.0.0.1",
+            "[::1]",
+            "1.2.3",
+            "2001:db8::g",
+            "fe80::1%",
+        ] {
             assert!(parse_addr(bad).is_none(), "{bad}");
         }
     }
 
     #[test]
     fn cidr_syntax() {
-        assert_eq!(parse_cidr("192.168.1.77/24").map(|n| n.to_string()), Some("192.168.1.0/24".into()));
-        assert_eq!(parse_cidr("10.0.0.0/255.0.0.0").map(|n| n.to_string()), Some("10.0.0.0/8".into()));
-        assert_eq!(parse_cidr("10.0.0.0/0.255.255.255").map(|n| n.to_string()), Some("10.0.0.0/8".into()));
+        assert_eq!(
+            parse_cidr("192.168.1.77/24").map(|n| n.to_string()),
+            Some("192.168.1.0/24".into())
+        );
+        assert_eq!(
+            parse_cidr("10.0.0.0/255.0.0.0").map(|n| n.to_string()),
+            Some("10.0.0.0/8".into())
+        );
+        assert_eq!(
+            parse_cidr("10.0.0.0/0.255.255.255").map(|n| n.to_string()),
+            Some("10.0.0.0/8".into())
+        );
         assert_eq!(parse_cidr("8.8.8.8").map(|n| n.to_string()), Some("8.8.8.8/32".into()));
         assert!(parse_cidr("10.0.0.0/33").is_none());
         assert!(parse_cidr("2001:db8::/129").is_none());

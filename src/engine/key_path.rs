@@ -30,7 +30,10 @@ pub enum Seg {
 impl Seg {
     /// A member step.
     pub fn member(name: &str) -> Seg {
-        Seg::Member { name: name.into(), lower: name.to_lowercase().into() }
+        Seg::Member {
+            name: name.into(),
+            lower: name.to_lowercase().into(),
+        }
     }
 }
 
@@ -85,7 +88,10 @@ impl Path {
     /// Compiles a key specifier.
     pub fn compile(spec: &KeySpec) -> Path {
         match spec {
-            KeySpec::Key(k) => Path { segs: Box::new([Seg::member(&k.value)]), text: format!("Key: {}", k.value).into() },
+            KeySpec::Key(k) => Path {
+                segs: Box::new([Seg::member(&k.value)]),
+                text: format!("Key: {}", k.value).into(),
+            },
             KeySpec::DeepKey(d) => {
                 let text = d
                     .value
@@ -97,22 +103,39 @@ impl Path {
                     })
                     .collect::<Vec<_>>()
                     .join(", ");
-                Path { segs: steps_to_segs(&d.value).into(), text: format!("DeepKey: [{text}]").into() }
+                Path {
+                    segs: steps_to_segs(&d.value).into(),
+                    text: format!("DeepKey: [{text}]").into(),
+                }
             }
-            KeySpec::KeyPath(p) => Path { segs: steps_to_segs(&p.steps).into(), text: p.text.as_str().into() },
+            KeySpec::KeyPath(p) => Path {
+                segs: steps_to_segs(&p.steps).into(),
+                text: p.text.as_str().into(),
+            },
         }
     }
 
     /// The path of an enrichment expression (match-expressions §9).
     pub fn enrichment(table: &str, selector: &str, field_path: &[Step], field_text: &str) -> Path {
-        let mut segs = vec![Seg::member("p_enrichment"), Seg::member(table), Seg::member(selector), Seg::Rows];
+        let mut segs = vec![
+            Seg::member("p_enrichment"),
+            Seg::member(table),
+            Seg::member(selector),
+            Seg::Rows,
+        ];
         segs.extend(steps_to_segs(field_path));
-        Path { segs: segs.into(), text: format!("Enrichment: {table}.{selector}.{field_text}").into() }
+        Path {
+            segs: segs.into(),
+            text: format!("Enrichment: {table}.{selector}.{field_text}").into(),
+        }
     }
 
     /// A path from a KeyPath's steps (title placeholders).
     pub fn from_steps(steps: &[Step], text: &str) -> Path {
-        Path { segs: steps_to_segs(steps).into(), text: text.into() }
+        Path {
+            segs: steps_to_segs(steps).into(),
+            text: text.into(),
+        }
     }
 
     /// Resolves the path against a value.
@@ -185,7 +208,10 @@ mod tests {
     use serde_json::json;
 
     fn p(segs: Vec<Seg>) -> Path {
-        Path { segs: segs.into(), text: "".into() }
+        Path {
+            segs: segs.into(),
+            text: "".into(),
+        }
     }
 
     #[test]
@@ -199,7 +225,13 @@ mod tests {
     #[test]
     fn wildcards_drop_nulls_and_flatten() {
         let v = json!({"groups": [{"m": [{"n": "al"}, {"n": null}]}, {"m": [{"n": "bob"}]}, {}]});
-        let path = p(vec![Seg::member("groups"), Seg::Wildcard, Seg::member("m"), Seg::Wildcard, Seg::member("n")]);
+        let path = p(vec![
+            Seg::member("groups"),
+            Seg::Wildcard,
+            Seg::member("m"),
+            Seg::Wildcard,
+            Seg::member("n"),
+        ]);
         assert_eq!(path.resolve(&v), Resolved::Owned(json!(["al", "bob"])));
         let v = json!({"a": {"b": 1}});
         assert!(p(vec![Seg::member("a"), Seg::Wildcard]).resolve(&v).is_absent());
@@ -208,7 +240,10 @@ mod tests {
     #[test]
     fn negative_indexes_count_from_the_end() {
         let v = json!({"a": [1, 2, 3]});
-        assert_eq!(p(vec![Seg::member("a"), Seg::Index(-1)]).resolve(&v), Resolved::Ref(&json!(3)));
+        assert_eq!(
+            p(vec![Seg::member("a"), Seg::Index(-1)]).resolve(&v),
+            Resolved::Ref(&json!(3))
+        );
         assert!(p(vec![Seg::member("a"), Seg::Index(3)]).resolve(&v).is_absent());
     }
 }

@@ -10,11 +10,40 @@ use crate::source::{FileId, Span, Spanned};
 use crate::yaml::{Node, NodeKind};
 
 /// Options that change how files are read.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// `--ignore-extra-keys`: unknown top-level keys of rules, scheduled
     /// rules, policies and derived detections become warnings.
     pub ignore_extra_keys: bool,
+    /// `--ignore-table-names`: skip the table-name check of scheduled queries.
+    pub ignore_table_names: bool,
+    /// `--valid-table-names`: extra allowed table names; `*` matches any
+    /// characters and the pattern is anchored at the start only (as in PAT).
+    pub valid_table_names: std::sync::Arc<[String]>,
+}
+
+impl LoadOptions {
+    /// Whether `--valid-table-names` admits a table name.
+    pub fn is_valid_table_name(&self, name: &str) -> bool {
+        self.valid_table_names.iter().any(|p| glob_prefix(p, name))
+    }
+}
+
+/// PAT's table-name patterns: `*` matches any characters, anchored at the
+/// start only (so `foo.bar` also admits `foo.barbaz`).
+fn glob_prefix(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    for part in parts {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Collects the diagnostics of one file.

@@ -98,6 +98,17 @@ pub fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) -> Rule {
     let get = |k: &str| root.get(k).filter(|v| !v.is_null());
     if let Some(n) = root.get("BaseDetection") {
         rule.base_detection = base_detection(cx, n);
+        if let (Some(b), Some(id)) = (&rule.base_detection, root.get("RuleID").and_then(Node::as_str)) {
+            if b.value == id {
+                let span = root.get("RuleID").map_or(b.span, |n| n.span);
+                cx.report(
+                    Code::DerivedRuleId,
+                    span,
+                    format!("`RuleID` must differ from `BaseDetection` (`{id}`)"),
+                )
+                .help = Some("give the derived detection its own ID, e.g. `<base>.Custom`".to_owned());
+            }
+        }
     }
     rule.enabled = get("Enabled").and_then(|n| cx.boolean(n, "Enabled"));
     rule.severity = get("Severity").and_then(|n| severity(cx, n));

@@ -3,6 +3,7 @@
 //! An [`Analysis`] is one loaded file: its type, its ID and a typed body.
 //! Values keep their spans so that later stages can point at them.
 
+pub mod correlation;
 pub mod expr;
 
 use crate::source::{FileId, Span, Spanned};

@@ -16,6 +16,7 @@ pub fn fixture(rel: &str) -> PathBuf {
 
 /// The shared corpus, or `None` (with a printed reason) when it is absent
 /// outside CI. In CI a missing corpus fails the test.
+#[expect(clippy::print_stderr, reason = "says why a conformance test is skipped")]
 pub fn corpus() -> Option<PathBuf> {
     let p = root().join("../shared/corpus");
     if p.join("expectations.json").is_file() {

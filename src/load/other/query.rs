@@ -89,7 +89,9 @@ pub(super) fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) {
         if let Some(n) = value(root, "EmailConfig") {
             email_config(cx, n);
         }
-        table_names(cx, root);
+        if !cx.opts.ignore_table_names {
+            table_names(cx, root);
+        }
     }
 }
 
@@ -243,7 +245,7 @@ fn table_names(cx: &mut Cx, root: &Node) {
     }
     let mut seen: Vec<String> = Vec::new();
     for t in table_references(sql) {
-        if is_qualified(&t.name) || seen.contains(&t.name) {
+        if is_qualified(&t.name) || seen.contains(&t.name) || cx.opts.is_valid_table_name(&t.name) {
             continue;
         }
         let parts: Vec<&str> = t.name.split('.').collect();

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Benchmarks `detect validate` (and `detect test`) on generated repositories
+# and on the shared conformance corpus. Not a test: it measures, it asserts
+# nothing, and it always exits 0 once the build succeeded.
+#
+# Usage: scripts/bench.sh
+#   BENCH_SIZES="1000 10000"   rule counts of the generated repositories
+#   BENCH_RUNS=5               timed runs per row (the table shows the best)
+#   CORPUS=/path/to/corpus     default: ../shared/corpus or /work/shared/corpus
+#   CARGO_TARGET_DIR=...       honoured; the binary is $CARGO_TARGET_DIR/release/detect
+#   BENCH_KEEP=1               keep the generated repositories (path printed)
+#
+# Wall time comes from hyperfine when installed (one warm-up run, then
+# BENCH_RUNS runs), else from a `date +%s%N` loop. Peak RSS comes from one
+# run under GNU time (`/usr/bin/time -f %M`). Install both on Debian with
+# `apt-get install -y hyperfine time`. Every run is warm (files in the page
+# cache); output goes to /dev/null. Targets (2 cores): corpus < 100 ms,
+# 10,000 rules < 1 s.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+sizes=${BENCH_SIZES:-1000 10000}
+runs=${BENCH_RUNS:-5}
+
+corpus=${CORPUS:-}
+if [[ -z $corpus ]]; then
+    for c in "$root/../shared/corpus" /work/shared/corpus; do
+        if [[ -d $c ]]; then corpus=$(cd "$c" && pwd); break; fi
+    done
+fi
+
+echo "building: cargo build --release" >&2
+cargo build --release --quiet
+bin=${CARGO_TARGET_DIR:-$root/target}/release/detect
+[[ -x $bin ]] || { echo "bench.sh: no binary at $bin" >&2; exit 2; }
+
+has_test=0
+if "$bin" --help | grep -qE '^  test( |$)'; then has_test=1; fi
+
+have_hyperfine=0
+if command -v hyperfine >/dev/null; then have_hyperfine=1; fi
+have_time=0
+if [[ -x /usr/bin/time ]]; then have_time=1; fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/detect-bench.XXXXXX")
+if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+    echo "keeping $work" >&2
+else
+    trap 'rm -rf "$work"' EXIT
+fi
+
+# time_cmd LABEL FILES CMD...: appends one table row to $work/rows.
+time_cmd() {
+    local label=$1 files=$2
+    shift 2
+    local code=0
+    "$@" >/dev/null 2>&1 || code=$?
+    local best mean
+    if ((have_hyperfine)); then
+        local json="$work/hf.json"
+        # -N: no shell in between; -i: some corpus folders exit 1 on purpose.
+        hyperfine -N -i --warmup 1 --runs "$runs" --export-json "$json" \
+            --style none "$(printf '%q ' "$@")" >/dev/null 2>&1
+        read -r best mean < <(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print("%.1f %.1f" % (min(r["times"]) * 1000, r["mean"] * 1000))' "$json")
+    else
+        local t0 t1 ms total=0
+        best=
+        for ((i = 0; i < runs; i++)); do
+            t0=$(date +%s%N)
+            "$@" >/dev/null 2>&1 || true
+            t1=$(date +%s%N)
+            ms=$(((t1 - t0) / 1000))
+            total=$((total + ms))
+            if [[ -z $best || $ms -lt $best ]]; then best=$ms; fi
+        done
+        best=$(awk -v u="$best" 'BEGIN { printf "%.1f", u / 1000 }')
+        mean=$(awk -v u="$total" -v n="$runs" 'BEGIN { printf "%.1f", u / n / 1000 }')
+    fi
+    local rss=n/a
+    if ((have_time)); then
+        /usr/bin/time -f %M -o "$work/rss" "$@" >/dev/null 2>&1 || true
+        rss=$(awk '{ printf "%.1f", $1 / 1024 }' "$work/rss")
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$files" "$best" "$mean" "$rss" "$code" >>"$work/rows"
+}
+
+count_yml() { find "$1" -type f \( -name '*.yml' -o -name '*.yaml' \) | wc -l; }
+
+: >"$work/rows"
+for n in $sizes; do
+    repo="$work/repo-$n"
+    python3 "$root/scripts/gen_repo.py" --count "$n" --out "$repo" 2>/dev/null
+    time_cmd "validate gen-$n" "$n" "$bin" validate "$repo"
+    if ((has_test)); then
+        time_cmd "test gen-$n" "$n" "$bin" test "$repo"
+    fi
+done
+
+if [[ -n $corpus ]]; then
+    # The sets of the corpus README, one row per folder loaded as one set
+    # (a summary folder whose subfolders have their own folder expectations,
+    # such as simple-detections/valid and /invalid, is split into those),
+    # then the whole corpus.
+    folders=$(python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))
+sets = [f["folder"] for f in e.get("folder_expectations", [])]
+for key in e["summary"]:
+    subs = [s for s in sets if s.startswith(key + "/")]
+    print("\n".join(subs) if subs else key)' "$corpus/expectations.json" 2>/dev/null ||
+        (cd "$corpus" && find . -mindepth 2 -maxdepth 2 -type d | sed 's|^\./||' | sort))
+    for f in $folders; do
+        time_cmd "validate $f" "$(count_yml "$corpus/$f")" "$bin" validate "$corpus/$f"
+    done
+    time_cmd "validate corpus (all)" "$(count_yml "$corpus")" "$bin" validate "$corpus"
+else
+    echo "bench.sh: corpus not found; set CORPUS" >&2
+fi
+
+echo
+echo "detect $("$bin" --version | awk '{ print $2 }') on $(nproc) cores; best and mean of $runs runs" \
+    "($( ((have_hyperfine)) && echo hyperfine || echo 'date loop'))"
+{
+    printf 'command\tfiles\tbest ms\tmean ms\tpeak RSS MB\texit\n'
+    cat "$work/rows"
+} | column -t -s $'\t'

@@ -1,0 +1,458 @@
+//! `detect test`: run the unit tests of everything `detect` can evaluate.
+//!
+//! Every item ends in exactly one state (cli-and-settings §8 item 6):
+//! `invalid` (errors in its file), `skipped` with a reason, `failed` or
+//! `passed`. Items are evaluated in parallel; each detection is compiled
+//! once and its tests run against that program.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::commands::context::Context;
+use crate::commands::validate::Outcome;
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::engine::Program;
+use crate::error::Result;
+use crate::exit;
+use crate::filter;
+use crate::model::{Analysis, AnalysisType, Rule, RuleTest};
+use crate::report::{FunctionReport, ItemReport, Status, TestReport};
+use crate::resolve::{self, Base, Index};
+use crate::source::Span;
+
+/// Options of `detect test`.
+#[derive(Debug, Clone, Default)]
+pub struct TestOptions {
+    /// `--minimum-tests`.
+    pub minimum_tests: usize,
+    /// `--test-names`.
+    pub test_names: Vec<String>,
+    /// `--skip-disabled-tests`.
+    pub skip_disabled: bool,
+    /// `--explain`.
+    pub explain: bool,
+}
+
+/// A test as listed before running: name, expectation, where, event.
+struct Case<'a> {
+    name: String,
+    expected: bool,
+    span: Span,
+    log: Option<&'a crate::yaml::Node>,
+    inherited_from: Option<String>,
+}
+
+fn rule_cases<'a>(tests: &'a [RuleTest], inherited_from: Option<&str>) -> Vec<Case<'a>> {
+    tests
+        .iter()
+        .map(|t| Case {
+            name: t.name.value.clone(),
+            expected: t.expected.value,
+            span: t.span,
+            log: t.log.as_ref(),
+            inherited_from: inherited_from.map(str::to_owned),
+        })
+        .collect()
+}
+
+/// Tests of types without a typed test model (policies, correlation
+/// rules): names and expectations read from the file.
+fn raw_cases(a: &Analysis) -> Vec<Case<'_>> {
+    let Some(items) = a.root.get("Tests").and_then(|t| t.as_seq()) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|t| {
+            let name = t.get("Name")?.as_str()?.to_owned();
+            let expected = matches!(t.get("ExpectedResult")?.kind, crate::yaml::NodeKind::Bool(true));
+            Some(Case {
+                name,
+                expected,
+                span: t.first_key_span(),
+                log: None,
+                inherited_from: None,
+            })
+        })
+        .collect()
+}
+
+fn skipped_tests(cases: &[Case<'_>]) -> Vec<TestReport> {
+    cases
+        .iter()
+        .map(|c| TestReport {
+            name: c.name.clone(),
+            status: Status::Skipped,
+            expected: c.expected,
+            matched: None,
+            functions: Vec::new(),
+            inherited_from: c.inherited_from.clone(),
+            error: None,
+            explain: Vec::new(),
+        })
+        .collect()
+}
+
+/// What running one item produced.
+struct Run {
+    item: ItemReport,
+    diagnostics: Vec<Diagnostic>,
+}
+
+fn functions(program: &Program, event: &Value) -> Vec<FunctionReport> {
+    let a = program.alert(event);
+    let mut out = Vec::new();
+    if let Some(t) = a.title {
+        out.push(FunctionReport {
+            name: "title",
+            output: Value::String(t),
+        });
+    }
+    if let Some(d) = a.dedup {
+        out.push(FunctionReport {
+            name: "dedup",
+            output: Value::String(d),
+        });
+    }
+    if let Some(s) = a.severity {
+        out.push(FunctionReport {
+            name: "severity",
+            output: Value::String(s.upper().to_owned()),
+        });
+    }
+    out.push(FunctionReport {
+        name: "alertContext",
+        output: a.context,
+    });
+    out
+}
+
+fn run_case(program: &Program, case: &Case<'_>, explain: bool) -> TestReport {
+    let mut report = TestReport {
+        name: case.name.clone(),
+        status: Status::Failed,
+        expected: case.expected,
+        matched: None,
+        functions: Vec::new(),
+        inherited_from: case.inherited_from.clone(),
+        error: None,
+        explain: Vec::new(),
+    };
+    let event = match case.log.map(|l| (l, l.to_json())) {
+        None => {
+            report.error = Some("the test has no `Log`".to_owned());
+            return report;
+        }
+        Some((_, Err((_, msg)))) => {
+            report.error = Some(format!("the `Log` cannot be evaluated: {msg}"));
+            return report;
+        }
+        Some((node, Ok(v))) => {
+            if !v.is_object() {
+                report.error = Some(format!("the `Log` must be a mapping, found {}", node.type_name()));
+                return report;
+            }
+            v
+        }
+    };
+    let matched = program.matches(&event);
+    report.matched = Some(matched);
+    report.status = if matched == case.expected {
+        Status::Passed
+    } else {
+        Status::Failed
+    };
+    if matched {
+        report.functions = functions(program, &event);
+    }
+    if explain || report.status == Status::Failed {
+        report.explain = program.explain(&event);
+    }
+    report
+}
+
+struct ItemCx<'a> {
+    index: &'a Index<'a>,
+    opts: &'a TestOptions,
+    strict: bool,
+    invalid: &'a HashSet<crate::source::FileId>,
+}
+
+fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
+    let mut diags = Vec::new();
+    let mut item = ItemReport {
+        id: a.id.as_ref().map(|i| i.value.clone()),
+        analysis_type: Some(a.analysis_type.value.name().to_owned()),
+        file,
+        status: Status::Passed,
+        reason: None,
+        base: a
+            .rule()
+            .and_then(|r| r.base_detection.as_ref().map(|b| b.value.clone())),
+        tests: Vec::new(),
+    };
+    let id = a.id_str().to_owned();
+    // Decide the effective rule, the cases and any skip reason.
+    let mut effective: Option<Rule> = None;
+    let mut base_file = None;
+    let mut skip: Option<&'static str> = None;
+    let cases: Vec<Case<'_>>;
+    let mut enabled = a.rule().map_or_else(
+        || {
+            matches!(
+                a.root.get("Enabled").map(|n| &n.kind),
+                Some(crate::yaml::NodeKind::Bool(true))
+            )
+        },
+        |r| r.enabled.as_ref().is_some_and(|e| e.value),
+    );
+    match a.rule() {
+        Some(rule) if rule.is_derived() => {
+            let base_id = rule.base_detection.as_ref().map_or("", |b| b.value.as_str());
+            match cx.index.base(base_id) {
+                Base::NotLocal => {
+                    skip = Some("unknown base");
+                    cases = rule_cases(resolve::tests(rule), None);
+                }
+                Base::Invalid(_) => {
+                    skip = Some("invalid base");
+                    cases = rule_cases(resolve::tests(rule), None);
+                }
+                Base::Local(b) if !resolve::is_valid_base_kind(b) || cx.invalid.contains(&b.file) => {
+                    skip = Some("invalid base");
+                    cases = rule_cases(resolve::tests(rule), None);
+                }
+                Base::Local(b) => {
+                    let base_rule = b.rule().expect("checked: a valid base is a rule");
+                    base_file = Some(b.file);
+                    let (e, inherited) = resolve::effective(base_rule, rule, &a.root);
+                    enabled = e.enabled.as_ref().is_some_and(|v| v.value);
+                    effective = Some(e);
+                    let e = effective.as_ref().expect("just set");
+                    cases = rule_cases(resolve::tests(e), inherited.then_some(base_id));
+                    if !e.is_simple() {
+                        skip = Some("python rule");
+                    }
+                }
+            }
+        }
+        Some(rule) => {
+            cases = rule_cases(resolve::tests(rule), None);
+            if rule.is_simple() {
+                effective = Some(rule.clone());
+            } else {
+                skip = Some("python rule");
+            }
+        }
+        None => {
+            cases = raw_cases(a);
+            skip = Some(match a.analysis_type.value {
+                AnalysisType::CorrelationRule => "correlation engine not built",
+                _ => "python rule",
+            });
+        }
+    }
+    // Selection by test names.
+    let selected: Vec<&Case<'_>> = if cx.opts.test_names.is_empty() {
+        cases.iter().collect()
+    } else {
+        cases.iter().filter(|c| cx.opts.test_names.contains(&c.name)).collect()
+    };
+    let reason: Option<&'static str> = if cx.opts.skip_disabled && !enabled {
+        Some("disabled")
+    } else if !cx.opts.test_names.is_empty() && selected.is_empty() {
+        Some("no matching test names")
+    } else if matches!(skip, Some("unknown base" | "invalid base")) {
+        skip
+    } else if cases.is_empty() {
+        Some("no tests")
+    } else {
+        skip
+    };
+    let counted = matches!(reason, None | Some("no tests" | "python rule"));
+    match reason {
+        Some(r) => {
+            item.status = Status::Skipped;
+            item.reason = Some(r.to_owned());
+            let listed: Vec<Case<'_>> = selected
+                .iter()
+                .map(|c| Case {
+                    name: c.name.clone(),
+                    expected: c.expected,
+                    span: c.span,
+                    log: None,
+                    inherited_from: c.inherited_from.clone(),
+                })
+                .collect();
+            item.tests = skipped_tests(&listed);
+        }
+        None => {
+            let rule = effective.as_ref().expect("a runnable item has an effective rule");
+            let streaming = a.analysis_type.value == AnalysisType::Rule;
+            let program = Program::compile(&id, rule, streaming);
+            for case in &selected {
+                let t = run_case(&program, case, cx.opts.explain);
+                if t.status == Status::Failed {
+                    let message = match (&t.error, t.matched) {
+                        (Some(e), _) => format!("test '{}' could not be evaluated: {e}", t.name),
+                        (None, Some(true)) => format!("test '{}': expected false, the detection matched", t.name),
+                        (None, _) => format!("test '{}': expected true, the detection did not match", t.name),
+                    };
+                    let d = match (&case.inherited_from, base_file) {
+                        // An inherited test is written in the base's file: report it on
+                        // the derived file's `BaseDetection`, pointing at the test.
+                        (Some(base_id), Some(bf)) => {
+                            let at = a
+                                .rule()
+                                .and_then(|r| r.base_detection.as_ref())
+                                .map_or(a.root.first_key_span(), |b| b.span);
+                            Diagnostic::new(Code::TestFailed, a.file, at, message).with_related(
+                                bf,
+                                case.span,
+                                format!("the test, inherited from `{base_id}`"),
+                            )
+                        }
+                        _ => Diagnostic::new(Code::TestFailed, a.file, case.span, message),
+                    };
+                    diags.push(d);
+                }
+                item.tests.push(t);
+            }
+            if item.tests.iter().any(|t| t.status == Status::Failed) {
+                item.status = Status::Failed;
+            }
+        }
+    }
+    // --minimum-tests (step 4).
+    let n = cx.opts.minimum_tests;
+    if n >= 1 && counted {
+        let has_true = cases.iter().any(|c| c.expected);
+        let has_false = cases.iter().any(|c| !c.expected);
+        let message = if cases.len() < n {
+            Some(format!(
+                "insufficient test coverage: {n} tests required but only {} found",
+                cases.len()
+            ))
+        } else if n > 1 && !(has_true && has_false) {
+            Some("insufficient test coverage: expected at least one positive and one negative test".to_owned())
+        } else {
+            None
+        };
+        if let Some(m) = message {
+            let span = a.id.as_ref().map_or(a.root.first_key_span(), |i| i.span);
+            diags.push(Diagnostic::new(Code::InsufficientTests, a.file, span, m).with_help(
+                "add tests: with --minimum-tests above 1, at least one expecting true and one expecting false",
+            ));
+            item.status = Status::Failed;
+            item.reason = None;
+        }
+    }
+    // --strict (step 5).
+    if cx.strict
+        && item.status == Status::Skipped
+        && matches!(
+            item.reason.as_deref(),
+            Some("unknown base" | "invalid base" | "remote python base" | "no tests" | "python rule")
+        )
+    {
+        item.status = Status::Failed;
+    }
+    Run {
+        item,
+        diagnostics: diags,
+    }
+}
+
+/// Runs `test`.
+///
+/// # Errors
+/// Failures of the run itself (missing path, bad ignore pattern).
+pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
+    let start = Instant::now();
+    let mut project = cx.load()?;
+    let invalid = project.invalid_files();
+    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
+    let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let icx = ItemCx {
+        index: &index,
+        opts,
+        strict: cx.strict,
+        invalid: &invalid,
+    };
+    let runs: Vec<Option<Run>> = project
+        .entries
+        .par_iter()
+        .map(|e| {
+            let src = project.source(e.file);
+            if !cx.is_reported(&src.path) {
+                return None;
+            }
+            if let Some(a) = &e.analysis {
+                if !filter::bypasses(&src.rel) && !filter::matches_all(&cx.filters, &a.root) {
+                    return None;
+                }
+            }
+            let file = src.display.clone();
+            match &e.analysis {
+                Some(a) if !invalid.contains(&e.file) => {
+                    a.analysis_type.value.is_detection().then(|| test_item(&icx, a, file))
+                }
+                a => Some(Run {
+                    item: ItemReport {
+                        id: a.as_ref().and_then(|a| a.id.as_ref().map(|i| i.value.clone())),
+                        analysis_type: a.as_ref().map(|a| a.analysis_type.value.name().to_owned()),
+                        file,
+                        status: Status::Invalid,
+                        reason: None,
+                        base: None,
+                        tests: Vec::new(),
+                    },
+                    diagnostics: Vec::new(),
+                }),
+            }
+        })
+        .collect();
+    let mut items = Vec::new();
+    let mut extra = Vec::new();
+    for r in runs.into_iter().flatten() {
+        items.push(r.item);
+        extra.extend(r.diagnostics);
+    }
+    project.diagnostics.extend(extra);
+    crate::project::sort_diagnostics(&mut project.diagnostics, &project.sources);
+    let mut notes = Vec::new();
+    if !project.gated.is_empty() {
+        notes.push(format!(
+            "{} analysis files outside recognised folders were not read: {}",
+            project.gated.len(),
+            project.gated.join(", ")
+        ));
+    }
+    let mut code = exit::SUCCESS;
+    let bad = items
+        .iter()
+        .any(|i| matches!(i.status, Status::Failed | Status::Invalid));
+    let warnings = project.diagnostics.iter().any(|d| d.severity() == Severity::Warning);
+    if bad || (cx.deny_warnings && warnings) {
+        code = exit::FINDINGS;
+    }
+    if cx.report_files.is_none() && items.is_empty() {
+        notes.push(if cx.filters.is_empty() {
+            format!("nothing to test in {}", cx.paths.join(", "))
+        } else {
+            "no analysis item matched the filters".to_owned()
+        });
+        code = exit::FINDINGS;
+    }
+    let duration_ms = start.elapsed().as_millis();
+    Ok(Outcome {
+        project,
+        items,
+        code,
+        notes,
+        duration_ms,
+    })
+}
