@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-/// Index of a file in the loaded [`Sources`].
+/// Index of a file in the loaded source list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub u32);
 

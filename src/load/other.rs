@@ -13,7 +13,7 @@
 //! (the commit the corpus fixtures come from). Where the two schemas differ
 //! the stricter one wins, as PAT runs both.
 //!
-//! Each type is a table of [`Field`]s: the generic reader reports unknown,
+//! Each type is a table of `Field`s: the generic reader reports unknown,
 //! missing and mistyped keys; nested structures (`Tests`, `Schedule`,
 //! `Mappings`, `Refresh`, …) have their own readers.
 
