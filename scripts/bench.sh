@@ -83,7 +83,7 @@ print("%.1f %.1f" % (min(r["times"]) * 1000, r["mean"] * 1000))' "$json")
     local rss=n/a
     if ((have_time)); then
         /usr/bin/time -f %M -o "$work/rss" "$@" >/dev/null 2>&1 || true
-        rss=$(awk '{ printf "%.1f", $1 / 1024 }' "$work/rss")
+        rss=$(tail -n 1 "$work/rss" | awk '{ printf "%.1f", $1 / 1024 }')
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$files" "$best" "$mean" "$rss" "$code" >>"$work/rows"
 }

@@ -26,12 +26,29 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Validate, then run the unit tests of every detection `detect` can evaluate.
     Test(TestArgs),
+    /// Print the effective detection of an ID, each field with its source.
+    Show(crate::commands::show::ShowArgs),
+    /// Scaffold a derived detection of a base rule.
+    Derive(crate::commands::derive::DeriveArgs),
+    /// Validate, test and write the upload bundle.
+    Zip(crate::commands::zip::ZipArgs),
+    /// Validate, test, bundle and upload to Panther.
+    Upload(crate::commands::upload::UploadArgs),
+    /// Check the API host and token.
+    CheckConnection(crate::commands::connection::CheckConnectionArgs),
+    /// Delete detections or saved queries on Panther.
+    Delete(crate::commands::delete::DeleteArgs),
+    /// Run detections over log files and write or deliver alerts.
+    Run(crate::commands::run::RunArgs),
+    /// Deliver, resend, test and inspect alert deliveries.
+    Alerts(crate::commands::alerts::AlertsArgs),
 }
 
 /// When to colour output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Color {
     /// Only on a terminal and without `NO_COLOR`.
+    #[default]
     Auto,
     /// Always.
     Always,
@@ -40,7 +57,7 @@ pub enum Color {
 }
 
 /// Flags shared by every command that loads a project.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ProjectArgs {
     /// Files or folders to read (default: `.`).
     pub paths: Vec<PathBuf>,
@@ -71,7 +88,7 @@ pub struct ProjectArgs {
 }
 
 /// Flags that shape the report.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct OutputArgs {
     /// Report format on stdout.
     #[arg(long, value_enum)]

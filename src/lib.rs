@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod exit;
 pub mod filter;
+pub mod ip;
 pub mod load;
 pub mod model;
 pub mod project;

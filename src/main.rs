@@ -35,6 +35,14 @@ fn run(cli: Cli) -> Result<u8, Error> {
             emit(&cx, &report)?;
             Ok(outcome.code)
         }
+        Command::Show(args) => with_stdout(|out| detect::commands::show::run(&args, out)),
+        Command::Derive(args) => with_stdout(|out| detect::commands::derive::run(&args, out)),
+        Command::Zip(args) => with_stdout(|out| detect::commands::zip::run(&args, out)),
+        Command::Upload(args) => with_stdout(|out| detect::commands::upload::run(&args, out)),
+        Command::CheckConnection(args) => with_stdout(|out| detect::commands::connection::run(&args, out)),
+        Command::Delete(args) => with_stdout(|out| detect::commands::delete::run(&args, out)),
+        Command::Run(args) => with_stdout(|out| detect::commands::run::run(&args, out)),
+        Command::Alerts(args) => with_stdout(|out| detect::commands::alerts::run(&args, out)),
         Command::Test(args) => {
             let mut cx = Context::resolve(&args.project, &args.output)?;
             let opts = test_options(&args, &cx)?;
@@ -45,6 +53,18 @@ fn run(cli: Cli) -> Result<u8, Error> {
             emit(&cx, &report)?;
             Ok(outcome.code)
         }
+    }
+}
+
+/// Runs a command that writes its own output to stdout; a closed pipe ends
+/// quietly.
+fn with_stdout(f: impl FnOnce(&mut dyn Write) -> Result<u8, Error>) -> Result<u8, Error> {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    let code = f(&mut lock)?;
+    match lock.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
+        _ => Ok(code),
     }
 }
 

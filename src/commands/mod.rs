@@ -1,5 +1,14 @@
-//! Commands: orchestration only. Each builds a report; `main` prints it.
+//! Commands: orchestration only. Each builds a report or writes its output
+//! to the writer `main` hands it, and returns an exit code.
 
+pub mod alerts;
+pub mod connection;
 pub mod context;
+pub mod delete;
+pub mod derive;
+pub mod run;
+pub mod show;
 pub mod test;
+pub mod upload;
 pub mod validate;
+pub mod zip;

@@ -10,8 +10,8 @@ use std::collections::HashSet;
 use ipnet::IpNet;
 use serde_json::Value;
 
-use super::ip;
 use super::key_path::Path;
+use crate::ip;
 use crate::model::{Combinator, Condition, Expr, ExprKind, Operand, Scalar};
 
 /// The condition a leaf tests, with negation factored out (R1).

@@ -9,8 +9,8 @@
 use serde_json::Value;
 
 use super::compile::{Base, Comparand, Leaf, Node, Quant};
-use super::ip;
 use super::key_path::{Resolved, eq_folded};
+use crate::ip;
 
 /// How leaves treat an absent field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,6 @@ pub mod alert;
 pub mod compile;
 pub mod eval;
 pub mod explain;
-pub mod ip;
 pub mod key_path;
 #[cfg(test)]
 mod vectors;

@@ -84,6 +84,7 @@ pub fn load(cx: &mut Cx, root: &Node) -> Other {
     Other {
         enabled: rule.enabled.as_ref().map(|e| e.value),
         rule_refs: rule.rule_refs(),
+        correlation: Some(Box::new(rule)),
         ..Other::default()
     }
 }

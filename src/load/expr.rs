@@ -12,7 +12,7 @@
 //! because the alert keys (`alert.rs`) use them on their own.
 
 use crate::diagnostic::{Code, Severity, did_you_mean, suggest};
-use crate::engine::ip::parse_cidr;
+use crate::ip::parse_cidr;
 use crate::load::Cx;
 use crate::model::{
     Combinator, Condition, Enrichment, Expr, ExprKind, ExprList, Group, KeyPath, KeySpec, Operand, Scalar, Step,
@@ -720,7 +720,7 @@ fn leaf(cx: &mut Cx, node: &Node, context: ExprContext) -> Option<ExprKind> {
     };
     match shape {
         Shape::ListComprehension => list_comprehension(cx, node, known, spec, has_ks, context),
-        Shape::Enrichment => enrichment_expr(cx, node, known, &ks_entries, context),
+        Shape::Enrichment => enrichment_expr(cx, node, known, &ks_entries),
         Shape::Absolute => absolute(cx, node, known?, context),
         Shape::MultiKey => multi_key(cx, node, known, context),
         Shape::KeyValues => {
@@ -1017,7 +1017,6 @@ fn enrichment_expr(
     node: &Node,
     cond: Option<Spanned<Condition>>,
     ks_entries: &[&(Node, Node)],
-    context: ExprContext,
 ) -> Option<ExprKind> {
     let (ek, ev) = node.get_entry("Enrichment")?;
     if let Some((k, _)) = ks_entries.first() {
@@ -1038,7 +1037,6 @@ fn enrichment_expr(
         )
         .help = Some("an enrichment expression reads `p_enrichment` and takes no key specifier".to_owned());
     }
-    let _ = context;
     let enrichment = enrichment(cx, ev);
     let value = node.get_entry("Value");
     let values = node.get_entry("Values");

@@ -152,6 +152,8 @@ pub struct Other {
     pub pack_ids: Vec<Spanned<String>>,
     /// RuleIDs a correlation rule references.
     pub rule_refs: Vec<Spanned<String>>,
+    /// The typed correlation rule, for `correlation_rule` files.
+    pub correlation: Option<Box<correlation::CorrelationRule>>,
 }
 
 /// The severity levels (simple-detections §6).

@@ -1,5 +1,8 @@
 //! Integration tests: run the real `detect` binary on fixture repositories.
 
 mod conformance;
+mod derive;
+mod run;
+mod upload;
 mod util;
 mod validate;

@@ -1,0 +1,1 @@
+//! `detect derive` on fixture repositories.

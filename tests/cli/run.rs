@@ -1,0 +1,1 @@
+//! `detect run` on fixture repositories.

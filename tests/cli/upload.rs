@@ -1,0 +1,1 @@
+//! `detect upload` on fixture repositories.
