@@ -47,12 +47,22 @@ fn folded_eq(s: &str, lower: &str) -> bool {
     eq_folded(s, lower)
 }
 
+// The `folded_*` functions compare `s` lowercased with an already lowercased
+// comparand without allocating; ASCII text (nearly all event data) takes a
+// byte-wise path.
+
 fn folded_starts(s: &str, lower: &str) -> bool {
+    if s.is_ascii() && lower.is_ascii() {
+        return s.len() >= lower.len() && s.as_bytes()[..lower.len()].eq_ignore_ascii_case(lower.as_bytes());
+    }
     let mut it = s.chars().flat_map(char::to_lowercase);
     lower.chars().all(|c| it.next() == Some(c))
 }
 
 fn folded_ends(s: &str, lower: &str) -> bool {
+    if s.is_ascii() && lower.is_ascii() {
+        return s.len() >= lower.len() && s.as_bytes()[s.len() - lower.len()..].eq_ignore_ascii_case(lower.as_bytes());
+    }
     let mut it = s.chars().flat_map(char::to_lowercase).rev();
     lower.chars().rev().all(|c| it.next() == Some(c))
 }
@@ -60,6 +70,12 @@ fn folded_ends(s: &str, lower: &str) -> bool {
 fn folded_contains(s: &str, lower: &str) -> bool {
     if lower.is_empty() {
         return true;
+    }
+    if s.is_ascii() && lower.is_ascii() {
+        return s
+            .as_bytes()
+            .windows(lower.len())
+            .any(|w| w.eq_ignore_ascii_case(lower.as_bytes()));
     }
     s.char_indices().any(|(i, _)| folded_starts(&s[i..], lower))
 }

@@ -147,11 +147,22 @@ impl Path {
 /// Whether `k` equals `lower` after Unicode default lowercasing, without
 /// allocating.
 pub fn eq_folded(k: &str, lower: &str) -> bool {
+    if k.is_ascii() && lower.is_ascii() {
+        return k.len() == lower.len() && k.eq_ignore_ascii_case(lower);
+    }
     k.chars().flat_map(char::to_lowercase).eq(lower.chars())
 }
 
 /// Member lookup rule (match-expressions §2.4).
 pub fn member<'a>(obj: &'a Map<String, Value>, name: &str, lower: &str) -> Option<&'a Value> {
+    // Small objects (most events) are scanned rather than hashed: comparing
+    // lengths and bytes is cheaper than hashing the name.
+    if obj.len() <= 32 {
+        if let Some((_, v)) = obj.iter().find(|(k, _)| k.as_str() == name) {
+            return Some(v);
+        }
+        return obj.iter().find(|(k, _)| eq_folded(k, lower)).map(|(_, v)| v);
+    }
     if let Some(v) = obj.get(name) {
         return Some(v);
     }

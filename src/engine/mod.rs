@@ -9,6 +9,8 @@ pub mod eval;
 pub mod explain;
 pub mod key_path;
 #[cfg(test)]
+mod naive;
+#[cfg(test)]
 mod vectors;
 
 use serde_json::Value;

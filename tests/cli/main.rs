@@ -3,6 +3,7 @@
 mod conformance;
 mod derive;
 mod run;
+mod test_cmd;
 mod upload;
 mod util;
 mod validate;
