@@ -123,7 +123,8 @@ fi
 
 echo
 echo "detect $("$bin" --version | awk '{ print $2 }') on $(nproc) cores; best and mean of $runs runs" \
-    "($( ((have_hyperfine)) && echo hyperfine || echo 'date loop'))"
+    "($( ((have_hyperfine)) && echo hyperfine || echo 'date loop')); load average at the end:" \
+    "$(cut -d' ' -f1-3 /proc/loadavg) (numbers are only meaningful on an idle machine)"
 {
     printf 'command\tfiles\tbest ms\tmean ms\tpeak RSS MB\texit\n'
     cat "$work/rows"

@@ -57,6 +57,8 @@ macro_rules! codes {
 codes! {
     /// The file is not valid YAML (or not UTF-8, or nested too deeply).
     YamlSyntax = "yaml-syntax", Error;
+    /// A YAML file that is empty or holds only comments (not an analysis item).
+    EmptyFile = "empty-file", Info;
     /// `AnalysisType` is not one of the known values.
     UnknownAnalysisType = "unknown-analysis-type", Error;
     /// A file in a recognised folder has an ID key but no `AnalysisType`.
@@ -383,6 +385,22 @@ mod tests {
         let len = names.len();
         names.dedup();
         assert_eq!(names.len(), len);
+    }
+
+    #[test]
+    fn every_code_is_documented_with_its_severity() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/codes.md");
+        let doc = std::fs::read_to_string(path).unwrap();
+        for c in Code::ALL {
+            let heading = format!("### `{}` ({})", c.name(), c.severity().as_str());
+            assert!(doc.contains(&heading), "docs/codes.md lacks `{heading}`");
+        }
+        let documented = doc.lines().filter(|l| l.starts_with("### `")).count();
+        assert_eq!(
+            documented,
+            Code::ALL.len(),
+            "docs/codes.md documents codes the registry lacks"
+        );
     }
 
     #[test]

@@ -33,7 +33,11 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let outcome = validate::run(&mut cx)?;
             let report = outcome.report(&cx, "validate");
             emit(&cx, &report)?;
-            Ok(outcome.code)
+            let code = outcome.code;
+            // The process ends now: freeing every parsed file one by one costs
+            // about 8% of a large run (measured on 10,000 rules) for nothing.
+            std::mem::forget(outcome);
+            Ok(code)
         }
         Command::Show(args) => with_stdout(|out| detect::commands::show::run(&args, out)),
         Command::Derive(args) => with_stdout(|out| detect::commands::derive::run(&args, out)),
@@ -51,7 +55,10 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let outcome = test::run(&mut cx, &opts)?;
             let report = outcome.report(&cx, "test");
             emit(&cx, &report)?;
-            Ok(outcome.code)
+            let code = outcome.code;
+            // As for validate: the process ends, the OS reclaims the memory.
+            std::mem::forget(outcome);
+            Ok(code)
         }
     }
 }

@@ -18,6 +18,10 @@ use crate::load::{self, LoadOptions};
 use crate::model::Analysis;
 use crate::source::{FileId, SourceFile};
 
+/// Largest file read; a bigger one is reported instead of loaded, so memory
+/// stays bounded whatever a repository holds.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
 /// Options for loading a project.
 #[derive(Debug, Clone, Default)]
 pub struct ProjectOptions {
@@ -63,8 +67,29 @@ impl Project {
             .par_iter()
             .enumerate()
             .map(|(i, f)| {
-                let text = std::fs::read(&f.path).ok().and_then(|b| String::from_utf8(b).ok());
                 let id = FileId(i as u32);
+                let size = std::fs::metadata(&f.path).map_or(0, |m| m.len());
+                if size > MAX_FILE_BYTES {
+                    let mut loaded = load::Loaded {
+                        is_analysis: true,
+                        ..load::Loaded::default()
+                    };
+                    loaded.diagnostics.push(Diagnostic::new(
+                        crate::diagnostic::Code::YamlSyntax,
+                        id,
+                        crate::source::Span::START,
+                        format!(
+                            "the file is {} MB; detection files above {} MB are not read",
+                            size >> 20,
+                            MAX_FILE_BYTES >> 20
+                        ),
+                    ));
+                    return (
+                        SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), None),
+                        loaded,
+                    );
+                }
+                let text = std::fs::read(&f.path).ok().and_then(|b| String::from_utf8(b).ok());
                 let loaded = load::load_file(id, text.as_deref(), opts.load.clone());
                 (
                     SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), text),

@@ -324,6 +324,10 @@ enum Frame {
     },
 }
 
+/// Mappings up to this size find duplicate keys by scanning; larger ones
+/// keep an index. Nearly every mapping in a detection file is small.
+const INDEX_FROM: usize = 16;
+
 #[derive(Default)]
 struct MapBuilder {
     entries: Vec<(Node, Node)>,
@@ -332,27 +336,53 @@ struct MapBuilder {
     pending: Option<Node>,
 }
 
+/// Whether two keys stand for the same text, without allocating for the
+/// usual string keys.
+fn same_key(a: &Node, b: &Node) -> bool {
+    match (&a.kind, &b.kind) {
+        (NodeKind::Str(x), NodeKind::Str(y)) => x == y,
+        (NodeKind::Seq(_) | NodeKind::Map(_), _) | (_, NodeKind::Seq(_) | NodeKind::Map(_)) => false,
+        _ => a.key_text() == b.key_text(),
+    }
+}
+
 impl MapBuilder {
+    fn find(&self, key: &Node) -> Option<usize> {
+        if self.entries.len() < INDEX_FROM {
+            return self.entries.iter().position(|(k, _)| same_key(k, key));
+        }
+        self.index.get(&key.key_text()?).copied()
+    }
+
     fn insert(&mut self, key: Node, value: Node, merged: bool, dups: &mut Vec<DuplicateKey>) {
-        let text = key.key_text();
-        if let Some(t) = &text {
-            if let Some(&i) = self.index.get(t) {
-                if merged {
-                    // Explicit keys win over merged ones, whatever the order.
-                    return;
-                }
-                if !self.merged[i] {
-                    dups.push(DuplicateKey {
-                        key: t.clone(),
-                        span: key.span,
-                        first: self.entries[i].0.span,
-                    });
-                }
-                self.entries[i] = (key, value);
-                self.merged[i] = false;
+        if let Some(i) = self.find(&key) {
+            if merged {
+                // Explicit keys win over merged ones, whatever the order.
                 return;
             }
-            self.index.insert(t.clone(), self.entries.len());
+            if !self.merged[i] {
+                let text = key.key_text().unwrap_or_default();
+                dups.push(DuplicateKey {
+                    key: text,
+                    span: key.span,
+                    first: self.entries[i].0.span,
+                });
+            }
+            self.entries[i] = (key, value);
+            self.merged[i] = false;
+            return;
+        }
+        if self.entries.len() + 1 == INDEX_FROM {
+            for (i, (k, _)) in self.entries.iter().enumerate() {
+                if let Some(t) = k.key_text() {
+                    self.index.entry(t).or_insert(i);
+                }
+            }
+        }
+        if self.entries.len() + 1 >= INDEX_FROM {
+            if let Some(t) = key.key_text() {
+                self.index.insert(t, self.entries.len());
+            }
         }
         self.entries.push((key, value));
         self.merged.push(merged);
@@ -664,6 +694,17 @@ mod tests {
         assert_eq!(r.as_map().unwrap().len(), 1);
         assert_eq!(d.duplicates.len(), 1);
         assert_eq!(d.duplicates[0].span.start.line, 2);
+    }
+
+    #[test]
+    fn duplicate_keys_in_large_mappings() {
+        let mut t: String = (0..20).map(|i| format!("k{i}: {i}\n")).collect();
+        t.push_str("k3: late\nk19: again\n");
+        let d = parse(&t).unwrap();
+        let r = d.root.unwrap();
+        assert_eq!(r.as_map().unwrap().len(), 20);
+        assert_eq!(r.get("k3").unwrap().kind, NodeKind::Str("late".into()));
+        assert_eq!(d.duplicates.len(), 2);
     }
 
     #[test]

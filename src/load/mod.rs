@@ -56,7 +56,16 @@ pub fn load_file(file: FileId, text: Option<&str>, opts: LoadOptions) -> Loaded 
             return out;
         }
     };
-    let Some(root) = doc.root else { return out };
+    let Some(root) = doc.root else {
+        cx.report(
+            Code::EmptyFile,
+            Span::START,
+            "the file is empty; it is not an analysis item",
+        )
+        .help = Some("remove it, or give it an `AnalysisType` and its keys".to_owned());
+        out.diagnostics = cx.diags;
+        return out;
+    };
     if root.as_map().is_none() {
         // Not a mapping: no AnalysisType, so not an analysis file (PAT skips it).
         return out;

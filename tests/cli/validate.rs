@@ -49,3 +49,58 @@ fn ten_defects_give_ten_diagnostics_on_their_lines() {
     });
     insta::assert_snapshot!(redact(&human));
 }
+
+#[test]
+fn hostile_files_each_get_a_diagnostic_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    std::fs::write(rules.join("empty.yml"), "").unwrap();
+    std::fs::write(rules.join("binary.yml"), [0u8, 159, 146, 150, 0xff, 0, 1, 2]).unwrap();
+    std::fs::write(rules.join("malformed.yml"), "AnalysisType: rule\nRuleID: [unclosed\n").unwrap();
+    std::fs::write(rules.join("deep.yml"), "[".repeat(10_000)).unwrap();
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        let line = format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n");
+        bomb += &line;
+    }
+    std::fs::write(rules.join("bomb.yml"), bomb).unwrap();
+    let mut big = String::from(
+        "AnalysisType: rule\nRuleID: Big.Rule\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\nDetection:\n  - {Condition: AlwaysTrue}\nDescription: \"",
+    );
+    big.push_str(&"x".repeat(50 << 20));
+    big.push_str("\"\n");
+    std::fs::write(rules.join("big.yml"), big).unwrap();
+    std::fs::write(rules.join("huge.yml"), vec![b'#'; 70 << 20]).unwrap();
+    std::fs::write(
+        rules.join("good.yml"),
+        "AnalysisType: rule\nRuleID: Good.Rule\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\nDetection:\n  - {Condition: AlwaysTrue}\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run({
+        let mut c = detect(dir.path());
+        c.args(["validate", "--format", "json"]);
+        c
+    });
+    assert_eq!(code, 1, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let codes = |file: &str| -> Vec<String> {
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["file"] == file)
+            .map(|d| d["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(codes("rules/empty.yml"), ["empty-file"]);
+    for f in ["binary", "malformed", "deep", "bomb", "huge"] {
+        assert_eq!(codes(&format!("rules/{f}.yml")), ["yaml-syntax"], "{f}");
+    }
+    assert!(codes("rules/big.yml").is_empty());
+    assert!(codes("rules/good.yml").is_empty());
+    assert_eq!(v["summary"]["passed"].as_u64(), Some(2));
+    assert_eq!(v["summary"]["invalid"].as_u64(), Some(5));
+}
