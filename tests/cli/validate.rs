@@ -104,3 +104,86 @@ fn hostile_files_each_get_a_diagnostic_and_the_run_goes_on() {
     assert_eq!(v["summary"]["passed"].as_u64(), Some(2));
     assert_eq!(v["summary"]["invalid"].as_u64(), Some(5));
 }
+
+#[test]
+fn github_and_sarif_formats() {
+    let out = |format: &str| {
+        let (code, stdout, _) = run({
+            let mut c = detect(&fixture("checks/ten_defects"));
+            c.args(["validate", "--format", format]);
+            c
+        });
+        assert_eq!(code, 1);
+        redact(&stdout)
+    };
+    insta::assert_snapshot!("github", out("github"));
+    let sarif: serde_json::Value = serde_json::from_str(&out("sarif")).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 10);
+    assert_eq!(results[0]["ruleId"], "invalid-id");
+    assert_eq!(results[0]["locations"][0]["physicalLocation"]["region"]["startLine"], 2);
+}
+
+#[test]
+fn report_is_limited_to_files_given_while_the_project_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let rule = |id: &str| {
+        format!(
+            "AnalysisType: rule\nRuleID: {id}\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\nDetection:\n  - {{Condition: AlwaysTrue}}\n"
+        )
+    };
+    std::fs::write(dir.path().join("rules/a.yml"), rule("Same.Id")).unwrap();
+    std::fs::write(dir.path().join("rules/b.yml"), rule("Same.Id")).unwrap();
+    std::fs::write(dir.path().join("rules/c.yml"), "AnalysisType: rule\nRuleID: Bad\n").unwrap();
+    let (code, stdout, _) = run({
+        let mut c = detect(dir.path());
+        c.args(["validate", "rules/b.yml", "--format", "json"]);
+        c
+    });
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let files: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["rules/b.yml"]);
+    assert_eq!(v["diagnostics"][0]["code"], "duplicate-id");
+    assert_eq!(v["summary"]["total"].as_u64(), Some(1));
+}
+
+#[test]
+fn deny_warnings_and_filters() {
+    let dir = fixture("example-repo");
+    let (code, _, _) = run({
+        let mut c = detect(&dir);
+        c.args(["validate", "--deny-warnings"]);
+        c
+    });
+    assert_eq!(code, 0, "info diagnostics never fail a run");
+    let (code, stdout, _) = run({
+        let mut c = detect(&dir);
+        c.args(["validate", "--filter", "Severity=high", "--format", "json"]);
+        c
+    });
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ids: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["AWS.Console.RootLogin", "AWS.S3.PublicACL"]);
+    let (code, _, stderr) = run({
+        let mut c = detect(&dir);
+        c.args(["validate", "--filter", "Sevrity=High"]);
+        c
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("did you mean `Severity`"), "{stderr}");
+}
