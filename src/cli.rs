@@ -114,11 +114,11 @@ pub struct OutputArgs {
     /// Make any warning fail the run (exit 1).
     #[arg(long)]
     pub deny_warnings: bool,
-    /// Accepted everywhere; used only by network commands.
-    #[arg(long, hide = true, value_name = "TOKEN")]
+    /// Panther API token (better: PANTHER_API_TOKEN); network commands only.
+    #[arg(long, value_name = "TOKEN")]
     pub api_token: Option<String>,
-    /// Accepted everywhere; used only by network commands.
-    #[arg(long, hide = true, value_name = "HOST")]
+    /// Panther API host or GraphQL URL; network commands only.
+    #[arg(long, value_name = "HOST")]
     pub api_host: Option<String>,
 }
 

@@ -23,6 +23,10 @@ pub enum Error {
     /// A flag or filter has a bad value.
     #[error("{0}")]
     Usage(String),
+    /// A finding that ends a command with exit code 1 (an unknown ID for
+    /// `show`, a base that is not a local rule for `derive`).
+    #[error("{0}")]
+    Findings(String),
     /// Writing the report failed.
     #[error("cannot write the report: {0}")]
     Write(#[source] std::io::Error),
@@ -32,6 +36,7 @@ impl Error {
     /// The exit code for this failure (cli-and-settings §6.5).
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::Findings(_) => crate::exit::FINDINGS,
             Error::Read { .. } | Error::Settings(_) | Error::Usage(_) | Error::Write(_) => crate::exit::USAGE,
         }
     }

@@ -171,6 +171,39 @@ pub fn matches_all(filters: &[Filter], root: &Node) -> bool {
     filters.iter().all(|f| f.matches(root))
 }
 
+/// Statuses never bundled (cli-and-settings §4.10).
+const HIDDEN_STATUSES: &[&str] = &["experimental", "deprecated"];
+
+/// Adds PAT's implicit `Status!=experimental,deprecated` filter of
+/// `upload`, `zip` and `validate --remote` (cli-and-settings §4.10): a
+/// positive user `Status=` filter loses those two values, a negative one
+/// gains them, and without a negative one the filter is added.
+pub fn with_status_filter(mut filters: Vec<Filter>) -> Vec<Filter> {
+    let hidden = |v: &str| HIDDEN_STATUSES.iter().any(|h| h.eq_ignore_ascii_case(v));
+    let mut extended = false;
+    for f in filters.iter_mut().filter(|f| f.key == "Status") {
+        if f.negate {
+            for h in HIDDEN_STATUSES {
+                if !f.values.iter().any(|v| v.eq_ignore_ascii_case(h)) {
+                    f.values.push((*h).to_owned());
+                }
+            }
+            extended = true;
+        } else {
+            // Left with no alternative, the filter matches nothing, as in PAT.
+            f.values.retain(|v| !hidden(v));
+        }
+    }
+    if !extended {
+        filters.push(Filter {
+            key: "Status".to_owned(),
+            negate: true,
+            values: HIDDEN_STATUSES.iter().map(|h| (*h).to_owned()).collect(),
+        });
+    }
+    filters
+}
+
 /// Files under `*/global_helpers` or `*data_models*` bypass filters.
 pub fn bypasses(rel_path: &str) -> bool {
     let dir = rel_path.rsplit_once('/').map_or("", |(d, _)| d);
@@ -216,6 +249,26 @@ mod tests {
         assert!(parse(&["RuleID".into()], &mut w).is_err());
         parse(&["RuleID=A".into(), "RuleID=B".into()], &mut w).unwrap();
         assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn status_filter_is_implicit() {
+        let exp = root("Status: Experimental\n");
+        let plain = root("Severity: High\n");
+        let stable = root("Status: stable\n");
+        let fs = with_status_filter(Vec::new());
+        assert!(!matches_all(&fs, &exp));
+        assert!(matches_all(&fs, &plain));
+        let fs = with_status_filter(f("Status=experimental,stable"));
+        assert!(!matches_all(&fs, &exp));
+        assert!(matches_all(&fs, &stable));
+        let fs = with_status_filter(f("Status!=stable"));
+        assert_eq!(fs.len(), 1);
+        assert!(!matches_all(&fs, &exp));
+        assert!(!matches_all(&fs, &stable));
+        assert!(matches_all(&fs, &plain));
+        let fs = with_status_filter(f("Status=deprecated"));
+        assert!(!matches_all(&fs, &stable));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! reports problems, `engine` evaluates, [`commands`] orchestrate and
 //! [`report`] renders.
 
+pub mod alerting;
+pub mod bundle;
 pub mod check;
 pub mod cli;
 pub mod commands;
@@ -17,6 +19,7 @@ pub mod filter;
 pub mod ip;
 pub mod load;
 pub mod model;
+pub mod panther_api;
 pub mod project;
 pub mod report;
 pub mod resolve;

@@ -1,25 +1,707 @@
-//! `detect alerts`: deliver, resend, test and inspect alert deliveries.
+//! `detect alerts`: deliver, resend, test and inspect alert deliveries
+//! (alerts-and-webhooks §7–§9).
+//!
+//! Every command that sends first writes the planned deliveries to the
+//! pending journal of the delivery log, then sends, then appends one record
+//! per finished delivery; see [`crate::alerting::log`] for why.
 
+use std::collections::HashSet;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::Value;
 
-use crate::cli::ProjectArgs;
+use crate::alerting::deliver::{self, Job};
+use crate::alerting::dest::{self, RouteInfo, Target};
+use crate::alerting::log::{self, DeliveryLog, Record};
+use crate::alerting::payload;
+use crate::cli::{OutputArgs, ProjectArgs};
+use crate::commands::context::Context;
 use crate::error::{Error, Result};
+use crate::exit;
+use crate::model::{Analysis, Body};
+use crate::settings::DestinationSettings;
+
+/// Default delivery log, relative to the project root.
+pub const DEFAULT_LOG: &str = ".detect/deliveries.jsonl";
 
 /// Flags of `detect alerts`.
 #[derive(Debug, Args)]
 pub struct AlertsArgs {
-    /// What to read.
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: AlertsCommand,
+}
+
+/// `detect alerts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Deliver the payloads of an alerts file (output of `detect run`).
+    Deliver(DeliverArgs),
+    /// Re-send failed (or, with --force, any) deliveries from the log.
+    Resend(ResendArgs),
+    /// Send a test alert to one destination, ignoring its filters.
+    Test(TestArgs),
+    /// List deliveries, newest first.
+    Log(LogArgs),
+}
+
+/// `detect alerts deliver FILE`.
+#[derive(Debug, Args)]
+pub struct DeliverArgs {
+    /// Alerts file: one payload per line.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// What to read (detections supply `OutputIds` and `LogTypes`).
     #[command(flatten)]
     pub project: ProjectArgs,
+    /// Print the routing decisions, send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also send alerts already delivered to a destination.
+    #[arg(long)]
+    pub force: bool,
+    /// Send only to this destination.
+    #[arg(long, value_name = "NAME")]
+    pub destination: Option<String>,
+}
+
+/// `detect alerts resend`.
+#[derive(Debug, Args)]
+pub struct ResendArgs {
+    /// Where the settings and the project root are.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Only this alert (repeatable).
+    #[arg(long = "alert-id", value_name = "ID")]
+    pub alert_ids: Vec<String>,
+    /// Only this destination; with --alert-id, a destination the alert was
+    /// never sent to is a manual dispatch.
+    #[arg(long, value_name = "NAME")]
+    pub destination: Option<String>,
+    /// Every failed or interrupted delivery (the default without --alert-id).
+    #[arg(long, conflicts_with = "alert_ids")]
+    pub all_failed: bool,
+    /// Also re-send deliveries that succeeded.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `detect alerts test NAME`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Destination name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Where the settings and the project root are.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// One attempt only.
+    #[arg(long)]
+    pub no_retry: bool,
+}
+
+/// Output format of `detect alerts log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// One line per delivery.
+    #[default]
+    Human,
+    /// One JSON array of delivery-log records.
+    Json,
+}
+
+/// `detect alerts log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Where the settings and the project root are.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Only failed deliveries.
+    #[arg(long)]
+    pub failed: bool,
+    /// Only this alert (repeatable).
+    #[arg(long = "alert-id", value_name = "ID")]
+    pub alert_ids: Vec<String>,
+    /// Only this destination.
+    #[arg(long, value_name = "NAME")]
+    pub destination: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: LogFormat,
 }
 
 /// Runs the command and returns its exit code.
 ///
 /// # Errors
-/// Failures of the run itself.
+/// Failures of the run itself (bad settings, unreadable files).
 pub fn run(args: &AlertsArgs, out: &mut dyn Write) -> Result<u8> {
-    let _ = (args, out);
-    Err(Error::Usage("`detect alerts` is not built yet".to_owned()))
+    match &args.command {
+        AlertsCommand::Deliver(a) => deliver_file(a, out),
+        AlertsCommand::Resend(a) => resend(a, out),
+        AlertsCommand::Test(a) => test(a, out),
+        AlertsCommand::Log(a) => show_log(a, out),
+    }
+}
+
+/// An alert ready for routing.
+#[derive(Debug, Clone)]
+pub struct Deliverable {
+    /// The exact payload.
+    pub payload: Value,
+    /// `alertId`.
+    pub alert_id: String,
+    /// `id`.
+    pub rule_id: String,
+    /// `severity`.
+    pub severity: String,
+    /// `type`.
+    pub alert_type: String,
+    /// Log types for log-type filters.
+    pub log_types: Vec<String>,
+    /// The detection's `OutputIds`.
+    pub output_ids: Vec<String>,
+}
+
+/// How to deliver.
+#[derive(Debug, Clone)]
+pub struct DeliverOptions {
+    /// Print routing decisions only.
+    pub dry_run: bool,
+    /// Ignore earlier `DELIVERED` records.
+    pub force: bool,
+    /// Restrict to one destination name.
+    pub only: Option<String>,
+    /// Kind of the deliveries (`alert`).
+    pub kind: &'static str,
+}
+
+fn resolve_context(project: &ProjectArgs) -> Result<Context> {
+    Context::resolve(project, &OutputArgs::default())
+}
+
+/// The project root as `run` and `test` find it.
+fn project_root(cx: &Context) -> PathBuf {
+    let first = cx
+        .project
+        .discover
+        .roots
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    crate::discover::project_root(&first, &cx.cwd)
+}
+
+/// The delivery log path: `detect.delivery_log` (relative to the project
+/// root) or the default.
+pub fn log_path(cx: &Context, root: &Path) -> PathBuf {
+    let rel = cx.settings.delivery_log.as_deref().unwrap_or(DEFAULT_LOG);
+    root.join(rel)
+}
+
+fn open_log(cx: &Context, root: &Path) -> Result<DeliveryLog> {
+    let path = log_path(cx, root);
+    let log = DeliveryLog::open(&path)?;
+    if log.created {
+        let ignored = std::fs::read_to_string(root.join(".gitignore")).is_ok_and(|g| g.contains(".detect"));
+        if !ignored && cx.settings.delivery_log.is_none() {
+            let mut err = std::io::stderr();
+            let _ = writeln!(
+                err,
+                "hint: the delivery log is {}; add `.detect/` to .gitignore",
+                path.display()
+            );
+        }
+    }
+    Ok(log)
+}
+
+fn find_destination<'a>(cx: &'a Context, name: &str) -> Result<(usize, &'a DestinationSettings)> {
+    cx.settings
+        .destinations
+        .iter()
+        .enumerate()
+        .find(|(_, d)| d.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = cx.settings.destinations.iter().map(|d| d.name.as_str()).collect();
+            Error::Usage(if names.is_empty() {
+                format!("unknown destination `{name}`: the settings file defines none under `detect.destinations`")
+            } else {
+                format!("unknown destination `{name}`; configured: {}", names.join(", "))
+            })
+        })
+}
+
+/// Routes, plans and sends alerts; the shared back half of `run --deliver`
+/// and `alerts deliver`. Returns 0, or 3 when a delivery failed for good.
+///
+/// # Errors
+/// Configuration errors (missing variables, unknown destination) before
+/// anything is sent, or an unwritable delivery log.
+pub fn deliver(
+    cx: &Context,
+    root: &Path,
+    items: &[Deliverable],
+    opts: &DeliverOptions,
+    out: &mut dyn Write,
+) -> Result<u8> {
+    let mut err = std::io::stderr();
+    let dests = &cx.settings.destinations;
+    let only = match &opts.only {
+        Some(name) => Some(find_destination(cx, name)?.0),
+        None => None,
+    };
+    if dests.is_empty() {
+        let _ = writeln!(
+            err,
+            "warning: no destinations are configured under `detect.destinations`; nothing was delivered"
+        );
+        return Ok(exit::SUCCESS);
+    }
+    // Route every alert.
+    let mut plan: Vec<Vec<usize>> = vec![Vec::new(); dests.len()];
+    let mut warned: HashSet<String> = HashSet::new();
+    for (i, item) in items.iter().enumerate() {
+        let r = dest::route(
+            RouteInfo {
+                severity: &item.severity,
+                alert_type: &item.alert_type,
+                log_types: &item.log_types,
+                output_ids: &item.output_ids,
+            },
+            dests,
+        );
+        for u in &r.unmatched {
+            if warned.insert(format!("{}\n{u}", item.rule_id)) {
+                let _ = writeln!(
+                    err,
+                    "warning: `{}` lists OutputIds `{u}`, which matches no enabled destination",
+                    item.rule_id
+                );
+            }
+        }
+        let chosen: Vec<usize> = r
+            .destinations
+            .into_iter()
+            .filter(|d| only.is_none_or(|o| o == *d))
+            .collect();
+        if opts.dry_run {
+            let names: Vec<&str> = chosen
+                .iter()
+                .filter_map(|d| dests.get(*d))
+                .map(|d| d.name.as_str())
+                .collect();
+            let _ = writeln!(
+                out,
+                "{} {} {} {} -> {} ({})",
+                item.alert_id,
+                item.rule_id,
+                item.severity,
+                item.alert_type,
+                if names.is_empty() {
+                    "no destination".to_owned()
+                } else {
+                    names.join(", ")
+                },
+                r.by.as_str()
+            );
+        }
+        for d in chosen {
+            plan[d].push(i);
+        }
+    }
+    if opts.dry_run {
+        return Ok(exit::SUCCESS);
+    }
+    // Expand every destination in use before anything is sent.
+    let mut targets = Vec::new();
+    let mut target_of = vec![usize::MAX; dests.len()];
+    for (d, list) in plan.iter().enumerate() {
+        if !list.is_empty() {
+            target_of[d] = targets.len();
+            targets.push(Target::resolve(&dests[d])?);
+        }
+    }
+    if targets.is_empty() {
+        return Ok(exit::SUCCESS);
+    }
+    let log = open_log(cx, root)?;
+    let (records, warnings) = log::read_records(log.path())?;
+    for w in warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
+    let delivered: HashSet<(&str, &str)> = records
+        .iter()
+        .filter(|r| r.status == log::DELIVERED)
+        .map(|r| (r.alert_id.as_str(), r.destination.as_str()))
+        .collect();
+    let mut skipped = 0usize;
+    let mut jobs_plan = Vec::new();
+    let mut pending = Vec::new();
+    for (d, list) in plan.iter().enumerate() {
+        if list.is_empty() {
+            continue;
+        }
+        let name = dests[d].name.as_str();
+        let mut jobs = Vec::new();
+        for &i in list {
+            let item = &items[i];
+            if !opts.force && delivered.contains(&(item.alert_id.as_str(), name)) {
+                skipped += 1;
+                continue;
+            }
+            let job = Job {
+                delivery_id: payload::uuid(),
+                kind: opts.kind,
+                alert_id: item.alert_id.clone(),
+                rule_id: item.rule_id.clone(),
+                payload: item.payload.clone(),
+                resend_of: None,
+            };
+            pending.push(job.pending(name));
+            jobs.push(job);
+        }
+        if !jobs.is_empty() {
+            jobs_plan.push((target_of[d], jobs));
+        }
+    }
+    if skipped > 0 {
+        let _ = writeln!(
+            err,
+            "{skipped} deliveries skipped: already delivered (use --force to send them again)"
+        );
+    }
+    send_all(&log, &targets, jobs_plan, pending, true)
+}
+
+/// Journals, sends, reports; returns the exit code.
+fn send_all(
+    log: &DeliveryLog,
+    targets: &[Target],
+    plan: Vec<(usize, Vec<Job>)>,
+    pending: Vec<log::Pending>,
+    retries: bool,
+) -> Result<u8> {
+    if plan.is_empty() {
+        return Ok(exit::SUCCESS);
+    }
+    log.enqueue(&pending)?;
+    let report = |r: &Record| {
+        let mut err = std::io::stderr();
+        if r.status == log::FAILED {
+            let last = r.attempts.last().and_then(|a| a.error.clone()).unwrap_or_default();
+            let _ = writeln!(
+                err,
+                "error: delivery of alert {} (`{}`) to `{}` ({}) failed after {} attempts: {last}",
+                r.alert_id,
+                r.rule_id,
+                r.destination,
+                r.destination_host,
+                r.attempts.len()
+            );
+        }
+    };
+    let outcome = deliver::run(targets, plan, log, retries, &report);
+    let mut err = std::io::stderr();
+    for e in &outcome.log_errors {
+        let _ = writeln!(err, "error: {e}");
+    }
+    let ok = outcome.records.iter().filter(|r| r.status == log::DELIVERED).count();
+    let failed = outcome.records.len() - ok;
+    let _ = writeln!(
+        err,
+        "deliveries: {ok} delivered, {failed} failed (log: {})",
+        log.path().display()
+    );
+    if !outcome.log_errors.is_empty() {
+        return Ok(exit::REMOTE);
+    }
+    Ok(if failed > 0 { exit::REMOTE } else { exit::SUCCESS })
+}
+
+/// Detection ID → (`OutputIds`, `LogTypes`).
+type RoutingMeta = std::collections::HashMap<String, (Vec<String>, Vec<String>)>;
+
+/// Routing metadata of the loaded detections by ID: `OutputIds` and
+/// `LogTypes` (derived detections: their own value, else the base's).
+fn routing_metadata(cx: &mut Context) -> Result<RoutingMeta> {
+    let project = cx.load()?;
+    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
+    let by_id: std::collections::HashMap<&str, &Analysis> = analyses.iter().map(|a| (a.id_str(), *a)).collect();
+    let list = |a: &Analysis, key: &str| -> Option<Vec<String>> {
+        a.root
+            .get(key)
+            .and_then(|n| n.as_seq())
+            .map(|s| s.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+    };
+    let mut out = std::collections::HashMap::new();
+    for a in &analyses {
+        let base = match &a.body {
+            Body::Rule(r) => r
+                .base_detection
+                .as_ref()
+                .and_then(|b| by_id.get(b.value.as_str()).copied()),
+            _ => None,
+        };
+        let pick = |key: &str| {
+            list(a, key)
+                .or_else(|| base.and_then(|b| list(b, key)))
+                .unwrap_or_default()
+        };
+        out.insert(a.id_str().to_owned(), (pick("OutputIds"), pick("LogTypes")));
+    }
+    std::mem::forget(project);
+    Ok(out)
+}
+
+fn deliver_file(args: &DeliverArgs, out: &mut dyn Write) -> Result<u8> {
+    let mut cx = resolve_context(&args.project)?;
+    let root = project_root(&cx);
+    let text = std::fs::read_to_string(&args.file).map_err(|source| Error::Read {
+        path: args.file.clone(),
+        source,
+    })?;
+    let meta = routing_metadata(&mut cx)?;
+    let mut items = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = format!("{}:{}", args.file.display(), i + 1);
+        let v: Value = serde_json::from_str(line).map_err(|e| Error::Usage(format!("{at}: not a JSON object: {e}")))?;
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let (Some(alert_id), Some(rule_id), Some(severity), Some(alert_type)) =
+            (s("alertId"), s("id"), s("severity"), s("type"))
+        else {
+            return Err(Error::Usage(format!(
+                "{at}: not an alert payload (needs `id`, `alertId`, `severity` and `type`)"
+            )));
+        };
+        // Alerts of unknown detections go only to destinations without a
+        // log-type filter (§9): an empty log-type list matches no filter.
+        let (output_ids, log_types) = meta.get(&rule_id).cloned().unwrap_or_default();
+        items.push(Deliverable {
+            payload: v,
+            alert_id,
+            rule_id,
+            severity,
+            alert_type,
+            log_types,
+            output_ids,
+        });
+    }
+    let opts = DeliverOptions {
+        dry_run: args.dry_run,
+        force: args.force,
+        only: args.destination.clone(),
+        kind: "alert",
+    };
+    deliver(&cx, &root, &items, &opts, out)
+}
+
+fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
+    let cx = resolve_context(&args.project)?;
+    let root = project_root(&cx);
+    let path = log_path(&cx, &root);
+    let mut err = std::io::stderr();
+    let (records, mut warnings) = log::read_records(&path)?;
+    let (pending, w2) = log::read_pending(&path)?;
+    warnings.extend(w2);
+    for w in warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
+    let only = match &args.destination {
+        Some(name) => Some(find_destination(&cx, name)?.1.name.clone()),
+        None => None,
+    };
+    let latest = log::latest(&records, &pending);
+    let ids: HashSet<&str> = args.alert_ids.iter().map(String::as_str).collect();
+    let mut chosen: Vec<(log::Latest, &'static str)> = Vec::new();
+    for l in &latest {
+        if !ids.is_empty() && !ids.contains(l.alert_id.as_str()) {
+            continue;
+        }
+        if only.as_ref().is_some_and(|o| *o != l.destination) {
+            continue;
+        }
+        if l.status == log::DELIVERED && !args.force {
+            continue;
+        }
+        chosen.push((l.clone(), "resend"));
+    }
+    // Manual dispatch: an alert named with --alert-id sent to a destination
+    // it was never routed to.
+    if let (Some(d), false) = (&only, ids.is_empty()) {
+        for id in &args.alert_ids {
+            let known = latest.iter().find(|l| l.alert_id == *id);
+            let Some(any) = known else {
+                return Err(Error::Usage(format!(
+                    "alert `{id}` is not in the delivery log {}",
+                    path.display()
+                )));
+            };
+            if latest.iter().any(|l| l.alert_id == *id && l.destination == *d) {
+                continue;
+            }
+            let (_, settings) = find_destination(&cx, d)?;
+            if !settings.allow_manual_dispatch {
+                return Err(Error::Usage(format!(
+                    "alert `{id}` was never sent to `{d}`; sending it there is a manual dispatch, which needs `allow_manual_dispatch: true` on that destination"
+                )));
+            }
+            let mut manual = any.clone();
+            manual.destination.clone_from(d);
+            chosen.push((manual, "manual"));
+        }
+    } else if !ids.is_empty() {
+        for id in &args.alert_ids {
+            if !latest.iter().any(|l| l.alert_id == *id) {
+                return Err(Error::Usage(format!(
+                    "alert `{id}` is not in the delivery log {}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    if chosen.is_empty() {
+        let _ = writeln!(out, "nothing to resend");
+        return Ok(exit::SUCCESS);
+    }
+    let dests = &cx.settings.destinations;
+    let mut targets: Vec<Target> = Vec::new();
+    let mut plan: Vec<(usize, Vec<Job>)> = Vec::new();
+    let mut journal = Vec::new();
+    for (l, kind) in chosen {
+        let Some(d) = dests.iter().find(|d| d.name == l.destination) else {
+            return Err(Error::Usage(format!(
+                "the delivery log names destination `{}`, which the settings file no longer defines",
+                l.destination
+            )));
+        };
+        let ti = match targets.iter().position(|t| t.name == d.name) {
+            Some(i) => i,
+            None => {
+                targets.push(Target::resolve(d)?);
+                plan.push((targets.len() - 1, Vec::new()));
+                targets.len() - 1
+            }
+        };
+        let job = Job {
+            delivery_id: payload::uuid(),
+            kind,
+            alert_id: l.alert_id.clone(),
+            rule_id: l.rule_id.clone(),
+            payload: l.payload.clone(),
+            resend_of: (kind == "resend").then(|| l.delivery_id.clone()),
+        };
+        journal.push(job.pending(&d.name));
+        if let Some((_, jobs)) = plan.iter_mut().find(|(t, _)| *t == ti) {
+            jobs.push(job);
+        }
+    }
+    let log = open_log(&cx, &root)?;
+    send_all(&log, &targets, plan, journal, true)
+}
+
+fn test(args: &TestArgs, out: &mut dyn Write) -> Result<u8> {
+    let cx = resolve_context(&args.project)?;
+    let root = project_root(&cx);
+    let (_, d) = find_destination(&cx, &args.name)?;
+    let target = Target::resolve(d)?;
+    let p = payload::test_alert(&d.name, cx.settings.console_url.as_deref());
+    let job = Job {
+        delivery_id: payload::uuid(),
+        kind: "test",
+        alert_id: p.alert_id.clone(),
+        rule_id: p.id.clone(),
+        payload: serde_json::to_value(&p).unwrap_or(Value::Null),
+        resend_of: None,
+    };
+    let log = open_log(&cx, &root)?;
+    let pending = vec![job.pending(&d.name)];
+    let code = send_all(&log, &[target], vec![(0, vec![job])], pending, !args.no_retry)?;
+    let _ = writeln!(
+        out,
+        "test alert {} {} `{}`",
+        p.alert_id,
+        if code == exit::SUCCESS {
+            "delivered to"
+        } else {
+            "not delivered to"
+        },
+        d.name
+    );
+    Ok(code)
+}
+
+fn show_log(args: &LogArgs, out: &mut dyn Write) -> Result<u8> {
+    let cx = resolve_context(&args.project)?;
+    let root = project_root(&cx);
+    let path = log_path(&cx, &root);
+    let (records, mut warnings) = log::read_records(&path)?;
+    let (pending, w2) = log::read_pending(&path)?;
+    warnings.extend(w2);
+    let mut err = std::io::stderr();
+    for w in warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
+    let finished: HashSet<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
+    let keep = |alert: &str, dest: &str, failed: bool| {
+        (!args.failed || failed)
+            && (args.alert_ids.is_empty() || args.alert_ids.iter().any(|a| a == alert))
+            && args.destination.as_deref().is_none_or(|d| d == dest)
+    };
+    let mut selected: Vec<&Record> = records
+        .iter()
+        .filter(|r| keep(&r.alert_id, &r.destination, r.status == log::FAILED))
+        .collect();
+    selected.reverse();
+    selected.sort_by(|a, b| b.finished_at.cmp(&a.finished_at));
+    let interrupted: Vec<&log::Pending> = pending
+        .iter()
+        .filter(|p| !finished.contains(p.delivery_id.as_str()))
+        .filter(|p| keep(&p.alert_id, &p.destination, true))
+        .collect();
+    match args.format {
+        LogFormat::Json => {
+            let v = serde_json::to_string_pretty(&selected).unwrap_or_else(|_| "[]".to_owned());
+            writeln!(out, "{v}").map_err(Error::Write)?;
+        }
+        LogFormat::Human => {
+            for p in interrupted.iter().rev() {
+                writeln!(
+                    out,
+                    "{}  {}  {}  {}  INTERRUPTED  (queued, no record: `detect alerts resend` sends it)",
+                    p.queued_at, p.alert_id, p.rule_id, p.destination
+                )
+                .map_err(Error::Write)?;
+            }
+            for r in &selected {
+                let status = r
+                    .attempts
+                    .last()
+                    .and_then(|a| a.http_status)
+                    .map_or_else(|| "no response".to_owned(), |s| format!("HTTP {s}"));
+                writeln!(
+                    out,
+                    "{}  {}  {}  {}  {}  {} attempt{}  {}  {}",
+                    r.finished_at,
+                    r.alert_id,
+                    r.rule_id,
+                    r.destination,
+                    r.status,
+                    r.attempts.len(),
+                    if r.attempts.len() == 1 { "" } else { "s" },
+                    status,
+                    r.kind
+                )
+                .map_err(Error::Write)?;
+            }
+            if selected.is_empty() && interrupted.is_empty() {
+                writeln!(out, "no deliveries in {}", path.display()).map_err(Error::Write)?;
+            }
+        }
+    }
+    Ok(exit::SUCCESS)
 }

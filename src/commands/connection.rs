@@ -1,25 +1,139 @@
-//! `detect connection`: check the API host and token.
+//! `detect check-connection`: ask the instance for its version
+//! (upload-protocol §4.1), and what every network command shares: the API
+//! flags, the token and host lookup (flag > environment > settings file),
+//! and the client with the configured time-outs.
 
 use std::io::Write;
+use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::ProjectArgs;
+use crate::cli::{OutputArgs, ProjectArgs};
+use crate::commands::context::Context;
 use crate::error::{Error, Result};
+use crate::exit;
+use crate::panther_api::{self, Client, Timeouts};
+use crate::settings::{Secret, Settings};
 
-/// Flags of `detect connection`.
+/// The flags that reach a Panther instance.
+#[derive(Debug, Default, Args)]
+pub struct ApiArgs {
+    /// API token (better: the PANTHER_API_TOKEN environment variable).
+    #[arg(long, value_name = "TOKEN")]
+    pub api_token: Option<String>,
+    /// Panther API host (`acme.runpanther.net`) or GraphQL URL.
+    #[arg(long, value_name = "HOST")]
+    pub api_host: Option<String>,
+    /// Print the endpoint, operations and timings on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Flags of `detect check-connection`.
 #[derive(Debug, Args)]
 pub struct CheckConnectionArgs {
-    /// What to read.
+    /// Where to look for the settings file (`--config`).
     #[command(flatten)]
     pub project: ProjectArgs,
+    /// The instance.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The endpoint and token of a network command (upload-protocol §3.4): a
+/// missing token or host, or plain HTTP to a remote host, is a usage error.
+///
+/// # Errors
+/// [`Error::Usage`] as described.
+pub fn target(settings: &Settings, token: Option<&str>, host: Option<&str>) -> Result<(reqwest::Url, Secret)> {
+    let token = token
+        .map(Secret::new)
+        .or_else(|| env("PANTHER_API_TOKEN").map(Secret::new))
+        .or_else(|| settings.api_token.clone())
+        .filter(|t| !t.expose().is_empty())
+        .ok_or_else(|| {
+            Error::Usage(
+                "no API token: set PANTHER_API_TOKEN, pass --api-token, or set `api_token` in .panther_settings.yml"
+                    .to_owned(),
+            )
+        })?;
+    let host = host
+        .map(str::to_owned)
+        .or_else(|| env("PANTHER_API_HOST"))
+        .or_else(|| settings.api_host.clone())
+        .filter(|h| !h.trim().is_empty())
+        .ok_or_else(|| {
+            Error::Usage(
+                "no API host: set PANTHER_API_HOST, pass --api-host, or set `api_host` in .panther_settings.yml"
+                    .to_owned(),
+            )
+        })?;
+    let url = panther_api::endpoint(&host).map_err(|e| Error::Usage(e.to_string()))?;
+    Ok((url, token))
+}
+
+/// Seconds from the settings as a duration.
+pub(crate) fn seconds(value: Option<f64>, default: f64) -> Duration {
+    Duration::from_secs_f64(value.unwrap_or(default).clamp(0.0, 86_400.0))
+}
+
+/// A client for a network command, with `detect.upload.request_timeout_seconds`.
+///
+/// # Errors
+/// As [`target`]; a token that cannot be sent in a header.
+pub fn client(settings: &Settings, token: Option<&str>, host: Option<&str>, verbose: bool) -> Result<Client> {
+    let (url, token) = target(settings, token, host)?;
+    let request = seconds(settings.upload.request_timeout_seconds, 30.0).max(Duration::from_secs(1));
+    let timeouts = Timeouts {
+        request,
+        sync_upload: request.max(Duration::from_secs(300)),
+        ..Timeouts::default()
+    };
+    Client::new(url, token, timeouts, verbose).map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// Writes `error: <message>` on stderr (the one-line form of a remote
+/// failure; the command returns exit 3 itself).
+pub(crate) fn report_remote_failure(message: &str) {
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "error: {message}");
+}
+
+/// Writes to `out`, ignoring a closed pipe.
+pub(crate) fn say(out: &mut dyn Write, line: &str) -> Result<()> {
+    match writeln!(out, "{line}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
+        _ => Ok(()),
+    }
 }
 
 /// Runs the command and returns its exit code.
 ///
 /// # Errors
-/// Failures of the run itself.
+/// Usage errors (no token, no host, a bad settings file).
 pub fn run(args: &CheckConnectionArgs, out: &mut dyn Write) -> Result<u8> {
-    let _ = (args, out);
-    Err(Error::Usage("`detect connection` is not built yet".to_owned()))
+    let cx = Context::resolve(&args.project, &OutputArgs::default())?;
+    let client = client(
+        &cx.settings,
+        args.api.api_token.as_deref(),
+        args.api.api_host.as_deref(),
+        args.api.verbose,
+    )?;
+    match client.version() {
+        Ok(v) => {
+            say(
+                out,
+                &format!("connection successful: connected to Panther backend on version: {v}"),
+            )?;
+            Ok(exit::SUCCESS)
+        }
+        Err(e) => {
+            report_remote_failure(&format!("connection check failed ({}): {e}", client.endpoint()));
+            Ok(exit::REMOTE)
+        }
+    }
 }

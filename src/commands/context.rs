@@ -12,8 +12,10 @@ use crate::discover::{self, DiscoverOptions};
 use crate::error::{Error, Result};
 use crate::filter::{self, Filter};
 use crate::load::LoadOptions;
+use crate::model::Analysis;
 use crate::project::{Project, ProjectOptions};
 use crate::report::{Format, Style};
+use crate::resolve::{self, Base, Index};
 use crate::settings::{self, Settings};
 use crate::source::FileId;
 
@@ -216,6 +218,30 @@ impl Context {
     /// Whether a file is part of the report.
     pub fn is_reported(&self, path: &Path) -> bool {
         self.report_files.as_ref().is_none_or(|set| set.contains(path))
+    }
+
+    /// Whether `--filter` selects an item. Files under `*/global_helpers`
+    /// and `*data_models*` always pass; a derived detection with a local
+    /// base is matched on its effective (inherited) values (cli-and-settings
+    /// §4.10).
+    pub fn selects(&self, a: &Analysis, rel: &str, index: &Index<'_>) -> bool {
+        if self.filters.is_empty() || filter::bypasses(rel) {
+            return true;
+        }
+        let base = a
+            .rule()
+            .and_then(|r| r.base_detection.as_ref())
+            .and_then(|b| match index.base(&b.value) {
+                Base::Local(base) => Some(base),
+                _ => None,
+            });
+        match base {
+            Some(base) => {
+                let root = resolve::effective_root(&resolve::effective_fields(a, Some(base)));
+                filter::matches_all(&self.filters, &root)
+            }
+            None => filter::matches_all(&self.filters, &a.root),
+        }
     }
 }
 

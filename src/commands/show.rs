@@ -1,25 +1,447 @@
-//! `detect show`: print the effective detection of an ID, each field with its source.
+//! `detect show`: print the effective detection of an ID, each top-level
+//! field with its source (cli-and-settings §6.3).
+//!
+//! The effective detection is built by [`resolve::effective_fields`]
+//! (derived-detections §3); values are the YAML values as written in the
+//! file they come from (cli-and-settings §8 item 1). The command also says
+//! whether an upload with automatic base disabling would disable the item
+//! ([`resolve::bases_to_disable`], derived-detections §7.2), and, in the
+//! human form, which key or Python function decides each alert field
+//! ([`resolve::alert_precedence`], §4).
+//!
+//! # JSON form
+//!
+//! One object:
+//!
+//! ```json
+//! {"id": "Example.Login.Prod", "file": "rules/login_prod.yml",
+//!  "base": {"id": "Example.Login", "file": "rules/login.yml"},
+//!  "fields": {"AnalysisType": {"value": "rule", "source": "derived"},
+//!             "LogTypes": {"value": ["Okta.SystemLog"], "source": "base"},
+//!             "Threshold": {"value": 1, "source": "default"}},
+//!  "auto_disabled": false}
+//! ```
+//!
+//! `base` is `null` for an item that is not derived; for a derived
+//! detection whose base is not among the loaded files its `file` is
+//! `null`. `fields` lists every effective top-level key.
 
+pub(crate) mod emit;
+
+use std::fmt::Write as _;
 use std::io::Write;
+use std::path::Path;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use serde_json::{Map, Value, json};
 
-use crate::cli::ProjectArgs;
+use crate::cli::{OutputArgs, ProjectArgs};
+use crate::commands::context::Context;
+use crate::diagnostic::did_you_mean;
 use crate::error::{Error, Result};
+use crate::exit;
+use crate::filter;
+use crate::model::{Analysis, AnalysisType};
+use crate::project::Project;
+use crate::resolve::{self, AlertField, Base, Field, Index, Step};
+use crate::yaml::{Node, NodeKind, float_text};
+
+/// Output formats of `detect show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ShowFormat {
+    /// Fields with their sources, and the alert-field precedence.
+    #[default]
+    Human,
+    /// The effective detection as YAML, each key's source in a comment.
+    Yaml,
+    /// One JSON object (module docs).
+    Json,
+}
 
 /// Flags of `detect show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// ID of the detection to show (`RuleID`, `PolicyID`, ...).
+    #[arg(value_name = "ID")]
+    pub id: String,
     /// What to read.
     #[command(flatten)]
     pub project: ProjectArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: ShowFormat,
 }
 
-/// Runs the command and returns its exit code.
+/// The base of a shown derived detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaseRef {
+    /// `BaseDetection`.
+    pub id: String,
+    /// Its file, when it is among the loaded files.
+    pub file: Option<String>,
+}
+
+/// Everything `show` prints about one item.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The ID.
+    pub id: String,
+    /// The item's file, as reports print it.
+    pub file: String,
+    /// The base, for a derived detection.
+    pub base: Option<BaseRef>,
+    /// The effective top-level fields.
+    pub fields: Vec<Field>,
+    /// Whether an upload with automatic base disabling disables the item.
+    pub auto_disabled: bool,
+    /// Precedence chains of the alert fields (rules only).
+    pub chains: Vec<(AlertField, Vec<Step>)>,
+    /// The Python file whose alert functions the chains consider.
+    pub python: Option<String>,
+    /// Remarks for the human form.
+    pub notes: Vec<String>,
+}
+
+/// The local base of a derived detection that its effective detection is
+/// built from: a rule that is not itself derived (valid or not).
+fn mergeable_base<'a>(item: &Analysis, index: &Index<'a>) -> (Option<BaseRef>, Option<&'a Analysis>) {
+    let Some(id) = item.rule().and_then(|r| r.base_detection.as_ref()) else {
+        return (None, None);
+    };
+    match index.base(&id.value) {
+        Base::NotLocal => (
+            Some(BaseRef {
+                id: id.value.clone(),
+                file: None,
+            }),
+            None,
+        ),
+        Base::Invalid(b) | Base::Local(b) => (
+            Some(BaseRef {
+                id: id.value.clone(),
+                file: None,
+            }),
+            resolve::is_valid_base_kind(b).then_some(b),
+        ),
+    }
+}
+
+/// Builds the view of the item with ID `id`, or `None` when no loaded item
+/// has it. `filters` are the selection filters of a hypothetical upload.
+pub fn view(project: &Project, filters: &[filter::Filter], id: &str) -> Option<View> {
+    let invalid = project.invalid_files();
+    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
+    let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let item = index
+        .get(id)
+        .or_else(|| analyses.iter().copied().find(|a| a.id_str() == id))?;
+    let (mut base_ref, base) = mergeable_base(item, &index);
+    if let Some(r) = &mut base_ref {
+        r.file = match index.base(&r.id) {
+            Base::Local(b) | Base::Invalid(b) => Some(project.source(b.file).display.clone()),
+            Base::NotLocal => None,
+        };
+    }
+    let fields = resolve::effective_fields(item, base);
+
+    // The selection of a hypothetical upload: valid items that pass the
+    // filters on their effective values and are not experimental or
+    // deprecated (derived-detections §7.2, §7.3).
+    let selection: Vec<&Analysis> = analyses
+        .iter()
+        .copied()
+        .filter(|a| !invalid.contains(&a.file))
+        .filter(|a| {
+            let (_, b) = mergeable_base(a, &index);
+            let root = resolve::effective_root(&resolve::effective_fields(a, b));
+            let rel = &project.source(a.file).rel;
+            (filter::bypasses(rel) || filter::matches_all(filters, &root)) && !resolve::is_status_excluded(&root)
+        })
+        .collect();
+    let plan = resolve::bases_to_disable(&selection, &analyses, &index);
+    let auto_disabled = plan.disables(item);
+
+    let mut notes = Vec::new();
+    if invalid.contains(&item.file) {
+        notes.push("the file has errors (run `detect validate`); values are shown as written".to_owned());
+    }
+    if let Some(r) = &base_ref {
+        match (&r.file, base) {
+            (None, _) => notes.push(format!(
+                "base `{}` is not among the loaded files: only this file's own keys are known",
+                r.id
+            )),
+            (Some(_), None) => notes.push(format!(
+                "base `{}` is not a rule that can be derived from: only this file's own keys are shown",
+                r.id
+            )),
+            _ => {}
+        }
+        if item.root.get("Enabled").is_none() {
+            if let Some(d) = plan
+                .disable
+                .iter()
+                .find(|d| d.inheriting.iter().any(|a| std::ptr::eq(*a, item)))
+            {
+                notes.push(format!(
+                    "no `Enabled` here: an upload with auto_disable_base disables `{}`, and this detection with it",
+                    d.base.id_str()
+                ));
+            }
+        }
+    }
+    if auto_disabled {
+        let by: Vec<&str> = plan
+            .disable
+            .iter()
+            .filter(|d| std::ptr::eq(d.base, item))
+            .flat_map(|d| d.derived.iter().map(|a| a.id_str()))
+            .collect();
+        notes.push(format!(
+            "an upload with auto_disable_base bundles this detection with `Enabled: false`, because of {}",
+            by.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+
+    let rule_like = matches!(
+        item.analysis_type.value,
+        AnalysisType::Rule | AnalysisType::ScheduledRule
+    );
+    let mut chains = Vec::new();
+    let mut python = None;
+    if rule_like && (base.is_some() || base_ref.is_none()) {
+        let logic = base.unwrap_or(item);
+        let mut functions = Vec::new();
+        if let Some(name) = logic.rule().and_then(|r| r.filename.as_ref()) {
+            let src = project.source(logic.file);
+            let path = src.path.parent().unwrap_or_else(|| Path::new("")).join(&name.value);
+            let shown = Path::new(&src.display)
+                .parent()
+                .unwrap_or_else(|| Path::new(""))
+                .join(&name.value)
+                .to_string_lossy()
+                .replace('\\', "/");
+            match std::fs::read_to_string(&path) {
+                Ok(text) => functions = resolve::alert_functions(&text),
+                Err(_) => notes.push(format!(
+                    "cannot read `{shown}`: Python alert functions are not considered"
+                )),
+            }
+            python = Some(shown);
+        }
+        for field in AlertField::ALL {
+            chains.push((
+                *field,
+                resolve::alert_precedence(*field, &item.root, base.map(|b| &b.root), &functions),
+            ));
+        }
+    }
+    Some(View {
+        id: item.id_str().to_owned(),
+        file: project.source(item.file).display.clone(),
+        base: base_ref,
+        fields,
+        auto_disabled,
+        chains,
+        python,
+        notes,
+    })
+}
+
+/// A YAML value as JSON; values JSON cannot hold (`.nan`, a list as a
+/// mapping key) become their YAML text.
+pub fn node_json(node: &Node) -> Value {
+    match &node.kind {
+        NodeKind::Null => Value::Null,
+        NodeKind::Bool(b) => Value::Bool(*b),
+        NodeKind::Int(i) => Value::from(*i),
+        NodeKind::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or_else(|| Value::String(float_text(*f)), Value::Number)
+        }
+        NodeKind::Str(s) => Value::String(s.clone()),
+        NodeKind::Seq(items) => Value::Array(items.iter().map(node_json).collect()),
+        NodeKind::Map(entries) => {
+            let mut obj = Map::new();
+            for (k, v) in entries {
+                let key = k.key_text().unwrap_or_else(|| node_json(k).to_string());
+                obj.insert(key, node_json(v));
+            }
+            Value::Object(obj)
+        }
+    }
+}
+
+impl View {
+    /// The JSON form (module docs).
+    pub fn to_json(&self) -> Value {
+        let mut fields = Map::new();
+        for f in &self.fields {
+            fields.insert(
+                f.key.clone(),
+                json!({"value": node_json(&f.value), "source": f.source.as_str()}),
+            );
+        }
+        json!({
+            "id": self.id,
+            "file": self.file,
+            "base": self.base.as_ref().map(|b| json!({"id": b.id, "file": b.file})),
+            "fields": fields,
+            "auto_disabled": self.auto_disabled,
+        })
+    }
+
+    fn header(&self) -> Vec<String> {
+        let mut out = vec![format!("{} ({})", self.id, self.file)];
+        if let Some(b) = &self.base {
+            out.push(format!(
+                "base: {} ({})",
+                b.id,
+                b.file.as_deref().unwrap_or("not among the loaded files")
+            ));
+        }
+        out.push(format!("auto_disabled: {}", self.auto_disabled));
+        out
+    }
+
+    /// The YAML form: the effective detection, each key's source in a
+    /// comment.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        for line in self.header() {
+            out.push_str("# ");
+            out.push_str(&line);
+            out.push('\n');
+        }
+        for f in &self.fields {
+            let lines = emit::entry(&emit::string(&f.key), &f.value);
+            for (i, line) in lines.iter().enumerate() {
+                out.push_str(line);
+                if i == 0 {
+                    out.push_str("  # ");
+                    out.push_str(f.source.as_str());
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    fn step_text(&self, field: AlertField, step: &Step) -> String {
+        match step {
+            Step::Key(k, s) => format!("{k} ({})", s.as_str()),
+            Step::Function(f, s) => format!(
+                "{f}() in {} ({})",
+                self.python.as_deref().unwrap_or("the Python file"),
+                s.as_str()
+            ),
+            Step::Title => "the alert title".to_owned(),
+            Step::Default => match field {
+                AlertField::Title => format!("the RuleID `{}`", self.id),
+                AlertField::Dedup => format!("defaultDedupString:{}", self.id),
+                AlertField::AlertContext => "{}".to_owned(),
+                AlertField::Severity => "none (no Severity)".to_owned(),
+                AlertField::Destinations => "none".to_owned(),
+                _ => "empty".to_owned(),
+            },
+        }
+    }
+
+    /// The human form.
+    pub fn to_human(&self) -> String {
+        let mut out = String::new();
+        for line in self.header() {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        for n in &self.notes {
+            out.push_str("note: ");
+            out.push_str(n);
+            out.push('\n');
+        }
+        out.push_str("\nfields (source, key: value):\n");
+        for f in &self.fields {
+            let lines = emit::entry(&emit::string(&f.key), &f.value);
+            for (i, line) in lines.iter().enumerate() {
+                let src = if i == 0 { f.source.as_str() } else { "" };
+                let _ = writeln!(out, "  {src:<8} {line}");
+            }
+        }
+        if !self.chains.is_empty() {
+            out.push_str("\nalert fields (the first that applies):\n");
+            for (field, steps) in &self.chains {
+                let text: Vec<String> = steps.iter().map(|s| self.step_text(*field, s)).collect();
+                let _ = writeln!(out, "  {:<14} {}", field.name(), text.join(", else "));
+            }
+        }
+        out
+    }
+}
+
+/// Writes `error: <message>` and an optional help line on stderr, for
+/// failures that exit 1 rather than 2 (cli-and-settings §6.5).
+pub(crate) fn fail(message: &str, help: Option<String>) -> u8 {
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "error: {message}");
+    if let Some(h) = help {
+        let _ = writeln!(err, "  = help: {h}");
+    }
+    exit::FINDINGS
+}
+
+/// Runs the command and returns its exit code: 0, or 1 when no loaded item
+/// has the ID.
 ///
 /// # Errors
-/// Failures of the run itself.
+/// Failures of the run itself (bad settings, missing path, bad filter).
 pub fn run(args: &ShowArgs, out: &mut dyn Write) -> Result<u8> {
-    let _ = (args, out);
-    Err(Error::Usage("`detect show` is not built yet".to_owned()))
+    let mut cx = Context::resolve(&args.project, &OutputArgs::default())?;
+    let project = cx.load()?;
+    let Some(view) = view(&project, &cx.filters, &args.id) else {
+        let ids = project
+            .entries
+            .iter()
+            .filter_map(|e| e.analysis.as_ref())
+            .map(Analysis::id_str)
+            .filter(|i| !i.is_empty());
+        let help = did_you_mean(&args.id, ids).or_else(|| {
+            project
+                .entries
+                .is_empty()
+                .then(|| format!("no detections were found in {}", cx.paths.join(", ")))
+        });
+        return Ok(fail(&format!("no loaded detection has the ID `{}`", args.id), help));
+    };
+    let text = match args.format {
+        ShowFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&view.to_json()).map_err(|e| Error::Write(e.into()))?;
+            s.push('\n');
+            s
+        }
+        ShowFormat::Yaml => view.to_yaml(),
+        ShowFormat::Human => view.to_human(),
+    };
+    match out.write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
+        _ => Ok(exit::SUCCESS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::Source;
+
+    #[test]
+    fn sources_are_spelt_as_the_spec_says() {
+        assert_eq!(
+            [Source::Derived, Source::Base, Source::Default].map(Source::as_str),
+            ["derived", "base", "default"]
+        );
+    }
+
+    #[test]
+    fn json_values_survive_what_json_cannot_hold() {
+        let n = crate::yaml::parse("a: .nan\nb: {1: x}\n").unwrap().root.unwrap();
+        assert_eq!(node_json(&n), json!({"a": ".nan", "b": {"1": "x"}}));
+    }
 }

@@ -15,10 +15,11 @@ use crate::commands::context::Context;
 use crate::commands::validate::Outcome;
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::engine::Program;
+use crate::engine::correlation::Correlation;
 use crate::error::Result;
 use crate::exit;
-use crate::filter;
-use crate::model::{Analysis, AnalysisType, Rule, RuleTest};
+use crate::model::correlation::{CorrelationRule, CorrelationTest};
+use crate::model::{Analysis, AnalysisType, Body, Rule, RuleTest};
 use crate::report::{FunctionReport, ItemReport, Status, TestReport};
 use crate::resolve::{self, Base, Index};
 use crate::source::Span;
@@ -43,6 +44,8 @@ struct Case<'a> {
     span: Span,
     log: Option<&'a crate::yaml::Node>,
     inherited_from: Option<String>,
+    /// The typed test, for correlation rules.
+    corr: Option<&'a CorrelationTest>,
 }
 
 fn rule_cases<'a>(tests: &'a [RuleTest], inherited_from: Option<&str>) -> Vec<Case<'a>> {
@@ -54,6 +57,7 @@ fn rule_cases<'a>(tests: &'a [RuleTest], inherited_from: Option<&str>) -> Vec<Ca
             span: t.span,
             log: t.log.as_ref(),
             inherited_from: inherited_from.map(str::to_owned),
+            corr: None,
         })
         .collect()
 }
@@ -75,9 +79,95 @@ fn raw_cases(a: &Analysis) -> Vec<Case<'_>> {
                 span: t.first_key_span(),
                 log: None,
                 inherited_from: None,
+                corr: None,
             })
         })
         .collect()
+}
+
+/// The typed correlation rule of a `correlation_rule` file.
+fn correlation_rule(a: &Analysis) -> Option<&CorrelationRule> {
+    match &a.body {
+        Body::Other(o) => o.correlation.as_deref(),
+        Body::Rule(_) => None,
+    }
+}
+
+/// Tests of a correlation rule, from its typed model; each is reported
+/// at its first key, like a rule test.
+fn correlation_cases<'a>(a: &'a Analysis, rule: Option<&'a CorrelationRule>) -> Vec<Case<'a>> {
+    let raw = a.root.get("Tests").and_then(|t| t.as_seq()).unwrap_or(&[]);
+    rule.and_then(|r| r.tests.as_deref())
+        .unwrap_or(&[])
+        .iter()
+        .map(|t| Case {
+            name: t.name.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
+            expected: t.expected.as_ref().is_some_and(|e| e.value),
+            span: raw
+                .iter()
+                .find(|n| n.span == t.span)
+                .map_or(t.span, |n| n.first_key_span()),
+            log: None,
+            inherited_from: None,
+            corr: Some(t),
+        })
+        .collect()
+}
+
+/// Runs one correlation-rule test (correlation-rules §6.3, §6.4): its
+/// signals, evaluated in one run at the latest of them.
+fn run_correlation_case(
+    rule: Option<&std::result::Result<Correlation, String>>,
+    case: &Case<'_>,
+    explain: bool,
+) -> TestReport {
+    let mut report = TestReport {
+        name: case.name.clone(),
+        status: Status::Failed,
+        expected: case.expected,
+        matched: None,
+        functions: Vec::new(),
+        inherited_from: None,
+        error: None,
+        explain: Vec::new(),
+    };
+    let rule = match rule {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => {
+            report.error = Some(format!("the rule cannot be evaluated: {e}"));
+            return report;
+        }
+        None => {
+            report.error = Some("the rule cannot be evaluated".to_owned());
+            return report;
+        }
+    };
+    let Some(test) = case.corr else {
+        report.error = Some("the test cannot be read".to_owned());
+        return report;
+    };
+    let (signals, format) = match rule.test_signals(test) {
+        Ok(s) => s,
+        Err(e) => {
+            report.error = Some(e);
+            return report;
+        }
+    };
+    let end = signals.latest();
+    let matched = end.is_some_and(|t| rule.evaluate(&signals, t));
+    report.matched = Some(matched);
+    report.status = if matched == case.expected {
+        Status::Passed
+    } else {
+        Status::Failed
+    };
+    if explain || report.status == Status::Failed {
+        report.explain = match end {
+            Some(t) => rule.explain(&signals, t, format),
+            None => vec!["the test lists no signals: a run without signals never matches".to_owned()],
+        };
+    }
+    report
 }
 
 fn skipped_tests(cases: &[Case<'_>]) -> Vec<TestReport> {
@@ -200,6 +290,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     let mut base_file = None;
     let mut skip: Option<&'static str> = None;
     let cases: Vec<Case<'_>>;
+    let mut correlation: Option<std::result::Result<Correlation, String>> = None;
     let mut enabled = a.rule().map_or_else(
         || {
             matches!(
@@ -247,12 +338,17 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
                 skip = Some("python rule");
             }
         }
+        None if a.analysis_type.value == AnalysisType::CorrelationRule => {
+            let rule = correlation_rule(a);
+            cases = correlation_cases(a, rule);
+            correlation = Some(match rule.and_then(|r| r.detection.as_ref()) {
+                Some(d) => Correlation::compile(d).map_err(|e| e.to_string()),
+                None => Err("the rule has no detection block".to_owned()),
+            });
+        }
         None => {
             cases = raw_cases(a);
-            skip = Some(match a.analysis_type.value {
-                AnalysisType::CorrelationRule => "correlation engine not built",
-                _ => "python rule",
-            });
+            skip = Some("python rule");
         }
     }
     // Selection by test names.
@@ -285,16 +381,20 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
                     span: c.span,
                     log: None,
                     inherited_from: c.inherited_from.clone(),
+                    corr: None,
                 })
                 .collect();
             item.tests = skipped_tests(&listed);
         }
         None => {
-            let rule = effective.as_ref().expect("a runnable item has an effective rule");
             let streaming = a.analysis_type.value == AnalysisType::Rule;
-            let program = Program::compile(&id, rule, streaming);
+            // Every runnable item but a correlation rule has an effective rule.
+            let program = effective.as_ref().map(|rule| Program::compile(&id, rule, streaming));
             for case in &selected {
-                let t = run_case(&program, case, cx.opts.explain);
+                let t = match &program {
+                    Some(program) => run_case(program, case, cx.opts.explain),
+                    None => run_correlation_case(correlation.as_ref(), case, cx.opts.explain),
+                };
                 if t.status == Status::Failed {
                     let message = match (&t.error, t.matched) {
                         (Some(e), _) => format!("test '{}' could not be evaluated: {e}", t.name),
@@ -391,7 +491,7 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
                 return None;
             }
             if let Some(a) = &e.analysis {
-                if !filter::bypasses(&src.rel) && !filter::matches_all(&cx.filters, &a.root) {
+                if !cx.selects(a, &src.rel, &index) {
                     return None;
                 }
             }

@@ -1,25 +1,611 @@
-//! `detect upload`: validate, test, bundle and upload to Panther.
+//! `detect upload`: validate, test, bundle and upload to Panther
+//! (upload-protocol §1, §5, §6; cli-and-settings §4.5, §6.3).
+//!
+//! The front half is `zip`'s ([`crate::commands::zip::prepare`]); any
+//! invalid spec or failed test stops the run with exit 1 before anything
+//! is sent. The upload tries the asynchronous mutation and polls its
+//! status, falling back to the synchronous mutation for the run when the
+//! instance does not know it. Retries follow §6.4: a "try again later"
+//! backend error waits `busy_wait_seconds` and re-sends; a transport
+//! failure (no answer, HTTP 429/502/503/504) backs off exponentially with
+//! jitter and re-sends; both share the `--max-retries` budget; a status
+//! poll that gets no answer is repeated up to five times without
+//! re-sending. Authentication failures and every other error end the run
+//! at once with exit 3.
+//!
+//! Output: the report (tests, diagnostics, the summary line), then the
+//! upload section on stdout (stderr for JUnit and SARIF, merged into the
+//! object for JSON). Progress and retry lines go to stderr.
 
 use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use clap::Args;
+use serde_json::{Map, Value, json};
 
-use crate::cli::ProjectArgs;
+use crate::bundle::{self, Plan};
+use crate::cli::{OutputArgs, ProjectArgs};
+use crate::commands::connection::{self, report_remote_failure, say, seconds};
+use crate::commands::context::Context;
+use crate::commands::zip::{self, BundleArgs, disabled_json, disabled_line, out_dir, write_bundle, write_report};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::error::{Error, Result};
+use crate::exit;
+use crate::panther_api::{self, ApiError, Client, Issue, Stats, UploadStatus};
+use crate::report::Format;
+use crate::source::{FileId, Span};
+
+/// Transport failures of status polls tolerated in a row (§6.4).
+const POLL_FLAKES: u32 = 5;
+/// Longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
 /// Flags of `detect upload`.
 #[derive(Debug, Args)]
+#[command(after_help = "The instance: --api-host HOST (or PANTHER_API_HOST, `api_host`) and \
+--api-token TOKEN (better: PANTHER_API_TOKEN; or `api_token`).")]
 pub struct UploadArgs {
     /// What to read.
     #[command(flatten)]
     pub project: ProjectArgs,
+    /// How to report (also `--api-host`, `--api-token`).
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// The test step and the bundle.
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+    /// Also write the `Enabled: false` edit of disabled bases to the files.
+    #[arg(long)]
+    pub write_base_changes: bool,
+    /// Retries of a retryable failure (0-10, default 10).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_retries: Option<i64>,
+    /// Use the synchronous upload even if the instance has the async one.
+    #[arg(long)]
+    pub no_async: bool,
+    /// Upload in several bundles, grouped by analysis type.
+    #[arg(long)]
+    pub batch: bool,
+    /// Build the bundle and show what it holds; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Waits and limits of the upload.
+#[derive(Debug, Clone)]
+struct Policy {
+    max_retries: u32,
+    busy_wait: Duration,
+    backoff: Duration,
+    backoff_max: Duration,
+    poll_interval: Duration,
+    poll_timeout: Duration,
+    pat_version: String,
+    quiet: bool,
+    verbose: bool,
+}
+
+impl Policy {
+    fn new(args: &UploadArgs, cx: &Context) -> Policy {
+        let u = &cx.settings.upload;
+        let requested = args.max_retries.or(cx.settings.max_retries).unwrap_or(10);
+        let max_retries = requested.clamp(0, 10);
+        if max_retries != requested {
+            let mut err = std::io::stderr();
+            let _ = writeln!(
+                err,
+                "warning: --max-retries {requested} is outside 0-10; using {max_retries}"
+            );
+        }
+        Policy {
+            max_retries: u32::try_from(max_retries).unwrap_or(10),
+            busy_wait: seconds(u.busy_wait_seconds, 30.0),
+            backoff: seconds(u.backoff_seconds, 2.0),
+            backoff_max: seconds(u.backoff_max_seconds, 30.0),
+            poll_interval: seconds(u.poll_interval_seconds, 2.0),
+            poll_timeout: seconds(u.poll_timeout_seconds, 900.0),
+            pat_version: u.pat_version.clone().unwrap_or_else(|| "1.11.1".to_owned()),
+            quiet: cx.style.quiet,
+            verbose: cx.style.verbose,
+        }
+    }
+
+    /// The `n`-th back-off (1-based): 2 s, 4 s, 8 s, 16 s, 30 s, ... with
+    /// ±20 % jitter.
+    fn backoff(&self, n: u32) -> Duration {
+        let base = self.backoff.as_secs_f64() * 2f64.powi(n.saturating_sub(1).min(30) as i32);
+        let capped = base.min(self.backoff_max.as_secs_f64());
+        Duration::from_secs_f64((capped * (0.8 + 0.4 * fastrand::f64())).max(0.0))
+    }
+}
+
+/// A successful upload.
+#[derive(Debug, Clone, Default)]
+struct Uploaded {
+    stats: Stats,
+    receipts: Vec<String>,
+}
+
+/// A failed upload.
+#[derive(Debug, Clone)]
+struct Failure {
+    message: String,
+    issues: Vec<Issue>,
+    receipt: Option<String>,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            issues: Vec::new(),
+            receipt: None,
+        }
+    }
+}
+
+/// How one attempt ended.
+enum AttemptError {
+    /// The async mutation is unknown to the instance.
+    Unsupported,
+    /// A backend "try again later": wait `busy_wait`, re-send.
+    Busy(String),
+    /// No usable answer: back off, re-send.
+    Transient {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// Stop.
+    Fatal(Failure),
+}
+
+fn classify(e: ApiError, receipt: Option<&str>) -> AttemptError {
+    if e.is_unsupported() {
+        return AttemptError::Unsupported;
+    }
+    if e.is_busy() {
+        return AttemptError::Busy(e.to_string());
+    }
+    if e.is_transient() {
+        return AttemptError::Transient {
+            retry_after: e.retry_after(),
+            message: e.to_string(),
+        };
+    }
+    let mut f = match &e {
+        ApiError::GraphQl { message, .. } => {
+            let r = panther_api::render_error(message);
+            Failure {
+                message: format!("upload rejected by Panther: {}", r.message),
+                issues: r.issues,
+                receipt: None,
+            }
+        }
+        ApiError::Auth { .. } => Failure::new(e.to_string()),
+        _ => Failure::new(format!("upload failed: {e}")),
+    };
+    f.receipt = receipt.map(str::to_owned);
+    AttemptError::Fatal(f)
+}
+
+fn progress(policy: &Policy, line: &str) {
+    if !policy.quiet {
+        let mut err = std::io::stderr();
+        let _ = writeln!(err, "{line}");
+    }
+}
+
+fn show_wait(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{}s", d.as_secs_f64().round())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// Polls an asynchronous upload until it ends (§4.4, §6.4).
+fn poll(client: &Client, policy: &Policy, receipt: &str) -> std::result::Result<Stats, AttemptError> {
+    let start = Instant::now();
+    let mut flakes = 0;
+    loop {
+        let elapsed = start.elapsed();
+        if elapsed >= policy.poll_timeout {
+            let mut f = Failure::new(format!(
+                "the upload did not finish within {} s (receipt ID {receipt}); check its state in the Panther Console",
+                policy.poll_timeout.as_secs_f64().round()
+            ));
+            f.receipt = Some(receipt.to_owned());
+            return Err(AttemptError::Fatal(f));
+        }
+        std::thread::sleep(policy.poll_interval.min(policy.poll_timeout - elapsed));
+        match client.upload_status(receipt) {
+            Ok(UploadStatus::NotProcessed) => flakes = 0,
+            Ok(UploadStatus::Completed(stats)) => return Ok(stats),
+            Ok(UploadStatus::Failed(text)) => {
+                let r = panther_api::render_error(&text);
+                if panther_api::is_retryable_text(&text) || panther_api::is_retryable_text(&r.message) {
+                    return Err(AttemptError::Busy(r.message));
+                }
+                return Err(AttemptError::Fatal(Failure {
+                    message: format!("upload rejected by Panther: {}", r.message),
+                    issues: r.issues,
+                    receipt: Some(receipt.to_owned()),
+                }));
+            }
+            Ok(UploadStatus::Unexpected(s)) => return Err(AttemptError::Busy(format!("unexpected status: {s}"))),
+            Err(e) if e.is_transient() && flakes < POLL_FLAKES => {
+                flakes += 1;
+                let wait = e
+                    .retry_after()
+                    .map_or_else(|| policy.backoff(flakes), |r| r.min(MAX_RETRY_AFTER));
+                progress(
+                    policy,
+                    &format!("status poll failed ({e}); polling again in {}", show_wait(wait)),
+                );
+                std::thread::sleep(wait);
+            }
+            Err(e) => return Err(classify(e, Some(receipt))),
+        }
+    }
+}
+
+/// Uploads one bundle with retries (§6.1, §6.4). `use_async` turns false
+/// for the rest of the run when the instance lacks the async mutation.
+fn upload_one(
+    client: &Client,
+    policy: &Policy,
+    zip_bytes: &[u8],
+    use_async: &mut bool,
+) -> std::result::Result<(Stats, Option<String>), Failure> {
+    let data = bundle::base64(zip_bytes);
+    let total = policy.max_retries + 1;
+    let mut attempt = 1;
+    let mut transient = 0;
+    loop {
+        let mut receipt = None;
+        let result = if *use_async {
+            match client.upload_async(&data, &policy.pat_version) {
+                Ok(r) => {
+                    if policy.verbose {
+                        progress(
+                            policy,
+                            &format!("upload accepted, receipt ID {r}; polling for its result"),
+                        );
+                    }
+                    receipt = Some(r.clone());
+                    poll(client, policy, &r)
+                }
+                Err(e) => Err(classify(e, None)),
+            }
+        } else {
+            client.upload_sync(&data).map_err(|e| classify(e, None))
+        };
+        let (reason, wait) = match result {
+            Ok(stats) => return Ok((stats, receipt)),
+            Err(AttemptError::Unsupported) if *use_async => {
+                *use_async = false;
+                progress(
+                    policy,
+                    "this Panther instance has no asynchronous upload; using the synchronous upload",
+                );
+                continue;
+            }
+            Err(AttemptError::Unsupported) => {
+                return Err(Failure::new(
+                    "upload failed: this Panther instance does not support the upload operation",
+                ));
+            }
+            Err(AttemptError::Fatal(f)) => return Err(f),
+            Err(AttemptError::Busy(reason)) => (reason, policy.busy_wait),
+            Err(AttemptError::Transient { message, retry_after }) => {
+                transient += 1;
+                let wait = retry_after.map_or_else(|| policy.backoff(transient), |r| r.min(MAX_RETRY_AFTER));
+                (message, wait)
+            }
+        };
+        if attempt >= total {
+            let mut f = Failure::new(format!(
+                "exhausted retries attempting to perform bulk upload ({total} attempt{}): {reason}",
+                if total == 1 { "" } else { "s" }
+            ));
+            f.receipt = receipt;
+            return Err(f);
+        }
+        attempt += 1;
+        progress(
+            policy,
+            &format!(
+                "retrying upload in {} (attempt {attempt}/{total}): {reason}",
+                show_wait(wait)
+            ),
+        );
+        std::thread::sleep(wait);
+    }
+}
+
+/// Issues and the failure message as diagnostics: issue paths are bundle
+/// entry names, which are project-relative paths (§6.4).
+fn failure_diagnostics(f: &Failure, sources: &[crate::source::SourceFile]) -> Vec<Diagnostic> {
+    f.issues
+        .iter()
+        .map(|i| match bundle::source_by_name(sources, &i.path) {
+            Some((n, _)) => Diagnostic::new(
+                Code::RemoteValidation,
+                FileId(u32::try_from(n).unwrap_or(u32::MAX)),
+                Span::START,
+                i.error_message.clone(),
+            ),
+            None => Diagnostic::global(Code::RemoteValidation, format!("{}: {}", i.path, i.error_message)),
+        })
+        .collect()
+}
+
+/// The "Upload Summary" block (§5): categories with any non-zero
+/// counter, PAT's labels and order.
+fn summary(stats: &Stats) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::from("--------------------------\nUpload Summary\n");
+    for ((_, label), c) in Stats::CATEGORIES.iter().zip(stats.counts) {
+        if c.total + c.new + c.modified > 0 {
+            let _ = write!(
+                s,
+                "\t{label}\n\t\tTotal: {}\n\t\tNew: {}\n\t\tModified: {}\n",
+                c.total, c.new, c.modified
+            );
+        }
+    }
+    s
+}
+
+fn human_size(n: usize) -> String {
+    if n < 10 * 1024 {
+        format!("{n} bytes")
+    } else if n < 10 * 1024 * 1024 {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{} MiB", n / (1024 * 1024))
+    }
+}
+
+/// Writes the edit of disabled bases to the files (`--write-base-changes`).
+fn write_base_changes(plan: &Plan, out: &mut dyn Write) -> Result<()> {
+    for b in &plan.disabled {
+        std::fs::write(&b.path, &b.edited).map_err(|source| Error::Read {
+            path: b.path.clone(),
+            source,
+        })?;
+        say(out, &format!("Set Enabled: false in {}", b.file))?;
+    }
+    Ok(())
 }
 
 /// Runs the command and returns its exit code.
 ///
 /// # Errors
-/// Failures of the run itself.
+/// Failures of the run itself: usage errors (no token or host, plain HTTP
+/// to a remote host), unreadable files.
 pub fn run(args: &UploadArgs, out: &mut dyn Write) -> Result<u8> {
-    let _ = (args, out);
-    Err(Error::Usage("`detect upload` is not built yet".to_owned()))
+    let mut cx = Context::resolve(&args.project, &args.output)?;
+    let client = if args.dry_run {
+        None
+    } else {
+        Some(connection::client(
+            &cx.settings,
+            args.output.api_token.as_deref(),
+            args.output.api_host.as_deref(),
+            cx.style.verbose,
+        )?)
+    };
+    if args.write_base_changes && !zip::auto_disable(&args.bundle, &cx) {
+        return Err(Error::Usage(
+            "--write-base-changes needs --auto-disable-base (or `auto_disable_base: true`)".to_owned(),
+        ));
+    }
+    let policy = Policy::new(args, &cx);
+    let batch = args.batch || cx.settings.batch.unwrap_or(false);
+    let mut use_async = !(args.no_async || cx.settings.no_async.unwrap_or(false));
+    let keep_dir = out_dir(&args.bundle, &cx).or_else(|| {
+        cx.settings
+            .upload
+            .keep_bundle
+            .unwrap_or(false)
+            .then(|| Path::new(".").to_path_buf())
+    });
+    let mut prepared = zip::prepare(&mut cx, &args.bundle)?;
+    let mut err = std::io::stderr();
+    // Every format but JSON shows the report before the upload starts; the
+    // JSON object is written once, at the end, with the upload's members.
+    let json_at_end = cx.format == Format::Json;
+    if !json_at_end {
+        let report = prepared.outcome.report(&cx, "upload");
+        write_report(&cx, &report, Map::new(), out)?;
+        for p in &prepared.problems {
+            say(&mut err, &format!("error: {p}"))?;
+        }
+    }
+    let mut section = Section {
+        out: match (cx.format, &cx.output) {
+            (Format::Json, None) => None,
+            (Format::Junit | Format::Sarif, None) => Some(Box::new(std::io::stderr())),
+            _ => Some(Box::new(ForwardTo(&mut *out))),
+        },
+    };
+    let mut extra = Map::new();
+    extra.insert("receiptId".to_owned(), Value::Null);
+    extra.insert("disabledBases".to_owned(), disabled_json(prepared.plan.as_ref()));
+    let mut code = prepared.outcome.code;
+    let mut failure: Option<Failure> = None;
+    if let Some(plan) = prepared.plan.take() {
+        let bundles: Vec<Vec<bundle::Entry>> = if batch {
+            bundle::batches(&plan)
+        } else {
+            vec![plan.entries.clone()]
+        };
+        let zips: Vec<Vec<u8>> = bundles.iter().map(|b| bundle::write_zip(b)).collect::<Result<_>>()?;
+        let whole = match (batch, zips.first()) {
+            (false, Some(z)) => z.clone(),
+            _ => bundle::write_zip(&plan.entries)?,
+        };
+        let sha = bundle::sha256_hex(&whole);
+        let mut bundle_json =
+            json!({"files": plan.entries.len(), "items": plan.items(), "bytes": whole.len(), "sha256": sha});
+        if let Some(line) = disabled_line(&plan) {
+            section.say(&line)?;
+        }
+        section.say(&format!(
+            "Bundle: {} files, {} items, {}{}",
+            plan.entries.len(),
+            plan.items(),
+            human_size(whole.len()),
+            if batch {
+                format!(" in {} batches", zips.len())
+            } else {
+                String::new()
+            }
+        ))?;
+        if cx.style.verbose {
+            section.say(&format!("Bundle SHA-256: {sha}"))?;
+        }
+        if let Some(dir) = &keep_dir {
+            let stamp = bundle::file_name();
+            let mut paths = Vec::new();
+            if batch {
+                let stem = stamp.trim_end_matches(".zip").to_owned();
+                for (n, z) in zips.iter().enumerate() {
+                    paths.push(write_bundle(dir, &format!("{stem}-batch-{}.zip", n + 1), z)?);
+                }
+            } else {
+                paths.push(write_bundle(dir, &stamp, &whole)?);
+            }
+            let shown: Vec<String> = paths.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect();
+            section.say(&format!("Bundle written to {}", shown.join(", ")))?;
+            bundle_json["path"] = json!(shown.first());
+        }
+        if args.dry_run {
+            for e in &plan.entries {
+                let note = e.edit.map(|n| format!(" ({n})")).unwrap_or_default();
+                section.say(&format!("  {} ({} bytes){note}", e.name, e.bytes.len()))?;
+            }
+            section.say("Dry run: nothing was uploaded.")?;
+            bundle_json["entries"] = plan
+                .entries
+                .iter()
+                .map(|e| json!({"name": e.name, "bytes": e.bytes.len(), "edit": e.edit}))
+                .collect();
+            extra.insert("dryRun".to_owned(), json!(true));
+        }
+        extra.insert("bundle".to_owned(), bundle_json);
+        if let Some(client) = &client {
+            if args.write_base_changes {
+                write_base_changes(&plan, &mut err)?;
+            }
+            progress(
+                &policy,
+                &format!(
+                    "Uploading {} files ({}) to {}",
+                    plan.entries.len(),
+                    human_size(whole.len()),
+                    client.endpoint()
+                ),
+            );
+            let start = Instant::now();
+            let mut done = Uploaded::default();
+            for z in &zips {
+                match upload_one(client, &policy, z, &mut use_async) {
+                    Ok((stats, receipt)) => {
+                        done.stats.add(&stats);
+                        done.receipts.extend(receipt);
+                    }
+                    Err(f) => {
+                        failure = Some(f);
+                        break;
+                    }
+                }
+            }
+            extra.insert(
+                "receiptId".to_owned(),
+                match done.receipts.as_slice() {
+                    [] => Value::Null,
+                    [one] => json!(one),
+                    many => json!(many),
+                },
+            );
+            match &failure {
+                None => {
+                    section.say(summary(&done.stats).trim_end())?;
+                    let receipt = if done.receipts.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (receipt ID {})", done.receipts.join(", "))
+                    };
+                    section.say(&format!(
+                        "Upload succeeded in {:.1} s{receipt}",
+                        start.elapsed().as_secs_f64()
+                    ))?;
+                    extra.insert("stats".to_owned(), done.stats.to_json());
+                }
+                Some(f) => {
+                    let project = &mut prepared.outcome.project;
+                    let mut diags = failure_diagnostics(f, &project.sources);
+                    for d in &diags {
+                        let at = d
+                            .file()
+                            .and_then(|id| project.sources.get(id.0 as usize))
+                            .map(|s| format!("{}:1:1: ", s.display))
+                            .unwrap_or_default();
+                        section.say(&format!("{at}error[{}]: {}", d.code.name(), d.message))?;
+                    }
+                    project.diagnostics.append(&mut diags);
+                    crate::project::sort_diagnostics(&mut project.diagnostics, &project.sources);
+                    if let Some(r) = &f.receipt {
+                        extra.insert("receiptId".to_owned(), json!(r));
+                    }
+                    extra.insert("error".to_owned(), json!(f.message));
+                    section.say("Upload failed")?;
+                    code = code.max(exit::REMOTE);
+                }
+            }
+        }
+    } else {
+        extra.insert("bundle".to_owned(), Value::Null);
+    }
+    drop(section);
+    if json_at_end {
+        let report = prepared.outcome.report(&cx, "upload");
+        write_report(&cx, &report, extra, out)?;
+        for p in &prepared.problems {
+            say(&mut err, &format!("error: {p}"))?;
+        }
+    }
+    if let Some(f) = &failure {
+        report_remote_failure(&f.message);
+    }
+    Ok(code)
+}
+
+/// Where the upload section goes (nowhere for JSON: it is in the object).
+struct Section<'a> {
+    out: Option<Box<dyn Write + 'a>>,
+}
+
+impl Section<'_> {
+    fn say(&mut self, line: &str) -> Result<()> {
+        match &mut self.out {
+            Some(w) => say(w.as_mut(), line),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A `Write` that forwards to a borrowed writer.
+struct ForwardTo<'a>(&'a mut dyn Write);
+
+impl Write for ForwardTo<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }

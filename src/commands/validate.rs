@@ -9,9 +9,9 @@ use crate::commands::context::Context;
 use crate::diagnostic::Severity;
 use crate::error::Result;
 use crate::exit;
-use crate::filter;
 use crate::project::Project;
 use crate::report::{ItemReport, RunReport, Status};
+use crate::resolve::Index;
 
 /// The outcome of a command: its report data and exit code.
 pub struct Outcome {
@@ -56,6 +56,9 @@ impl Outcome {
 /// Builds the validate items of a loaded project.
 pub fn items(cx: &Context, project: &Project) -> Vec<ItemReport> {
     let invalid = project.invalid_files();
+    let index = Index::new(project.entries.iter().filter_map(|e| e.analysis.as_ref()), |a| {
+        invalid.contains(&a.file)
+    });
     let mut items = Vec::new();
     for e in &project.entries {
         let src = project.source(e.file);
@@ -64,7 +67,7 @@ pub fn items(cx: &Context, project: &Project) -> Vec<ItemReport> {
         }
         let is_invalid = invalid.contains(&e.file);
         if let Some(a) = &e.analysis {
-            if !filter::bypasses(&src.rel) && !filter::matches_all(&cx.filters, &a.root) {
+            if !cx.selects(a, &src.rel, &index) {
                 continue;
             }
             if !is_invalid && !a.analysis_type.value.is_detection() {

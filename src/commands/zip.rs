@@ -1,11 +1,62 @@
-//! `detect zip`: validate, test and write the upload bundle.
+//! `detect zip`: validate, test and write the upload bundle
+//! (upload-protocol §2; cli-and-settings §4.6, §6.3).
+//!
+//! Also the front half `upload` shares: the implicit Status filter, the
+//! helper roots, the test step (or validation alone with `--skip-tests`),
+//! the bundle plan with its warnings, and the report with the members
+//! `zip` and `upload` add to the JSON object.
+//!
+//! Output: the bundle path is the only line on stdout; the test report
+//! goes to stderr (`--format json` prints the report object, with the
+//! path in `bundle.path`, on stdout instead).
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
+use serde_json::{Map, Value, json};
 
-use crate::cli::ProjectArgs;
+use crate::bundle::{self, Plan, PlanOptions};
+use crate::cli::{OutputArgs, ProjectArgs};
+use crate::commands::connection::say;
+use crate::commands::context::Context;
+use crate::commands::test::{self, TestOptions};
+use crate::commands::validate::{self, Outcome};
+use crate::diagnostic::Severity;
+use crate::discover;
 use crate::error::{Error, Result};
+use crate::exit;
+use crate::filter;
+use crate::report::{self, Format, RunReport};
+
+/// Flags `zip` and `upload` share: the test step and the bundle.
+#[derive(Debug, Default, Args)]
+pub struct BundleArgs {
+    /// Skip unit tests (validation still runs; invalid files still abort).
+    #[arg(long)]
+    pub skip_tests: bool,
+    /// Folder for the bundle, created if missing (also `PANTHER_OUT`, `out`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Disable, in the bundle only, the bases of uploaded derived detections.
+    #[arg(long)]
+    pub auto_disable_base: bool,
+    /// Minimum tests per detection; above 1 also one true and one false test.
+    #[arg(long, value_name = "N")]
+    pub minimum_tests: Option<usize>,
+    /// Skip detections whose effective `Enabled` is false.
+    #[arg(long)]
+    pub skip_disabled_tests: bool,
+    /// Print only failing tests (the summary is still printed).
+    #[arg(long)]
+    pub show_failures_only: bool,
+    /// Print passing tests first, then failing ones, each sorted by ID.
+    #[arg(long)]
+    pub sort_test_results: bool,
+    /// Destination names `destinations()` may return (accepted for PAT).
+    #[arg(long = "available-destination", value_name = "NAME", hide = true)]
+    pub available_destination: Vec<String>,
+}
 
 /// Flags of `detect zip`.
 #[derive(Debug, Args)]
@@ -13,6 +64,221 @@ pub struct ZipArgs {
     /// What to read.
     #[command(flatten)]
     pub project: ProjectArgs,
+    /// How to report.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// The test step and the bundle.
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+}
+
+/// The validated project and the bundle plan.
+pub struct Prepared {
+    /// The test (or validation) outcome, with the plan's warnings added.
+    pub outcome: Outcome,
+    /// The plan; `None` when the run stops before bundling.
+    pub plan: Option<Plan>,
+    /// Lines to show on stderr when the run stops before bundling.
+    pub problems: Vec<String>,
+}
+
+fn env_bool(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes" | "on" | "y" | "t"))
+}
+
+/// Merges test flags, environment and settings (flag > env > settings).
+fn test_options(args: &BundleArgs, cx: &Context) -> Result<TestOptions> {
+    let minimum_tests = match args.minimum_tests {
+        Some(n) => n,
+        None => match std::env::var("PANTHER_MINIMUM_TESTS").ok().filter(|v| !v.is_empty()) {
+            Some(v) => v
+                .parse()
+                .map_err(|_| Error::Usage(format!("PANTHER_MINIMUM_TESTS must be a number, found `{v}`")))?,
+            None => cx.settings.minimum_tests.map_or(0, |n| usize::try_from(n).unwrap_or(0)),
+        },
+    };
+    Ok(TestOptions {
+        minimum_tests,
+        test_names: Vec::new(),
+        skip_disabled: args.skip_disabled_tests
+            || env_bool("PANTHER_SKIP_DISABLED_TESTS")
+            || cx.settings.skip_disabled_tests.unwrap_or(false),
+        explain: false,
+    })
+}
+
+/// Whether the bundle disables bases (flag or `auto_disable_base: true`).
+pub fn auto_disable(args: &BundleArgs, cx: &Context) -> bool {
+    args.auto_disable_base || cx.settings.auto_disable_base.unwrap_or(false)
+}
+
+/// The output folder: `--out`, `PANTHER_OUT`, settings `out`.
+pub fn out_dir(args: &BundleArgs, cx: &Context) -> Option<PathBuf> {
+    args.out
+        .clone()
+        .or_else(|| {
+            std::env::var("PANTHER_OUT")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(|| cx.settings.out.clone().map(PathBuf::from))
+}
+
+/// Adds the project's `global_helpers` and `data_models` folders to the
+/// search roots: a bundle always carries them (upload-protocol §2.1).
+fn add_helper_roots(cx: &mut Context) {
+    let roots = &mut cx.project.discover.roots;
+    if roots.is_empty() {
+        roots.push(PathBuf::from("."));
+    }
+    let project_root = discover::project_root(&roots[0], &cx.cwd);
+    for name in ["global_helpers", "data_models"] {
+        let p = project_root.join(name);
+        if p.is_dir() && !roots.iter().any(|r| discover::absolute(r, &cx.cwd) == p) {
+            roots.push(p);
+        }
+    }
+}
+
+/// Validates, tests (unless skipped) and plans the bundle.
+///
+/// # Errors
+/// Failures of the run itself; a bundled file outside the project root.
+pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
+    cx.filters = filter::with_status_filter(std::mem::take(&mut cx.filters));
+    add_helper_roots(cx);
+    cx.style.failures_only = args.show_failures_only || cx.settings.show_failures_only.unwrap_or(false);
+    cx.style.sort = args.sort_test_results || cx.settings.sort_test_results.unwrap_or(false);
+    let skip_tests = args.skip_tests || env_bool("PANTHER_SKIP_TESTS") || cx.settings.skip_tests.unwrap_or(false);
+    let mut outcome = if skip_tests {
+        validate::run(cx)?
+    } else {
+        let opts = test_options(args, cx)?;
+        test::run(cx, &opts)?
+    };
+    if outcome.code != exit::SUCCESS {
+        return Ok(Prepared {
+            outcome,
+            plan: None,
+            problems: vec!["nothing was bundled: fix the findings above first".to_owned()],
+        });
+    }
+    let auto = auto_disable(args, cx);
+    let is_reported = |p: &Path| cx.is_reported(p);
+    let mut plan = bundle::plan(
+        &outcome.project,
+        &PlanOptions {
+            filters: &cx.filters,
+            auto_disable_base: auto,
+            is_reported: &is_reported,
+        },
+    )?;
+    let warned = plan.diagnostics.iter().any(|d| d.severity() == Severity::Warning);
+    outcome.project.diagnostics.append(&mut plan.diagnostics);
+    crate::project::sort_diagnostics(&mut outcome.project.diagnostics, &outcome.project.sources);
+    let mut problems = Vec::new();
+    if !plan.invalid.is_empty() {
+        problems.push(format!(
+            "nothing was bundled: base detections to disable are invalid: {}",
+            plan.invalid.join(", ")
+        ));
+    }
+    if cx.deny_warnings && warned {
+        problems.push("nothing was bundled: warnings with --deny-warnings".to_owned());
+    }
+    if plan.entries.is_empty() {
+        problems.push("nothing to bundle: no analysis item was selected".to_owned());
+    }
+    if problems.is_empty() {
+        Ok(Prepared {
+            outcome,
+            plan: Some(plan),
+            problems,
+        })
+    } else {
+        outcome.code = exit::FINDINGS;
+        Ok(Prepared {
+            outcome,
+            plan: None,
+            problems,
+        })
+    }
+}
+
+/// `disabledBases` of the JSON report.
+pub fn disabled_json(plan: Option<&Plan>) -> Value {
+    plan.map_or_else(
+        || json!([]),
+        |p| p.disabled.iter().map(|b| json!({"id": b.id, "file": b.file})).collect(),
+    )
+}
+
+/// `Disabled N base detections: <ID> (<file>), ...` (upload-protocol §7.3).
+pub fn disabled_line(plan: &Plan) -> Option<String> {
+    if plan.disabled.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = plan.disabled.iter().map(|b| format!("{} ({})", b.id, b.file)).collect();
+    Some(format!(
+        "Disabled {} base detection{}: {}",
+        plan.disabled.len(),
+        if plan.disabled.len() == 1 { "" } else { "s" },
+        list.join(", ")
+    ))
+}
+
+/// Writes `bytes` to `dir/name` (creating `dir`) and returns the path.
+///
+/// # Errors
+/// The folder or file cannot be written.
+pub fn write_bundle(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).map_err(|source| Error::Read {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+/// Renders the report to `--output` when given, else to `out`; the JSON
+/// object gets `extra` members (upload-protocol §5).
+///
+/// # Errors
+/// The report file cannot be written.
+pub fn write_report(
+    cx: &Context,
+    report: &RunReport<'_>,
+    extra: Map<String, Value>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut buf = Vec::new();
+    report::render(report, cx.format, cx.style, &mut buf).map_err(Error::Write)?;
+    if cx.format == Format::Json {
+        if let Ok(Value::Object(mut m)) = serde_json::from_slice::<Value>(&buf) {
+            m.extend(extra);
+            buf = serde_json::to_vec_pretty(&Value::Object(m)).map_err(|e| Error::Write(e.into()))?;
+            buf.push(b'\n');
+        }
+    }
+    match &cx.output {
+        Some(path) => {
+            std::fs::write(path, &buf).map_err(Error::Write)?;
+            if cx.format != Format::Human {
+                let mut err = std::io::stderr();
+                let _ = writeln!(err, "{}", report::summary_line(report));
+            }
+            Ok(())
+        }
+        None => match out.write_all(&buf) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
+            _ => Ok(()),
+        },
+    }
 }
 
 /// Runs the command and returns its exit code.
@@ -20,6 +286,53 @@ pub struct ZipArgs {
 /// # Errors
 /// Failures of the run itself.
 pub fn run(args: &ZipArgs, out: &mut dyn Write) -> Result<u8> {
-    let _ = (args, out);
-    Err(Error::Usage("`detect zip` is not built yet".to_owned()))
+    let mut cx = Context::resolve(&args.project, &args.output)?;
+    let prepared = prepare(&mut cx, &args.bundle)?;
+    let mut extra = Map::new();
+    let mut path = None;
+    let mut sha = None;
+    if let Some(plan) = &prepared.plan {
+        let bytes = bundle::write_zip(&plan.entries)?;
+        let digest = bundle::sha256_hex(&bytes);
+        let dir = out_dir(&args.bundle, &cx);
+        let name = bundle::file_name();
+        let written = write_bundle(dir.as_deref().unwrap_or(Path::new(".")), &name, &bytes)?;
+        let shown = match &dir {
+            Some(_) => written.to_string_lossy().replace('\\', "/"),
+            None => name,
+        };
+        extra.insert(
+            "bundle".to_owned(),
+            json!({"path": shown, "files": plan.entries.len(), "items": plan.items(), "bytes": bytes.len(), "sha256": digest}),
+        );
+        path = Some(shown);
+        sha = Some(digest);
+    } else {
+        extra.insert("bundle".to_owned(), Value::Null);
+    }
+    extra.insert("disabledBases".to_owned(), disabled_json(prepared.plan.as_ref()));
+    let report = prepared.outcome.report(&cx, "zip");
+    let mut err = std::io::stderr();
+    if cx.format == Format::Json {
+        write_report(&cx, &report, extra, out)?;
+    } else {
+        write_report(&cx, &report, extra, &mut err)?;
+    }
+    for p in &prepared.problems {
+        say(&mut err, &format!("error: {p}"))?;
+    }
+    if let Some(plan) = &prepared.plan {
+        if let Some(line) = disabled_line(plan) {
+            say(&mut err, &line)?;
+        }
+        if cx.style.verbose {
+            if let Some(d) = &sha {
+                say(&mut err, &format!("bundle SHA-256: {d}"))?;
+            }
+        }
+    }
+    if let (Some(p), false) = (&path, cx.format == Format::Json && cx.output.is_none()) {
+        say(out, p)?;
+    }
+    Ok(prepared.outcome.code)
 }

@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod compile;
+pub mod correlation;
 pub mod eval;
 pub mod explain;
 pub mod key_path;

@@ -703,6 +703,21 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
+/// Formats seconds since the Unix epoch as an RFC 3339 date-time in UTC
+/// (`2024-06-01T10:00:01Z`), the inverse of [`parse_rfc3339`] for whole
+/// seconds.
+pub fn format_rfc3339(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 fn num_in(s: &str, r: std::ops::Range<usize>) -> Option<i64> {
     let part = s.get(r)?;
     if part.bytes().all(|c| c.is_ascii_digit()) {
@@ -761,6 +776,13 @@ mod tests {
         assert_eq!(parse_rfc3339("2024-02-30T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("2024-06-01T10:00:01"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn rfc3339_formats_what_it_parses() {
+        for t in ["1970-01-01T00:00:00Z", "2024-06-01T10:00:01Z", "1969-12-31T23:59:59Z"] {
+            assert_eq!(parse_rfc3339(t).map(format_rfc3339).as_deref(), Some(t));
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Integration tests: run the real `detect` binary on fixture repositories.
 
 mod conformance;
+mod correlation;
 mod derive;
 mod run;
 mod test_cmd;

@@ -1,0 +1,16 @@
+//! Local alerting (alerts-and-webhooks Part B): events in, alerts out,
+//! delivered to Custom Webhooks.
+//!
+//! [`input`] reads events, [`group`] turns matches into alerts,
+//! [`payload`] builds the webhook body, [`dest`] expands and routes
+//! destinations, [`deliver`] sends, [`log`] keeps the delivery log. The
+//! commands `run` and `alerts` wire them together.
+
+pub mod deliver;
+pub mod dest;
+pub mod group;
+pub mod input;
+pub mod log;
+pub mod payload;
+pub mod sha256;
+pub mod time;

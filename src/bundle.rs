@@ -1,0 +1,691 @@
+//! The upload bundle (upload-protocol §2, §7; derived-detections §2.3, §7).
+//!
+//! [`plan`] picks the files of a loaded project that go to Panther: every
+//! selected analysis YAML (filters, the implicit Status filter, helpers and
+//! data models always), the file its `Filename` names, and, with automatic
+//! base disabling, the bases of the selected enabled derived detections.
+//! Entry bytes are the file bytes with two minimal edits only: the
+//! top-level `Enabled` of an auto-disabled base becomes `false`, and an
+//! ignored `Detection` key of a derived detection is left out.
+//!
+//! [`write_zip`] turns the entries into a reproducible archive: names
+//! relative to the project root with `/`, sorted byte-wise, DEFLATE, every
+//! timestamp 1980-01-01 00:00:00, permissions 0644. The same tree always
+//! gives the same bytes. This module also holds the two encodings the
+//! upload needs without a dependency of their own: standard base64 and
+//! SHA-256.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::discover;
+use crate::error::{Error, Result};
+use crate::filter::{self, Filter};
+use crate::model::{Analysis, AnalysisType};
+use crate::project::Project;
+use crate::resolve::{self, AutoDisable, Base, Index};
+use crate::source::{Pos, SourceFile};
+use crate::yaml::{self, Node, NodeKind};
+
+/// One file of the bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Path relative to the project root, `/`-separated.
+    pub name: String,
+    /// The bytes to store.
+    pub bytes: Vec<u8>,
+    /// Path on disk.
+    pub path: PathBuf,
+    /// What the bundle changed, if anything ("Enabled set to false").
+    pub edit: Option<&'static str>,
+}
+
+/// An analysis YAML of the bundle with the files that travel with it (its
+/// `Filename` file), for `--batch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    /// The `AnalysisType`.
+    pub analysis_type: AnalysisType,
+    /// Names of the YAML and of its `Filename` file, in that order.
+    pub names: Vec<String>,
+}
+
+/// A base detection the bundle disables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisabledBase {
+    /// Its `RuleID`.
+    pub id: String,
+    /// Its file, as reports show it.
+    pub file: String,
+    /// Its entry name.
+    pub name: String,
+    /// Path on disk (for `--write-base-changes`).
+    pub path: PathBuf,
+    /// The edited file content.
+    pub edited: Vec<u8>,
+}
+
+/// What a bundle holds.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Entries sorted byte-wise by name, each name once.
+    pub entries: Vec<Entry>,
+    /// Analysis YAMLs with their companion files, in entry order.
+    pub units: Vec<Unit>,
+    /// Bases disabled by the bundle.
+    pub disabled: Vec<DisabledBase>,
+    /// Warnings about the selection (`derived-base-not-local`,
+    /// `derived-base-not-uploaded`).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Files the bundle would need that are invalid (the bundle must not be
+    /// built).
+    pub invalid: Vec<String>,
+}
+
+impl Plan {
+    /// Number of analysis items.
+    pub fn items(&self) -> usize {
+        self.units.len()
+    }
+}
+
+/// How to select.
+pub struct PlanOptions<'a> {
+    /// User filters plus the implicit Status filter.
+    pub filters: &'a [Filter],
+    /// Disable the bases of selected enabled derived detections.
+    pub auto_disable_base: bool,
+    /// Whether a file was named on the command line (or none was).
+    pub is_reported: &'a dyn Fn(&Path) -> bool,
+}
+
+/// The local base a derived detection's values merge with, if usable.
+fn mergeable_base<'a>(a: &Analysis, index: &Index<'a>) -> Option<&'a Analysis> {
+    let id = a.rule()?.base_detection.as_ref()?;
+    match index.base(&id.value) {
+        Base::Local(b) if resolve::is_valid_base_kind(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// The root mapping a filter sees: the effective detection
+/// (derived-detections §3, §7.3), without defaults.
+fn effective_root(a: &Analysis, index: &Index<'_>) -> Node {
+    resolve::effective_root(&resolve::effective_fields(a, mergeable_base(a, index)))
+}
+
+fn base_span(d: &Analysis) -> crate::source::Span {
+    d.rule()
+        .and_then(|r| r.base_detection.as_ref())
+        .map_or(d.root.first_key_span(), |b| b.span)
+}
+
+/// The warnings of automatic disabling (upload-protocol §7.3,
+/// derived-detections §7.4).
+fn auto_disable_warnings(plan: &AutoDisable<'_>, out: &mut Vec<Diagnostic>) {
+    for m in &plan.not_local {
+        for d in &m.derived {
+            out.push(
+                Diagnostic::new(
+                    Code::DerivedBaseNotLocal,
+                    d.file,
+                    base_span(d),
+                    format!(
+                        "base detection `{}` is not in this repository; its state in Panther is unchanged",
+                        m.id
+                    ),
+                )
+                .with_help("disable it in the Panther Console, or add its file to the repository"),
+            );
+        }
+    }
+    for x in &plan.excluded {
+        for d in &x.derived {
+            out.push(
+                Diagnostic::new(
+                    Code::DerivedBaseNotUploaded,
+                    d.file,
+                    base_span(d),
+                    format!(
+                        "base detection `{}` is not uploaded (its `Status` is experimental or deprecated), so it is not disabled",
+                        x.base.id_str()
+                    ),
+                )
+                .with_related(x.base.file, x.base.root.first_key_span(), "the base detection"),
+            );
+        }
+    }
+    for x in plan.disable.iter().filter(|x| !x.already_disabled) {
+        for d in &x.inheriting {
+            out.push(
+                Diagnostic::new(
+                    Code::DerivedInheritsDisabled,
+                    d.file,
+                    base_span(d),
+                    format!(
+                        "no `Enabled` here, so this detection stops running when the upload disables its base `{}`",
+                        x.base.id_str()
+                    ),
+                )
+                .with_help("add `Enabled: true` to keep it running while its base is disabled")
+                .with_related(x.base.file, x.base.root.first_key_span(), "the base detection"),
+            );
+        }
+    }
+}
+
+/// Builds the plan of a bundle.
+///
+/// # Errors
+/// A bundled file (or a `Filename` target) outside the project root, or a
+/// `Filename` target that cannot be read.
+pub fn plan(project: &Project, opts: &PlanOptions<'_>) -> Result<Plan> {
+    let invalid = project.invalid_files();
+    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
+    let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let root_canon = std::fs::canonicalize(&project.root).map_err(|source| Error::Read {
+        path: project.root.clone(),
+        source,
+    })?;
+    let mut out = Plan::default();
+    let mut selected: Vec<&Analysis> = Vec::new();
+    for a in analyses.iter().copied().filter(|a| !invalid.contains(&a.file)) {
+        let src = project.source(a.file);
+        let chosen = if filter::bypasses(&src.rel) {
+            true
+        } else {
+            let root = effective_root(a, &index);
+            (opts.is_reported)(&src.path)
+                && filter::matches_all(opts.filters, &root)
+                && !resolve::is_status_excluded(&root)
+        };
+        if chosen {
+            selected.push(a);
+        }
+    }
+    let mut disable: HashSet<crate::source::FileId> = HashSet::new();
+    if opts.auto_disable_base {
+        let auto = resolve::bases_to_disable(&selected, &analyses, &index);
+        auto_disable_warnings(&auto, &mut out.diagnostics);
+        for x in &auto.disable {
+            disable.insert(x.base.file);
+            if !selected.iter().any(|s| s.file == x.base.file) {
+                selected.push(x.base);
+            }
+        }
+    } else {
+        not_uploaded_bases(&selected, &index, &mut out.diagnostics);
+    }
+    selected.sort_by(|a, b| project.source(a.file).rel.cmp(&project.source(b.file).rel));
+    let mut files: BTreeMap<String, Entry> = BTreeMap::new();
+    for a in &selected {
+        let src = project.source(a.file);
+        if invalid.contains(&a.file) {
+            out.invalid.push(src.display.clone());
+            continue;
+        }
+        let name = entry_name(&src.path, project, &root_canon)?;
+        let text = src.text.as_deref().unwrap_or_default();
+        let mut bytes = text.as_bytes().to_vec();
+        let mut edit = None;
+        if disable.contains(&a.file) {
+            let edited = resolve::disable_in_text(text).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot set `Enabled: false` in `{}` for the bundle: {e}",
+                    src.display
+                ))
+            })?;
+            out.disabled.push(DisabledBase {
+                id: a.id_str().to_owned(),
+                file: src.display.clone(),
+                name: name.clone(),
+                path: src.path.clone(),
+                edited: edited.clone().into_bytes(),
+            });
+            if edited != text {
+                edit = Some("Enabled set to false");
+            }
+            bytes = edited.into_bytes();
+        } else if a.rule().is_some_and(|r| r.is_derived()) && a.root.get("Detection").is_some() {
+            if let Some(stripped) = strip_key(text, &a.root, "Detection") {
+                bytes = stripped.into_bytes();
+                edit = Some("ignored Detection key left out");
+            }
+        }
+        let mut unit = Unit {
+            analysis_type: a.analysis_type.value,
+            names: vec![name.clone()],
+        };
+        files.insert(
+            name.clone(),
+            Entry {
+                name,
+                bytes,
+                path: src.path.clone(),
+                edit,
+            },
+        );
+        if let Some(fname) = a.root.get("Filename").and_then(Node::as_str) {
+            let target = src.path.parent().unwrap_or_else(|| Path::new("")).join(fname);
+            let target = discover::absolute(&target, &project.root);
+            let fname_name = entry_name(&target, project, &root_canon)?;
+            let bytes = std::fs::read(&target).map_err(|source| Error::Read {
+                path: target.clone(),
+                source,
+            })?;
+            unit.names.push(fname_name.clone());
+            files.entry(fname_name.clone()).or_insert(Entry {
+                name: fname_name,
+                bytes,
+                path: target,
+                edit: None,
+            });
+        }
+        out.units.push(unit);
+    }
+    out.entries = files.into_values().collect();
+    out.disabled.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// Without automatic disabling: a selected derived detection whose local
+/// base is not selected (warning `derived-base-not-uploaded`).
+fn not_uploaded_bases(selected: &[&Analysis], index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let chosen: HashSet<_> = selected.iter().map(|a| a.file).collect();
+    for d in selected {
+        let Some(base_id) = d.rule().and_then(|r| r.base_detection.as_ref()) else {
+            continue;
+        };
+        if let Base::Local(b) = index.base(&base_id.value) {
+            if !chosen.contains(&b.file) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::DerivedBaseNotUploaded,
+                        d.file,
+                        base_id.span,
+                        format!(
+                            "`{}` is uploaded but its base `{}` is excluded by the filters; the base must already exist on the Panther instance",
+                            d.id_str(),
+                            base_id.value
+                        ),
+                    )
+                    .with_related(b.file, b.root.first_key_span(), "the base detection"),
+                );
+            }
+        }
+    }
+}
+
+/// The entry name of a file: its path relative to the project root. Links
+/// are followed to check that the file really is inside the root.
+fn entry_name(path: &Path, project: &Project, root_canon: &Path) -> Result<String> {
+    let outside = || {
+        Error::Usage(format!(
+            "`{}` is outside the project root `{}`; a bundle holds only files inside it",
+            path.display(),
+            project.root.display()
+        ))
+    };
+    let canon = std::fs::canonicalize(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !canon.starts_with(root_canon) {
+        return Err(outside());
+    }
+    let name = discover::relative(path, &project.root).ok_or_else(outside)?;
+    if name.is_empty() || name.split('/').any(|c| c == ".." || c == ".") {
+        return Err(outside());
+    }
+    Ok(name)
+}
+
+/// Byte offset of a 1-based position (column in characters).
+fn offset(text: &str, pos: Pos) -> Option<usize> {
+    let mut line_start = 0;
+    for i in 1..pos.line {
+        match text.get(line_start..)?.find('\n') {
+            Some(n) => line_start += n + 1,
+            // The parser sees a final line break the text may lack.
+            None if i + 1 == pos.line && pos.col == 1 => return Some(text.len()),
+            None => return None,
+        }
+    }
+    let line = text.get(line_start..)?;
+    let col = (pos.col as usize).checked_sub(1)?;
+    let mut chars = line.char_indices();
+    let off = match chars.nth(col) {
+        Some((i, _)) => i,
+        None if line.chars().count() == col => line.len(),
+        None => return None,
+    };
+    Some(line_start + off)
+}
+
+/// Equality of two trees ignoring positions.
+fn same(a: &Node, b: &Node) -> bool {
+    match (&a.kind, &b.kind) {
+        (NodeKind::Seq(x), NodeKind::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (NodeKind::Map(x), NodeKind::Map(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| same(k1, k2) && same(v1, v2))
+        }
+        (NodeKind::Float(x), NodeKind::Float(y)) => x.to_bits() == y.to_bits(),
+        (x, y) => x == y,
+    }
+}
+
+/// Whether `edited` parses to `original` without `key`, every other entry
+/// unchanged and in order.
+fn verify_removed(edited: &str, original: &Node, key: &str) -> bool {
+    let Ok(doc) = yaml::parse(edited) else { return false };
+    let Some(new_root) = doc.root else { return false };
+    let (Some(new), Some(old)) = (new_root.as_map(), original.as_map()) else {
+        return false;
+    };
+    let kept: Vec<&(Node, Node)> = old.iter().filter(|(k, _)| k.as_str() != Some(key)).collect();
+    new.len() == kept.len()
+        && new
+            .iter()
+            .zip(kept)
+            .all(|((nk, nv), (ok, ov))| same(nk, ok) && same(nv, ov))
+}
+
+/// The file text without the top-level `key` and its value (the lines from
+/// the key to the end of its value). `None` when that cannot be done
+/// without touching anything else.
+pub fn strip_key(text: &str, root: &Node, key: &str) -> Option<String> {
+    let entries = root.as_map()?;
+    let i = entries.iter().position(|(k, _)| k.as_str() == Some(key))?;
+    let (k, v) = &entries[i];
+    let start = offset(
+        text,
+        Pos {
+            line: k.span.start.line,
+            col: 1,
+        },
+    )?;
+    if !text.get(start..offset(text, k.span.start)?)?.chars().all(|c| c == ' ') {
+        return None;
+    }
+    let value_end = offset(text, v.span.end)?;
+    let end = if v.span.end.col == 1 {
+        value_end
+    } else {
+        text.get(value_end..)?
+            .find('\n')
+            .map_or(text.len(), |n| value_end + n + 1)
+    };
+    let end = match entries.get(i + 1) {
+        Some((next, _)) => end.min(offset(
+            text,
+            Pos {
+                line: next.span.start.line,
+                col: 1,
+            },
+        )?),
+        None => end,
+    };
+    if end < start {
+        return None;
+    }
+    let edited = format!("{}{}", text.get(..start)?, text.get(end..)?);
+    verify_removed(&edited, root, key).then_some(edited)
+}
+
+/// Writes the entries into a zip archive in memory: sorted by name,
+/// DEFLATE, fixed timestamps (1980-01-01 00:00:00), permissions 0644, no
+/// directory entries, no comment.
+///
+/// # Errors
+/// The archive library failed (it writes to memory, so only on entries
+/// too large for a zip without ZIP64).
+pub fn write_zip(entries: &[Entry]) -> Result<Vec<u8>> {
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    sorted.dedup_by(|a, b| a.name == b.name);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    let fail = |e: zip::result::ZipError| Error::Usage(format!("cannot build the bundle: {e}"));
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for e in sorted {
+        w.start_file(e.name.as_str(), options).map_err(fail)?;
+        w.write_all(&e.bytes).map_err(|e| fail(e.into()))?;
+    }
+    Ok(w.finish().map_err(fail)?.into_inner())
+}
+
+/// Splits a plan into `--batch` bundles (upload-protocol §2.5): data
+/// models and globals, rules (200 per bundle), policies (200), scheduled
+/// queries (100), scheduled rules (200), lookup tables (100), correlation
+/// rules (200), scheduled prompts (100), saved queries (100), then packs.
+/// A YAML and its `Filename` file stay together; empty bundles are left
+/// out.
+pub fn batches(plan: &Plan) -> Vec<Vec<Entry>> {
+    use AnalysisType as T;
+    let groups: &[(&[AnalysisType], usize)] = &[
+        (&[T::DataModel, T::Global], usize::MAX),
+        (&[T::Rule], 200),
+        (&[T::Policy], 200),
+        (&[T::ScheduledQuery], 100),
+        (&[T::ScheduledRule], 200),
+        (&[T::LookupTable], 100),
+        (&[T::CorrelationRule], 200),
+        (&[T::ScheduledPrompt], 100),
+        (&[T::SavedQuery], 100),
+        (&[T::Pack], usize::MAX),
+    ];
+    let by_name: HashMap<&str, &Entry> = plan.entries.iter().map(|e| (e.name.as_str(), e)).collect();
+    let mut out = Vec::new();
+    for (types, max) in groups {
+        let units: Vec<&Unit> = plan.units.iter().filter(|u| types.contains(&u.analysis_type)).collect();
+        for chunk in units.chunks((*max).max(1)) {
+            let mut names: Vec<&str> = chunk.iter().flat_map(|u| u.names.iter().map(String::as_str)).collect();
+            names.sort_unstable();
+            names.dedup();
+            let bundle: Vec<Entry> = names
+                .iter()
+                .filter_map(|n| by_name.get(n).map(|e| (*e).clone()))
+                .collect();
+            if !bundle.is_empty() {
+                out.push(bundle);
+            }
+        }
+    }
+    out
+}
+
+/// PAT's bundle file name: `panther-analysis-<local time>-<uuid4>.zip`.
+pub fn file_name() -> String {
+    let time = chrono::Local::now().format("%Y-%m-%dT%H-%M-%S");
+    format!("panther-analysis-{time}-{}.zip", uuid4())
+}
+
+/// A random (version 4) UUID.
+pub fn uuid4() -> String {
+    let mut b = [0u8; 16];
+    for x in &mut b {
+        *x = fastrand::u8(..);
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// Standard base64 with padding, no line breaks.
+pub fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(ALPHABET[(n >> 18) as usize & 63] as char);
+        out.push(ALPHABET[(n >> 12) as usize & 63] as char);
+        out.push(if chunk.len() > 1 {
+            ALPHABET[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            ALPHABET[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+/// SHA-256 of `data` as lower-case hex (FIPS 180-4).
+pub fn sha256_hex(data: &[u8]) -> String {
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+        0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+        0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+        0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+        0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+        0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+        0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
+    let mut h: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+    ];
+    let mut msg = data.to_vec();
+    let bits = (data.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bits.to_be_bytes());
+    for block in msg.chunks_exact(64) {
+        let mut w = [0u32; 64];
+        for (i, word) in block.chunks_exact(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..64 {
+            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
+            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16].wrapping_add(s0).wrapping_add(w[i - 7]).wrapping_add(s1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
+        for i in 0..64 {
+            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let ch = (e & f) ^ (!e & g);
+            let t1 = hh
+                .wrapping_add(s1)
+                .wrapping_add(ch)
+                .wrapping_add(K[i])
+                .wrapping_add(w[i]);
+            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let maj = (a & b) ^ (a & c) ^ (b & c);
+            let t2 = s0.wrapping_add(maj);
+            hh = g;
+            g = f;
+            f = e;
+            e = d.wrapping_add(t1);
+            d = c;
+            c = b;
+            b = a;
+            a = t1.wrapping_add(t2);
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    h.iter().map(|x| format!("{x:08x}")).collect()
+}
+
+/// The source of a file by entry name, for mapping backend issue paths
+/// back to local files.
+pub fn source_by_name<'a>(sources: &'a [SourceFile], name: &str) -> Option<(usize, &'a SourceFile)> {
+    let name = name.trim_start_matches("./");
+    sources.iter().enumerate().find(|(_, s)| s.rel == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(t: &str) -> Node {
+        yaml::parse(t).unwrap().root.unwrap()
+    }
+
+    #[test]
+    fn sha256_and_base64_match_known_vectors() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let long = vec![b'a'; 1000];
+        assert_eq!(
+            sha256_hex(&long),
+            "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"
+        );
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn detection_key_is_stripped() {
+        let t = "AnalysisType: rule\nRuleID: D\nBaseDetection: B\nDetection:\n  - KeyPath: a\n    Condition: Exists\n# keep\nSeverity: High\n";
+        let s = strip_key(t, &root(t), "Detection").unwrap();
+        assert!(!s.contains("Detection:\n"), "{s}");
+        assert!(s.starts_with("AnalysisType: rule\nRuleID: D\nBaseDetection: B\n"));
+        assert!(s.ends_with("Severity: High\n"));
+        let t = "AnalysisType: rule\nDetection: [{KeyPath: a, Condition: Exists}]\nRuleID: D\n";
+        assert_eq!(
+            strip_key(t, &root(t), "Detection").unwrap(),
+            "AnalysisType: rule\nRuleID: D\n"
+        );
+        let t = "AnalysisType: rule\nRuleID: D\nDetection:\n  - KeyPath: a\n    Condition: Exists";
+        assert_eq!(
+            strip_key(t, &root(t), "Detection").unwrap(),
+            "AnalysisType: rule\nRuleID: D\n"
+        );
+    }
+
+    #[test]
+    fn zip_is_reproducible_and_sorted() {
+        let e = |n: &str, b: &str| Entry {
+            name: n.to_owned(),
+            bytes: b.as_bytes().to_vec(),
+            path: PathBuf::from(n),
+            edit: None,
+        };
+        let a = write_zip(&[e("rules/b.yml", "b"), e("rules/a.yml", "a"), e("a.py", "x")]).unwrap();
+        let b = write_zip(&[e("a.py", "x"), e("rules/a.yml", "a"), e("rules/b.yml", "b")]).unwrap();
+        assert_eq!(a, b);
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(a)).unwrap();
+        let names: Vec<String> = (0..z.len()).map(|i| z.by_index(i).unwrap().name().to_owned()).collect();
+        assert_eq!(names, ["a.py", "rules/a.yml", "rules/b.yml"]);
+        let f = z.by_index(1).unwrap();
+        assert_eq!(f.compression(), zip::CompressionMethod::Deflated);
+        assert_eq!(f.unix_mode(), Some(0o100644));
+    }
+
+    #[test]
+    fn uuid_has_version_four() {
+        let u = uuid4();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(file_name().starts_with("panther-analysis-"));
+    }
+}
