@@ -62,8 +62,8 @@ fn rule_cases<'a>(tests: &'a [RuleTest], inherited_from: Option<&str>) -> Vec<Ca
         .collect()
 }
 
-/// Tests of types without a typed test model (policies, correlation
-/// rules): names and expectations read from the file.
+/// Tests of types without a typed test model (policies): names and
+/// expectations read from the file.
 fn raw_cases(a: &Analysis) -> Vec<Case<'_>> {
     let Some(items) = a.root.get("Tests").and_then(|t| t.as_seq()) else {
         return Vec::new();

@@ -1365,7 +1365,7 @@ impl Correlation {
                 continue;
             };
             if t2.saturating_sub(t) > frame {
-                if too_late.is_none_or(|(a, b)| t2 - t < b - a) {
+                if too_late.is_none_or(|(a, b)| t2.saturating_sub(t) < b.saturating_sub(a)) {
                     too_late = Some((t, t2));
                 }
                 continue;
@@ -1393,7 +1393,7 @@ impl Correlation {
                 mark(false),
                 sq.key,
                 clock.at(t2),
-                clock.span(t2 - t),
+                clock.span(t2.saturating_sub(t)),
                 sk.key,
                 clock.at(t),
                 clock.span(frame)
@@ -1461,8 +1461,7 @@ impl Correlation {
     fn explain_witness(&self, c: &[&[i64]], reach: &[Vec<u32>], last_pos: usize, clock: Clock, out: &mut Vec<String>) {
         let n = self.present.len();
         let mut tau = vec![0i64; n];
-        let mut pos = last_pos;
-        tau[n - 1] = c[self.present[n - 1]][pos];
+        tau[n - 1] = c[self.present[n - 1]].get(last_pos).copied().unwrap_or_default();
         for idx in (1..n).rev() {
             let (k, q) = (self.present[idx - 1], self.present[idx]);
             let t2 = tau[idx];
@@ -1473,9 +1472,9 @@ impl Correlation {
                 let b = c[k].partition_point(|&x| x <= hi);
                 (a..b).rev().find(|&j| marks[j + 1] > marks[j])
             });
-            // The forward pass marked `tau[idx]` from some such position.
-            pos = found.unwrap_or(0);
-            tau[idx - 1] = c[k][pos];
+            // The forward pass marked `tau[idx]` from some such position,
+            // so `found` is always a position.
+            tau[idx - 1] = found.and_then(|j| c[k].get(j)).copied().unwrap_or_default();
         }
         for (idx, &k) in self.present.iter().enumerate() {
             let s = &self.steps[k];
@@ -1504,7 +1503,7 @@ impl Correlation {
                     mark(true),
                     s.key,
                     clock.at(tau[idx]),
-                    clock.span(tau[idx] - tau[idx - 1]),
+                    clock.span(tau[idx].saturating_sub(tau[idx - 1])),
                     self.steps[p].key,
                     clock.span(self.frame_sum(p, k))
                 ));
@@ -2172,6 +2171,26 @@ mod tests {
             "result: no match",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn extreme_times_never_overflow() {
+        for block in [SEC_7_1, SEC_7_3, SEC_7_6] {
+            let c = compiled(block);
+            let mut b = c.signals();
+            for item in 0..c.len() {
+                for t in [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX - 1, i64::MAX] {
+                    b.push(item, t, &[JoinValue::Text("x")]);
+                }
+            }
+            let s = b.finish();
+            for end in [i64::MIN, 0, i64::MAX] {
+                let verdict = c.evaluate(&s, end);
+                let lines = c.explain(&s, end, TimeFormat::Minutes);
+                assert_eq!(lines.last().is_some_and(|l| l.starts_with("result: match")), verdict);
+                c.explain(&s, end, TimeFormat::Rfc3339);
+            }
         }
     }
 

@@ -135,7 +135,7 @@ pub enum Body {
     Rule(Box<Rule>),
     /// Everything else: validated from the raw tree, no typed body needed
     /// yet (policies, globals, data models, packs, queries, lookup tables,
-    /// prompts, correlation rules until their engine exists).
+    /// prompts; correlation rules keep their typed rule in `Other`).
     Other(Other),
 }
 
