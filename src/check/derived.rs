@@ -26,13 +26,6 @@ const SHADOWED: &[(&str, &str)] = &[
     ("OutputIds", "destinations"),
 ];
 
-/// Whether Python source defines a top-level function (a line starting with
-/// `def <name>(` at column 0, derived-detections §4).
-fn defines(source: &str, name: &str) -> bool {
-    let prefix = format!("def {name}(");
-    source.lines().any(|l| l.starts_with(&prefix))
-}
-
 impl Check for Derived {
     fn code(&self) -> Code {
         Code::UnknownBaseDetection
@@ -162,12 +155,13 @@ impl Check for Derived {
                     .unwrap_or_else(|| Path::new(""))
                     .join(&filename.value);
                 if let Ok(source) = std::fs::read_to_string(py) {
+                    let defined = crate::resolve::alert_functions(&source);
                     for (key, func) in SHADOWED {
                         let Some(span) = has(key) else { continue };
                         if key == &"Severity" && has("DynamicSeverities").is_some() {
                             continue;
                         }
-                        if defines(&source, func) {
+                        if defined.contains(func) {
                             out.push(related(
                                 Diagnostic::new(
                                     Code::DerivedOverrideShadowed,
@@ -187,17 +181,5 @@ impl Check for Derived {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::defines;
-
-    #[test]
-    fn finds_top_level_functions_only() {
-        let src = "def rule(event):\n    return True\n\ndef severity(event):\n    return 'HIGH'\n    def title(x):\n";
-        assert!(defines(src, "severity"));
-        assert!(!defines(src, "title"));
     }
 }

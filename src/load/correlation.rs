@@ -9,6 +9,7 @@
 //! cross-file check `check::correlation_refs`. The `RuleID` is read and
 //! checked by `load::load_file` before this module runs.
 
+use crate::load::rule::reports;
 use std::collections::HashMap;
 
 use crate::diagnostic::{Code, Label, did_you_mean};
@@ -166,29 +167,6 @@ fn severity(cx: &mut Cx, n: &Node) -> Option<Spanned<Level>> {
     )
     .help = Some(help);
     None
-}
-
-/// `Reports`: a mapping of framework names to lists of strings or numbers.
-fn reports(cx: &mut Cx, n: &Node) {
-    let Some(m) = cx.mapping(n, "Reports") else { return };
-    for (k, v) in m.as_map().unwrap_or(&[]) {
-        let name = k.key_text().unwrap_or_default();
-        let Some(items) = cx.list(v, &format!("Reports.{name}")) else {
-            continue;
-        };
-        for item in items {
-            if !matches!(item.kind, NodeKind::Str(_) | NodeKind::Int(_) | NodeKind::Float(_)) {
-                cx.report(
-                    Code::WrongType,
-                    item.span,
-                    format!(
-                        "`Reports.{name}` items must be strings or numbers, found {}",
-                        item.type_name()
-                    ),
-                );
-            }
-        }
-    }
 }
 
 /// A list of unique strings (`Tags` compared case-insensitively).

@@ -23,6 +23,7 @@ mod query;
 pub mod sql;
 
 use crate::diagnostic::{Code, Label, did_you_mean};
+use crate::load::rule::reports;
 use crate::load::{Cx, null_values};
 use crate::model::{AnalysisType, Other};
 use crate::source::{Span, Spanned};
@@ -340,29 +341,6 @@ fn pack_definition(cx: &mut Cx, n: &Node) -> Vec<Spanned<String>> {
         cx.no_duplicates(&items, "PackDefinition.IDs", false);
     }
     strings(Some(ids))
-}
-
-/// `Reports`: a mapping of framework names to lists of strings or numbers.
-fn reports(cx: &mut Cx, n: &Node) {
-    let Some(m) = cx.mapping(n, "Reports") else { return };
-    for (k, v) in m.as_map().unwrap_or(&[]) {
-        let name = k.key_text().unwrap_or_default();
-        let Some(items) = cx.list(v, &format!("Reports.{name}")) else {
-            continue;
-        };
-        for item in items {
-            if !matches!(item.kind, NodeKind::Str(_) | NodeKind::Int(_) | NodeKind::Float(_)) {
-                cx.report(
-                    Code::WrongType,
-                    item.span,
-                    format!(
-                        "`Reports.{name}` items must be strings or numbers, found {}",
-                        item.type_name()
-                    ),
-                );
-            }
-        }
-    }
 }
 
 /// Points at a part of a string value when the value is written on one

@@ -330,7 +330,9 @@ fn base_detection(cx: &mut Cx, n: &Node) -> Option<Spanned<String>> {
     }
 }
 
-fn severity(cx: &mut Cx, n: &Node) -> Option<Spanned<Level>> {
+/// `Severity` of a rule or policy: Title-case, or all-caps with the
+/// warning `severity-spelling`.
+pub(crate) fn severity(cx: &mut Cx, n: &Node) -> Option<Spanned<Level>> {
     let s = cx.string(n, "Severity")?;
     if let Some((l, _)) = Level::ALL.iter().find(|(_, name)| *name == s.value) {
         return Some(Spanned::new(*l, s.span));
@@ -395,7 +397,8 @@ fn set_field(cx: &mut Cx, root: &Node, key: &str, case_insensitive: bool) -> Opt
     Some(items)
 }
 
-fn reports(cx: &mut Cx, n: &Node) {
+/// `Reports`: a mapping of framework names to lists of strings or numbers.
+pub(crate) fn reports(cx: &mut Cx, n: &Node) {
     let Some(m) = cx.mapping(n, "Reports") else { return };
     for (k, v) in m.as_map().unwrap_or(&[]) {
         let name = k.key_text().unwrap_or_default();
@@ -558,7 +561,8 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
     Some(out)
 }
 
-fn mocks(cx: &mut Cx, n: &Node) {
+/// `Mocks` of a test: `objectName` and a string or boolean `returnValue`.
+pub(crate) fn mocks(cx: &mut Cx, n: &Node) {
     let Some(items) = cx.list(n, "Mocks") else { return };
     for m in items {
         let Some(_) = cx.mapping(m, "Mocks item") else { continue };

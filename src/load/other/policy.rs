@@ -3,9 +3,10 @@
 use super::{Field, Kind, first_here, mapping_items, opt, reports, req, required_string, value};
 use crate::diagnostic::{Code, did_you_mean};
 use crate::load::Cx;
-use crate::model::{AnalysisType, Level};
+use crate::load::rule::{mocks, severity};
+use crate::model::AnalysisType;
 use crate::source::Spanned;
-use crate::yaml::{Node, NodeKind};
+use crate::yaml::Node;
 
 /// `POLICY_SCHEMA`.
 const POLICY: &[Field] = &[
@@ -102,34 +103,6 @@ pub(super) fn load(cx: &mut Cx, root: &Node) {
     }
 }
 
-/// `Severity`, with the same spellings as rules: Title-case, or all-caps
-/// with `severity-spelling`.
-fn severity(cx: &mut Cx, n: &Node) -> Option<Spanned<Level>> {
-    let s = cx.string(n, "Severity")?;
-    if let Some((l, _)) = Level::ALL.iter().find(|(_, name)| *name == s.value) {
-        return Some(Spanned::new(*l, s.span));
-    }
-    if let Some((l, _)) = Level::ALL.iter().find(|(l, _)| l.upper() == s.value) {
-        cx.report(
-            Code::SeveritySpelling,
-            s.span,
-            format!("`Severity: {}` is accepted, but PAT rejects this spelling", s.value),
-        )
-        .help = Some(format!("write `{}`", l.title()));
-        return Some(Spanned::new(*l, s.span));
-    }
-    let d = cx.report(
-        Code::InvalidValue,
-        s.span,
-        format!(
-            "`Severity` must be one of Info, Low, Medium, High, Critical, found `{}`",
-            s.value
-        ),
-    );
-    d.help = did_you_mean(&s.value, Level::ALL.iter().map(|(_, n)| *n));
-    None
-}
-
 fn resource_types(cx: &mut Cx, n: &Node) {
     let Some(items) = cx.string_list(n, "ResourceTypes") else {
         return;
@@ -196,25 +169,6 @@ fn tests(cx: &mut Cx, n: &Node) {
             } else {
                 names.push(name);
             }
-        }
-    }
-}
-
-/// `Mocks` of a test: `objectName` and a string or boolean `returnValue`.
-fn mocks(cx: &mut Cx, n: &Node) {
-    for m in mapping_items(cx, n, "Mocks") {
-        cx.unknown_keys(m, &["objectName", "returnValue"], Code::UnknownKey, "a mock");
-        required_string(cx, m, "objectName", "a mock");
-        match m.get("returnValue") {
-            Some(v) if matches!(v.kind, NodeKind::Str(_) | NodeKind::Bool(_)) => {}
-            Some(v) => {
-                cx.report(
-                    Code::WrongType,
-                    v.span,
-                    format!("`returnValue` must be a string or a boolean, found {}", v.type_name()),
-                );
-            }
-            None => cx.missing(m, "returnValue", "a mock"),
         }
     }
 }
