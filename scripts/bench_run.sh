@@ -70,7 +70,6 @@ measure run
 echo
 echo "detect run on $(nproc) cores: $events events, $((bytes >> 20)) MB; load average at the end:" \
     "$(cut -d' ' -f1-3 /proc/loadavg)"
-echo "summary line of the run: $(tail -n 1 "$work/run.err" | head -c 300)"
 grep -m1 'rules evaluated' "$work/run.err" || true
 awk -v events="$events" -v bytes="$bytes" '
     { secs[$1] = $2; rss[$1] = $3 }

@@ -24,5 +24,6 @@ pub mod project;
 pub mod report;
 pub mod resolve;
 pub mod settings;
+pub mod sha256;
 pub mod source;
 pub mod yaml;

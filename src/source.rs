@@ -80,7 +80,10 @@ impl<T> Spanned<T> {
 }
 
 /// One file read from disk.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` form shows the path and size, never the text: a settings file
+/// can hold tokens and webhook headers, and a detection file can be large.
+#[derive(Clone)]
 pub struct SourceFile {
     /// Path as discovered (absolute or relative to the working directory).
     pub path: PathBuf,
@@ -93,6 +96,15 @@ pub struct SourceFile {
     /// The text, or `None` when the file is not UTF-8.
     pub text: Option<String>,
     line_starts: Vec<usize>,
+}
+
+impl std::fmt::Debug for SourceFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceFile")
+            .field("path", &self.path)
+            .field("bytes", &self.text.as_ref().map(String::len))
+            .finish_non_exhaustive()
+    }
 }
 
 impl SourceFile {
@@ -118,5 +130,23 @@ impl SourceFile {
         let start = *self.line_starts.get(i)?;
         let end = self.line_starts.get(i + 1).copied().unwrap_or(text.len());
         Some(text.get(start..end)?.trim_end_matches(['\n', '\r']))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_text() {
+        let s = SourceFile::new(
+            PathBuf::from(".panther_settings.yml"),
+            String::new(),
+            String::new(),
+            Some("api_token: secret".into()),
+        );
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert_eq!(s.line(1), Some("api_token: secret"));
     }
 }

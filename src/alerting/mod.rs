@@ -12,5 +12,4 @@ pub mod group;
 pub mod input;
 pub mod log;
 pub mod payload;
-pub mod sha256;
 pub mod time;

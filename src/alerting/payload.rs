@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::sha256::{Sha256, hex};
 use super::time;
+use crate::sha256::{Sha256, hex};
 
 /// Alert types `detect` creates (§3.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

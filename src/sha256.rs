@@ -1,8 +1,9 @@
-//! SHA-256 (FIPS 180-4), for stable alert IDs and detection versions
-//! (alerts-and-webhooks §5.5).
+//! SHA-256 (FIPS 180-4): stable alert IDs and detection versions
+//! (alerts-and-webhooks §5.5) and bundle digests (upload-protocol).
 //!
 //! A few dozen lines instead of a dependency: it hashes one short string per
-//! alert and one file per detection, so speed does not matter.
+//! alert, one file per detection and one bundle per upload, so speed does
+//! not matter.
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
@@ -104,6 +105,13 @@ impl Sha256 {
             *s = s.wrapping_add(v);
         }
     }
+}
+
+/// SHA-256 of `data` as lower-case hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    let mut h = Sha256::default();
+    h.update(data);
+    hex(&h.finish(), 32)
 }
 
 /// Lowercase hex of the first `n` bytes of a digest.
