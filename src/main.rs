@@ -12,6 +12,11 @@ use detect::commands::validate;
 use detect::error::Error;
 use detect::report;
 
+/// mimalloc: loading a repository allocates many small nodes from every
+/// thread; measured on 10,000 generated rules it cuts `validate` wall time.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
