@@ -133,6 +133,18 @@ impl Project {
         invalid_files(&self.diagnostics)
     }
 
+    /// The `--verbose` note about analysis files the folder-name gate left
+    /// out (cli-and-settings §1.6), if any.
+    pub fn gated_note(&self) -> Option<String> {
+        (!self.gated.is_empty()).then(|| {
+            format!(
+                "{} analysis files outside recognised folders were not read: {}",
+                self.gated.len(),
+                self.gated.join(", ")
+            )
+        })
+    }
+
     /// The source of a file.
     pub fn source(&self, id: FileId) -> &SourceFile {
         &self.sources[id.0 as usize]

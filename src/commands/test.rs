@@ -524,13 +524,7 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
     project.diagnostics.extend(extra);
     crate::project::sort_diagnostics(&mut project.diagnostics, &project.sources);
     let mut notes = Vec::new();
-    if !project.gated.is_empty() {
-        notes.push(format!(
-            "{} analysis files outside recognised folders were not read: {}",
-            project.gated.len(),
-            project.gated.join(", ")
-        ));
-    }
+    notes.extend(project.gated_note());
     let mut code = exit::SUCCESS;
     let bad = items
         .iter()

@@ -99,13 +99,7 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
     let project = cx.load()?;
     let items = items(cx, &project);
     let mut notes = Vec::new();
-    if !project.gated.is_empty() {
-        notes.push(format!(
-            "{} analysis files outside recognised folders were not read: {}",
-            project.gated.len(),
-            project.gated.join(", ")
-        ));
-    }
+    notes.extend(project.gated_note());
     let mut code = exit::SUCCESS;
     let any_invalid = items.iter().any(|i| i.status == Status::Invalid);
     let warnings = project.diagnostics.iter().any(|d| d.severity() == Severity::Warning);
