@@ -12,29 +12,7 @@ use crate::model::{Analysis, AnalysisType, Rule, RuleTest};
 use crate::source::{Pos, Span};
 use crate::yaml::{Node, NodeKind};
 
-/// Keys a derived detection may override (derived-detections §3).
-pub const OVERRIDABLE: &[&str] = &[
-    "Enabled",
-    "Severity",
-    "Description",
-    "DisplayName",
-    "Runbook",
-    "Reference",
-    "Tags",
-    "Reports",
-    "SummaryAttributes",
-    "OutputIds",
-    "CreateAlert",
-    "DedupPeriodMinutes",
-    "Threshold",
-    "OnlyUseBaseRiskScore",
-    "InlineFilters",
-    "DynamicSeverities",
-    "AlertTitle",
-    "AlertContext",
-    "GroupBy",
-    "Tests",
-];
+pub use crate::load::rule::OVERRIDABLE;
 
 /// Where a derived detection's base is.
 #[derive(Debug, Clone, Copy)]

@@ -43,11 +43,8 @@ pub const RULE_KEYS: &[&str] = &[
     "BaseDetection",
 ];
 
-/// Keys a derived detection may set (derived-detections §2.1, §2.2).
-pub const DERIVED_KEYS: &[&str] = &[
-    "AnalysisType",
-    "RuleID",
-    "BaseDetection",
+/// Keys a derived detection may override (derived-detections §2.2, §3).
+pub const OVERRIDABLE: &[&str] = &[
     "Enabled",
     "Severity",
     "Description",
@@ -68,9 +65,16 @@ pub const DERIVED_KEYS: &[&str] = &[
     "AlertContext",
     "GroupBy",
     "Tests",
-    "Status",
-    "BaseVersion",
 ];
+
+/// Keys a derived detection sets besides the overrides: identity
+/// (derived-detections §2.1) and PAT's bookkeeping (§2.2).
+const DERIVED_OWN_KEYS: &[&str] = &["AnalysisType", "RuleID", "BaseDetection", "Status", "BaseVersion"];
+
+/// Every key a derived detection may write.
+fn derived_keys_allowed() -> impl Iterator<Item = &'static str> + Clone {
+    DERIVED_OWN_KEYS.iter().chain(OVERRIDABLE).copied()
+}
 
 /// Logic keys a derived detection may never set, even with
 /// `--ignore-extra-keys`.
@@ -272,7 +276,7 @@ fn derived_keys(cx: &mut Cx, root: &Node, ty: AnalysisType) {
     }
     for (k, _) in root.as_map().unwrap_or(&[]) {
         let name = k.key_text().unwrap_or_default();
-        if DERIVED_KEYS.contains(&name.as_str()) {
+        if derived_keys_allowed().any(|k| k == name) {
             continue;
         }
         if name == "Detection" {
@@ -301,7 +305,7 @@ fn derived_keys(cx: &mut Cx, root: &Node, ty: AnalysisType) {
         d.help = Some(if logic {
             format!("`{name}` defines the logic, which comes from the base detection")
         } else {
-            did_you_mean(&name, DERIVED_KEYS.iter().copied())
+            did_you_mean(&name, derived_keys_allowed())
                 .unwrap_or_else(|| "derived detections may only override metadata and alert keys".to_owned())
         });
     }
