@@ -61,44 +61,12 @@ impl Check for DataModelConflict {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-    use std::path::PathBuf;
 
     use super::*;
-    use crate::load::{LoadOptions, load_file};
-    use crate::source::{FileId, SourceFile};
+    use crate::source::FileId;
 
     fn run(files: &[&str]) -> Vec<Diagnostic> {
-        let mut sources = Vec::new();
-        let mut loaded = Vec::new();
-        let mut invalid = HashSet::new();
-        for (i, text) in files.iter().enumerate() {
-            let file = FileId(i as u32);
-            let name = format!("f{i}.yml");
-            sources.push(SourceFile::new(
-                PathBuf::from(&name),
-                name.clone(),
-                name,
-                Some((*text).to_owned()),
-            ));
-            let l = load_file(file, Some(text), LoadOptions::default());
-            if l.diagnostics
-                .iter()
-                .any(|d| d.severity() == crate::diagnostic::Severity::Error)
-            {
-                invalid.insert(file);
-            }
-            loaded.extend(l.analysis);
-        }
-        let refs: Vec<&Analysis> = loaded.iter().collect();
-        let cx = CheckCx {
-            sources: &sources,
-            analyses: &refs,
-            invalid: &invalid,
-        };
-        let mut out = Vec::new();
-        DataModelConflict.run(&cx, &mut out);
-        out
+        super::super::run_on_texts(&DataModelConflict, files)
     }
 
     fn model(id: &str, enabled: bool, log_types: &str) -> String {

@@ -67,3 +67,42 @@ pub fn run_all(cx: &CheckCx<'_>) -> Vec<Diagnostic> {
     }
     out
 }
+
+/// Runs one check over in-memory files `f0.yml`, `f1.yml`, … (unit tests
+/// of the checks share this instead of each building a `CheckCx`).
+#[cfg(test)]
+pub(crate) fn run_on_texts(check: &dyn Check, files: &[&str]) -> Vec<Diagnostic> {
+    use crate::load::{LoadOptions, load_file};
+    use crate::source::SourceFile;
+
+    let mut sources = Vec::new();
+    let mut loaded = Vec::new();
+    let mut invalid = HashSet::new();
+    for (i, text) in files.iter().enumerate() {
+        let file = FileId(i as u32);
+        let name = format!("f{i}.yml");
+        sources.push(SourceFile::new(
+            std::path::PathBuf::from(&name),
+            name.clone(),
+            name,
+            Some((*text).to_owned()),
+        ));
+        let l = load_file(file, Some(text), LoadOptions::default());
+        if l.diagnostics
+            .iter()
+            .any(|d| d.severity() == crate::diagnostic::Severity::Error)
+        {
+            invalid.insert(file);
+        }
+        loaded.extend(l.analysis);
+    }
+    let refs: Vec<&Analysis> = loaded.iter().collect();
+    let cx = CheckCx {
+        sources: &sources,
+        analyses: &refs,
+        invalid: &invalid,
+    };
+    let mut out = Vec::new();
+    check.run(&cx, &mut out);
+    out
+}

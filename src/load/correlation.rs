@@ -9,7 +9,7 @@
 //! cross-file check `check::correlation_refs`. The `RuleID` is read and
 //! checked by `load::load_file` before this module runs.
 
-use crate::load::rule::reports;
+use crate::load::rule::bookkeeping;
 use std::collections::HashMap;
 
 use crate::diagnostic::{Code, Label, did_you_mean};
@@ -115,22 +115,11 @@ pub fn load_rule(cx: &mut Cx, root: &Node) -> CorrelationRule {
     rule.runbook = get("Runbook").and_then(|n| cx.string(n, "Runbook"));
     rule.reference = get("Reference").and_then(|n| cx.string(n, "Reference"));
     rule.status = get("Status").and_then(|n| cx.string(n, "Status"));
-    if let Some(n) = get("CreatedBy") {
-        cx.string(n, "CreatedBy");
-    }
     rule.create_alert = get("CreateAlert").and_then(|n| cx.boolean(n, "CreateAlert"));
-    if let Some(n) = get("OnlyUseBaseRiskScore") {
-        cx.boolean(n, "OnlyUseBaseRiskScore");
-    }
-    if let Some(n) = get("BaseVersion") {
-        cx.integer(n, "BaseVersion");
-    }
-    if let Some(n) = get("Reports") {
-        reports(cx, n);
-    }
-    rule.tags = set_field(cx, root, "Tags", true);
-    rule.summary_attributes = set_field(cx, root, "SummaryAttributes", false);
-    rule.output_ids = set_field(cx, root, "OutputIds", false);
+    bookkeeping(cx, root);
+    rule.tags = cx.set_field(root, "Tags", true);
+    rule.summary_attributes = cx.set_field(root, "SummaryAttributes", false);
+    rule.output_ids = cx.set_field(root, "OutputIds", false);
 
     rule.detection = get("Detection").and_then(|n| detection(cx, n));
     if let Some(n) = get("Tests") {
@@ -167,14 +156,6 @@ fn severity(cx: &mut Cx, n: &Node) -> Option<Spanned<Level>> {
     )
     .help = Some(help);
     None
-}
-
-/// A list of unique strings (`Tags` compared case-insensitively).
-fn set_field(cx: &mut Cx, root: &Node, key: &str, case_insensitive: bool) -> Option<Vec<Spanned<String>>> {
-    let n = root.get(key).filter(|v| !v.is_null())?;
-    let items = cx.string_list(n, key)?;
-    cx.no_duplicates(&items, key, case_insensitive);
-    Some(items)
 }
 
 /// `Detection`: a list with exactly one block (§2.2, decision 1).

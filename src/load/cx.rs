@@ -216,6 +216,16 @@ impl Cx {
         ok.then_some(out)
     }
 
+    /// Reads a set field of `root`: a list of strings without duplicates
+    /// (`duplicate-value`; `Tags` compare case-insensitively). `None` when
+    /// the key is absent, `null` or malformed.
+    pub fn set_field(&mut self, root: &Node, key: &str, case_insensitive: bool) -> Option<Vec<Spanned<String>>> {
+        let n = root.get(key).filter(|n| !n.is_null())?;
+        let items = self.string_list(n, key)?;
+        self.no_duplicates(&items, key, case_insensitive);
+        Some(items)
+    }
+
     /// Reports duplicate entries of a set field (`duplicate-value`).
     pub fn no_duplicates(&mut self, items: &[Spanned<String>], key: &str, case_insensitive: bool) {
         let mut seen: Vec<(String, Span)> = Vec::with_capacity(items.len());

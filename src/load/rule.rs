@@ -122,25 +122,17 @@ pub fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) -> Rule {
             cx.id_chars(d, "DisplayName");
         }
     }
-    for key in ["Description", "Runbook", "Reference", "CreatedBy"] {
+    for key in ["Description", "Runbook", "Reference"] {
         if let Some(n) = get(key) {
             cx.string(n, key);
         }
     }
     rule.status = get("Status").and_then(|n| cx.string(n, "Status"));
-    if let Some(n) = get("OnlyUseBaseRiskScore") {
-        cx.boolean(n, "OnlyUseBaseRiskScore");
-    }
-    if let Some(n) = get("BaseVersion") {
-        cx.integer(n, "BaseVersion");
-    }
-    if let Some(n) = get("Reports") {
-        reports(cx, n);
-    }
-    rule.tags = set_field(cx, root, "Tags", true);
-    set_field(cx, root, "OutputIds", false);
-    set_field(cx, root, "SummaryAttributes", false);
-    rule.log_types = set_field(cx, root, "LogTypes", false);
+    bookkeeping(cx, root);
+    rule.tags = cx.set_field(root, "Tags", true);
+    cx.set_field(root, "OutputIds", false);
+    cx.set_field(root, "SummaryAttributes", false);
+    rule.log_types = cx.set_field(root, "LogTypes", false);
     rule.scheduled_queries = get("ScheduledQueries").and_then(|n| cx.string_list(n, "ScheduledQueries"));
     if let Some(n) = get("Filename") {
         rule.filename = cx.string(n, "Filename");
@@ -394,11 +386,22 @@ fn dedup_period(cx: &mut Cx, p: &Spanned<i64>) {
     }
 }
 
-fn set_field(cx: &mut Cx, root: &Node, key: &str, case_insensitive: bool) -> Option<Vec<Spanned<String>>> {
-    let n = root.get(key).filter(|n| !n.is_null())?;
-    let items = cx.string_list(n, key)?;
-    cx.no_duplicates(&items, key, case_insensitive);
-    Some(items)
+/// Keys of rules and correlation rules that are only type-checked:
+/// `CreatedBy`, `OnlyUseBaseRiskScore`, `BaseVersion` and `Reports`.
+pub(crate) fn bookkeeping(cx: &mut Cx, root: &Node) {
+    let get = |k: &str| root.get(k).filter(|v| !v.is_null());
+    if let Some(n) = get("CreatedBy") {
+        cx.string(n, "CreatedBy");
+    }
+    if let Some(n) = get("OnlyUseBaseRiskScore") {
+        cx.boolean(n, "OnlyUseBaseRiskScore");
+    }
+    if let Some(n) = get("BaseVersion") {
+        cx.integer(n, "BaseVersion");
+    }
+    if let Some(n) = get("Reports") {
+        reports(cx, n);
+    }
 }
 
 /// `Reports`: a mapping of framework names to lists of strings or numbers.
