@@ -3,6 +3,7 @@
 mod conformance;
 mod correlation;
 mod derive;
+mod graphql_server;
 mod run;
 mod test_cmd;
 mod upload;
