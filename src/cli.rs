@@ -131,6 +131,11 @@ pub struct ValidateArgs {
     /// How to report.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Also send the bundle to Panther's validation endpoint, check log
+    /// types against the instance and look up bases missing from the
+    /// repository (needs a token).
+    #[arg(long)]
+    pub remote: bool,
 }
 
 /// `detect test`.
@@ -163,4 +168,8 @@ pub struct TestArgs {
     /// Destination names `destinations()` may return (accepted for PAT).
     #[arg(long = "available-destination", value_name = "NAME", hide = true)]
     pub available_destination: Vec<String>,
+    /// Look up base detections missing from the repository on the Panther
+    /// instance (needs a token).
+    #[arg(long)]
+    pub remote_bases: bool,
 }

@@ -35,7 +35,23 @@ fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Validate(args) => {
             let mut cx = Context::resolve(&args.project, &args.output)?;
-            let outcome = validate::run(&mut cx)?;
+            let remote = if args.remote {
+                let client = detect::commands::connection::client(
+                    &cx.settings,
+                    args.output.api_token.as_deref(),
+                    args.output.api_host.as_deref(),
+                    cx.style.verbose,
+                )?;
+                // The bundle checked remotely carries the helpers, as an upload's does.
+                detect::commands::zip::add_helper_roots(&mut cx);
+                Some(client)
+            } else {
+                None
+            };
+            let mut outcome = validate::run(&mut cx)?;
+            if let Some(client) = &remote {
+                detect::commands::remote_validation::run(&cx, &mut outcome, client)?;
+            }
             let report = outcome.report(&cx, "validate");
             emit(&cx, &report)?;
             let code = outcome.code;
@@ -103,11 +119,23 @@ fn test_options(args: &detect::cli::TestArgs, cx: &Context) -> Result<TestOption
         || env("PANTHER_SKIP_DISABLED_TESTS")
             .is_some_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes"))
         || cx.settings.skip_disabled_tests.unwrap_or(false);
+    let remote = if args.remote_bases {
+        let client = detect::commands::connection::client(
+            &cx.settings,
+            args.output.api_token.as_deref(),
+            args.output.api_host.as_deref(),
+            cx.style.verbose,
+        )?;
+        Some(std::sync::Arc::new(client))
+    } else {
+        None
+    };
     Ok(TestOptions {
         minimum_tests,
         test_names,
         skip_disabled,
         explain: args.explain,
+        remote,
     })
 }
 

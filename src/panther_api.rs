@@ -63,6 +63,9 @@ pub const DELETE_DETECTIONS: &str = "mutation DeleteDetections($input: DeleteDet
 /// `mutation DeleteSavedQueries` (§4.7).
 pub const DELETE_SAVED_QUERIES: &str = "mutation DeleteSavedQueries($input: DeleteSavedQueriesByNameInput!) {\n  deleteSavedQueriesByName(input: $input) {\n    detectionIDs\n    names\n  }\n}\n";
 
+/// `ListSchemas` (upload-protocol §4.11): the Panther-managed log types.
+pub const SCHEMAS: &str = "query ListSchemas($input: SchemasInput!) {\n  schemas(input: $input) {\n    edges {\n      node {\n        name\n      }\n    }\n  }\n}\n";
+
 /// `query GetRuleBody` (§4.8).
 pub const GET_RULE_BODY: &str = "query GetRuleBody($input: ID!) {\n  rulePythonBody(input: $input) {\n    pythonBody\n    tests {\n      expectedResult\n      name\n      resource\n      mocks {\n        objectName\n        returnValue\n      }\n    }\n  }\n}\n";
 
@@ -734,6 +737,25 @@ impl Client {
             found.extend(strings(&data["deleteSavedQueriesByName"]["names"]));
         }
         Ok((detections, found))
+    }
+
+    /// The names of the log types the instance manages (upload-protocol
+    /// §4.11).
+    ///
+    /// # Errors
+    /// Any failure of the request.
+    pub fn log_types(&self) -> Result<Vec<String>, ApiError> {
+        let vars = json!({"input": {"isManaged": true}});
+        let data = self.call("ListSchemas", SCHEMAS, vars, self.timeouts.request)?;
+        Ok(data["schemas"]["edges"]
+            .as_array()
+            .map(|edges| {
+                edges
+                    .iter()
+                    .filter_map(|e| e["node"]["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Looks up a base detection on the instance (upload-protocol §4.8).

@@ -96,6 +96,74 @@ pub fn client(settings: &Settings, token: Option<&str>, host: Option<&str>, verb
     Client::new(url, token, timeouts, verbose).map_err(|e| Error::Usage(e.to_string()))
 }
 
+/// Waits and limits of a network command that sends a bundle (upload,
+/// remote validation): retries, back-off, polling.
+#[derive(Debug, Clone)]
+pub(crate) struct Policy {
+    pub(crate) max_retries: u32,
+    pub(crate) busy_wait: Duration,
+    pub(crate) backoff: Duration,
+    pub(crate) backoff_max: Duration,
+    pub(crate) poll_interval: Duration,
+    pub(crate) poll_timeout: Duration,
+    pub(crate) pat_version: String,
+    pub(crate) quiet: bool,
+    pub(crate) verbose: bool,
+}
+
+impl Policy {
+    /// `--max-retries` (or settings `max_retries`) clamped to 0-10 with a
+    /// warning, the waits from `detect.upload.*`.
+    pub(crate) fn new(max_retries: Option<i64>, cx: &Context) -> Policy {
+        let u = &cx.settings.upload;
+        let requested = max_retries.or(cx.settings.max_retries).unwrap_or(10);
+        let max_retries = requested.clamp(0, 10);
+        if max_retries != requested {
+            let mut err = std::io::stderr();
+            let _ = writeln!(
+                err,
+                "warning: --max-retries {requested} is outside 0-10; using {max_retries}"
+            );
+        }
+        Policy {
+            max_retries: u32::try_from(max_retries).unwrap_or(10),
+            busy_wait: seconds(u.busy_wait_seconds, 30.0),
+            backoff: seconds(u.backoff_seconds, 2.0),
+            backoff_max: seconds(u.backoff_max_seconds, 30.0),
+            poll_interval: seconds(u.poll_interval_seconds, 2.0),
+            poll_timeout: seconds(u.poll_timeout_seconds, 900.0),
+            pat_version: u.pat_version.clone().unwrap_or_else(|| "1.11.1".to_owned()),
+            quiet: cx.style.quiet,
+            verbose: cx.style.verbose,
+        }
+    }
+
+    /// The `n`-th back-off (1-based): 2 s, 4 s, 8 s, 16 s, 30 s, ... with
+    /// ±20 % jitter.
+    pub(crate) fn backoff(&self, n: u32) -> Duration {
+        let base = self.backoff.as_secs_f64() * 2f64.powi(n.saturating_sub(1).min(30) as i32);
+        let capped = base.min(self.backoff_max.as_secs_f64());
+        Duration::from_secs_f64((capped * (0.8 + 0.4 * fastrand::f64())).max(0.0))
+    }
+}
+
+/// A progress line on stderr, unless `--quiet`.
+pub(crate) fn progress(policy: &Policy, line: &str) {
+    if !policy.quiet {
+        let mut err = std::io::stderr();
+        let _ = writeln!(err, "{line}");
+    }
+}
+
+/// A wait as `2s` or `10ms`.
+pub(crate) fn show_wait(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{}s", d.as_secs_f64().round())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
 /// Writes `error: <message>` on stderr (the one-line form of a remote
 /// failure; the command returns exit 3 itself).
 pub(crate) fn report_remote_failure(message: &str) {

@@ -5,13 +5,14 @@
 //! `passed`. Items are evaluated in parallel; each detection is compiled
 //! once and its tests run against that program.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::commands::context::Context;
+use crate::commands::remote_bases::{self, Lookup};
 use crate::commands::validate::Outcome;
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::engine::Program;
@@ -35,6 +36,9 @@ pub struct TestOptions {
     pub skip_disabled: bool,
     /// `--explain`.
     pub explain: bool,
+    /// `--remote-bases`: the instance to look up bases missing from the
+    /// repository (upload-protocol §4.8).
+    pub remote: Option<std::sync::Arc<crate::panther_api::Client>>,
 }
 
 /// A test as listed before running: name, expectation, where, event.
@@ -266,6 +270,8 @@ fn run_case(program: &Program, case: &Case<'_>, explain: bool) -> TestReport {
 
 struct ItemCx<'a> {
     index: &'a Index<'a>,
+    /// Bases looked up on the instance (`--remote-bases`).
+    remote: &'a BTreeMap<String, Lookup>,
     opts: &'a TestOptions,
     strict: bool,
     invalid: &'a HashSet<crate::source::FileId>,
@@ -304,10 +310,35 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
         Some(rule) if rule.is_derived() => {
             let base_id = rule.base_detection.as_ref().map_or("", |b| b.value.as_str());
             match cx.index.base(base_id) {
-                Base::NotLocal => {
-                    skip = Some("unknown base");
-                    cases = rule_cases(resolve::tests(rule), None);
-                }
+                Base::NotLocal => match cx.remote.get(base_id).and_then(Lookup::found) {
+                    // The base is Python on the instance: list its tests when
+                    // the derived detection has none of its own (as PAT does).
+                    Some(remote) => {
+                        skip = Some("remote python base");
+                        let own = resolve::tests(rule);
+                        cases = if own.is_empty() {
+                            let at = rule.base_detection.as_ref().map_or(a.root.first_key_span(), |b| b.span);
+                            remote
+                                .tests
+                                .iter()
+                                .map(|t| Case {
+                                    name: t.name.clone(),
+                                    expected: t.expected_result,
+                                    span: at,
+                                    log: None,
+                                    inherited_from: Some(base_id.to_owned()),
+                                    corr: None,
+                                })
+                                .collect()
+                        } else {
+                            rule_cases(own, None)
+                        };
+                    }
+                    None => {
+                        skip = Some("unknown base");
+                        cases = rule_cases(resolve::tests(rule), None);
+                    }
+                },
                 Base::Invalid(_) => {
                     skip = Some("invalid base");
                     cases = rule_cases(resolve::tests(rule), None);
@@ -361,7 +392,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
         Some("disabled")
     } else if !cx.opts.test_names.is_empty() && selected.is_empty() {
         Some("no matching test names")
-    } else if matches!(skip, Some("unknown base" | "invalid base")) {
+    } else if matches!(skip, Some("unknown base" | "invalid base" | "remote python base")) {
         skip
     } else if cases.is_empty() {
         Some("no tests")
@@ -466,6 +497,62 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     }
 }
 
+/// What `--remote-bases` learnt.
+#[derive(Default)]
+struct RemoteBases {
+    lookups: BTreeMap<String, Lookup>,
+    /// `remote-base-lookup` warnings.
+    diagnostics: Vec<Diagnostic>,
+    /// Derived detections whose base was found on the instance.
+    found_for: HashSet<crate::source::FileId>,
+}
+
+/// Looks up, on the instance, the bases of the tested derived detections
+/// that are not among the loaded files (each base once).
+fn lookup_remote_bases(
+    cx: &Context,
+    client: &crate::panther_api::Client,
+    project: &crate::project::Project,
+    analyses: &[&Analysis],
+    index: &Index<'_>,
+    invalid: &HashSet<crate::source::FileId>,
+) -> RemoteBases {
+    let derived: Vec<&Analysis> = analyses
+        .iter()
+        .copied()
+        .filter(|a| {
+            let src = project.source(a.file);
+            !invalid.contains(&a.file)
+                && a.rule().is_some_and(Rule::is_derived)
+                && cx.is_reported(&src.path)
+                && cx.selects(a, &src.rel, index)
+        })
+        .collect();
+    let ids = remote_bases::missing(derived.iter().copied(), index);
+    if ids.is_empty() {
+        return RemoteBases::default();
+    }
+    let lookups = remote_bases::fetch(client, ids.iter().map(String::as_str));
+    let mut out = RemoteBases::default();
+    for a in derived {
+        let Some(lookup) = a
+            .rule()
+            .and_then(|r| r.base_detection.as_ref())
+            .and_then(|b| lookups.get(&b.value))
+        else {
+            continue;
+        };
+        match remote_bases::diagnostic(a, lookup) {
+            Some(d) => out.diagnostics.push(d),
+            None => {
+                out.found_for.insert(a.file);
+            }
+        }
+    }
+    out.lookups = lookups;
+    out
+}
+
 /// Runs `test`.
 ///
 /// # Errors
@@ -476,8 +563,13 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
     let invalid = project.invalid_files();
     let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
     let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let remote = match &opts.remote {
+        Some(client) => lookup_remote_bases(cx, client, &project, &analyses, &index, &invalid),
+        None => RemoteBases::default(),
+    };
     let icx = ItemCx {
         index: &index,
+        remote: &remote.lookups,
         opts,
         strict: cx.strict,
         invalid: &invalid,
@@ -521,6 +613,13 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
         items.push(r.item);
         extra.extend(r.diagnostics);
     }
+    if !remote.found_for.is_empty() {
+        // A base found on the instance is not unknown any more.
+        project.diagnostics.retain(|d| {
+            d.code != Code::UnknownBaseDetection || d.file().is_none_or(|f| !remote.found_for.contains(&f))
+        });
+    }
+    project.diagnostics.extend(remote.diagnostics);
     project.diagnostics.extend(extra);
     crate::project::sort_diagnostics(&mut project.diagnostics, &project.sources);
     let mut notes = Vec::new();

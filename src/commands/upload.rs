@@ -26,15 +26,14 @@ use serde_json::{Map, Value, json};
 
 use crate::bundle::{self, Plan};
 use crate::cli::{OutputArgs, ProjectArgs};
-use crate::commands::connection::{self, report_remote_failure, say, seconds};
+use crate::commands::connection::{self, Policy, progress, report_remote_failure, say, show_wait};
 use crate::commands::context::Context;
+use crate::commands::remote_validation;
 use crate::commands::zip::{self, BundleArgs, disabled_json, disabled_line, out_dir, write_bundle, write_report};
-use crate::diagnostic::{Code, Diagnostic};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::panther_api::{self, ApiError, Client, Issue, Stats, UploadStatus};
 use crate::report::Format;
-use crate::source::{FileId, Span};
 
 /// Transport failures of status polls tolerated in a row (§6.4).
 const POLL_FLAKES: u32 = 5;
@@ -70,54 +69,6 @@ pub struct UploadArgs {
     /// Build the bundle and show what it holds; send nothing.
     #[arg(long)]
     pub dry_run: bool,
-}
-
-/// Waits and limits of the upload.
-#[derive(Debug, Clone)]
-struct Policy {
-    max_retries: u32,
-    busy_wait: Duration,
-    backoff: Duration,
-    backoff_max: Duration,
-    poll_interval: Duration,
-    poll_timeout: Duration,
-    pat_version: String,
-    quiet: bool,
-    verbose: bool,
-}
-
-impl Policy {
-    fn new(args: &UploadArgs, cx: &Context) -> Policy {
-        let u = &cx.settings.upload;
-        let requested = args.max_retries.or(cx.settings.max_retries).unwrap_or(10);
-        let max_retries = requested.clamp(0, 10);
-        if max_retries != requested {
-            let mut err = std::io::stderr();
-            let _ = writeln!(
-                err,
-                "warning: --max-retries {requested} is outside 0-10; using {max_retries}"
-            );
-        }
-        Policy {
-            max_retries: u32::try_from(max_retries).unwrap_or(10),
-            busy_wait: seconds(u.busy_wait_seconds, 30.0),
-            backoff: seconds(u.backoff_seconds, 2.0),
-            backoff_max: seconds(u.backoff_max_seconds, 30.0),
-            poll_interval: seconds(u.poll_interval_seconds, 2.0),
-            poll_timeout: seconds(u.poll_timeout_seconds, 900.0),
-            pat_version: u.pat_version.clone().unwrap_or_else(|| "1.11.1".to_owned()),
-            quiet: cx.style.quiet,
-            verbose: cx.style.verbose,
-        }
-    }
-
-    /// The `n`-th back-off (1-based): 2 s, 4 s, 8 s, 16 s, 30 s, ... with
-    /// ±20 % jitter.
-    fn backoff(&self, n: u32) -> Duration {
-        let base = self.backoff.as_secs_f64() * 2f64.powi(n.saturating_sub(1).min(30) as i32);
-        let capped = base.min(self.backoff_max.as_secs_f64());
-        Duration::from_secs_f64((capped * (0.8 + 0.4 * fastrand::f64())).max(0.0))
-    }
 }
 
 /// A successful upload.
@@ -187,21 +138,6 @@ fn classify(e: ApiError, receipt: Option<&str>) -> AttemptError {
     };
     f.receipt = receipt.map(str::to_owned);
     AttemptError::Fatal(f)
-}
-
-fn progress(policy: &Policy, line: &str) {
-    if !policy.quiet {
-        let mut err = std::io::stderr();
-        let _ = writeln!(err, "{line}");
-    }
-}
-
-fn show_wait(d: Duration) -> String {
-    if d >= Duration::from_secs(1) {
-        format!("{}s", d.as_secs_f64().round())
-    } else {
-        format!("{}ms", d.as_millis())
-    }
 }
 
 /// Polls an asynchronous upload until it ends (§4.4, §6.4).
@@ -324,23 +260,6 @@ fn upload_one(
     }
 }
 
-/// Issues and the failure message as diagnostics: issue paths are bundle
-/// entry names, which are project-relative paths (§6.4).
-fn failure_diagnostics(f: &Failure, sources: &[crate::source::SourceFile]) -> Vec<Diagnostic> {
-    f.issues
-        .iter()
-        .map(|i| match bundle::source_by_name(sources, &i.path) {
-            Some((n, _)) => Diagnostic::new(
-                Code::RemoteValidation,
-                FileId(u32::try_from(n).unwrap_or(u32::MAX)),
-                Span::START,
-                i.error_message.clone(),
-            ),
-            None => Diagnostic::global(Code::RemoteValidation, format!("{}: {}", i.path, i.error_message)),
-        })
-        .collect()
-}
-
 /// The "Upload Summary" block (§5): categories with any non-zero
 /// counter, PAT's labels and order.
 fn summary(stats: &Stats) -> String {
@@ -402,7 +321,7 @@ pub fn run(args: &UploadArgs, out: &mut dyn Write) -> Result<u8> {
             "--write-base-changes needs --auto-disable-base (or `auto_disable_base: true`)".to_owned(),
         ));
     }
-    let policy = Policy::new(args, &cx);
+    let policy = Policy::new(args.max_retries, &cx);
     let batch = args.batch || cx.settings.batch.unwrap_or(false);
     let mut use_async = !(args.no_async || cx.settings.no_async.unwrap_or(false));
     let keep_dir = out_dir(&args.bundle, &cx).or_else(|| {
@@ -547,7 +466,7 @@ pub fn run(args: &UploadArgs, out: &mut dyn Write) -> Result<u8> {
                 }
                 Some(f) => {
                     let project = &mut prepared.outcome.project;
-                    let mut diags = failure_diagnostics(f, &project.sources);
+                    let mut diags = remote_validation::issue_diagnostics(&f.issues, &project.sources);
                     for d in &diags {
                         let at = d
                             .file()

@@ -104,6 +104,7 @@ fn test_options(args: &BundleArgs, cx: &Context) -> Result<TestOptions> {
             || env_bool("PANTHER_SKIP_DISABLED_TESTS")
             || cx.settings.skip_disabled_tests.unwrap_or(false),
         explain: false,
+        remote: None,
     })
 }
 
@@ -127,7 +128,7 @@ pub fn out_dir(args: &BundleArgs, cx: &Context) -> Option<PathBuf> {
 
 /// Adds the project's `global_helpers` and `data_models` folders to the
 /// search roots: a bundle always carries them (upload-protocol §2.1).
-fn add_helper_roots(cx: &mut Context) {
+pub fn add_helper_roots(cx: &mut Context) {
     let roots = &mut cx.project.discover.roots;
     if roots.is_empty() {
         roots.push(PathBuf::from("."));

@@ -4,6 +4,7 @@ mod conformance;
 mod correlation;
 mod derive;
 mod graphql_server;
+mod remote;
 mod run;
 mod test_cmd;
 mod upload;
