@@ -46,6 +46,9 @@ pub struct Context {
     pub warnings: Vec<Diagnostic>,
     /// Files named on the command line: the report is limited to them.
     pub report_files: Option<HashSet<PathBuf>>,
+    /// Folders the report is limited to while the whole project is loaded
+    /// (see [`Context::load_whole_project`]); empty: no limit.
+    pub report_dirs: Vec<PathBuf>,
 }
 
 fn env_list(name: &str) -> Option<Vec<String>> {
@@ -189,6 +192,7 @@ impl Context {
             settings,
             warnings,
             report_files,
+            report_dirs: Vec::new(),
         })
     }
 
@@ -218,6 +222,27 @@ impl Context {
     /// Whether a file is part of the report.
     pub fn is_reported(&self, path: &Path) -> bool {
         self.report_files.as_ref().is_none_or(|set| set.contains(path))
+            && (self.report_dirs.is_empty() || self.report_dirs.iter().any(|d| path.starts_with(d)))
+    }
+
+    /// Loads the whole project, not only the folders given, while the
+    /// report (and a bundle) stays limited to those folders. Used when
+    /// bases are disabled automatically: a base may live anywhere in the
+    /// project (upload-protocol §7.3). The given folders are still walked
+    /// first, without the folder-name gate, as before.
+    pub fn load_whole_project(&mut self) {
+        if self.report_files.is_some() {
+            return;
+        }
+        let roots = &mut self.project.discover.roots;
+        let first = roots.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+        let project_root = discover::project_root(&first, &self.cwd);
+        let given: Vec<PathBuf> = roots.iter().map(|r| discover::absolute(r, &self.cwd)).collect();
+        if given.is_empty() || given.iter().any(|r| *r == project_root || !r.starts_with(&project_root)) {
+            return;
+        }
+        self.report_dirs = given;
+        roots.push(project_root);
     }
 
     /// Whether `--filter` selects an item. Files under `*/global_helpers`

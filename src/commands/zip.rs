@@ -148,6 +148,9 @@ pub fn add_helper_roots(cx: &mut Context) {
 /// Failures of the run itself; a bundled file outside the project root.
 pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
     cx.filters = filter::with_status_filter(std::mem::take(&mut cx.filters));
+    if auto_disable(args, cx) {
+        cx.load_whole_project();
+    }
     add_helper_roots(cx);
     cx.style.failures_only = args.show_failures_only || cx.settings.show_failures_only.unwrap_or(false);
     cx.style.sort = args.sort_test_results || cx.settings.sort_test_results.unwrap_or(false);

@@ -696,3 +696,50 @@ fn zip_auto_disable_base_warns_about_bases_it_cannot_disable() {
         "{err}"
     );
 }
+
+#[test]
+fn zip_of_a_sub_folder_disables_bases_kept_elsewhere_in_the_project() {
+    let (_tmp, dir) = project("http://127.0.0.1:1/public/graphql", "");
+    let before = std::fs::read_to_string(dir.join(BASE)).unwrap();
+    std::fs::write(
+        dir.join("rules/okta_rules/root_login_okta_team.yml"),
+        "AnalysisType: rule\nRuleID: AWS.Console.RootLogin.OktaTeam\nBaseDetection: AWS.Console.RootLogin\nEnabled: true\nSeverity: Low\n",
+    )
+    .unwrap();
+    let (code, out, err) = detect_run(
+        &dir,
+        &["zip", "rules/okta_rules", "--auto-disable-base", "--format", "json"],
+        false,
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        report["disabledBases"],
+        json!([{"id": "AWS.Console.RootLogin", "file": BASE}])
+    );
+    let ids: Vec<&str> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert!(
+        ids.iter().all(|id| id.starts_with("Okta.") || id.ends_with(".OktaTeam")),
+        "only the given folder is tested: {ids:?}"
+    );
+    let path = report["bundle"]["path"].as_str().unwrap();
+    let entries = unzip(&std::fs::read(dir.join(path)).unwrap());
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"rules/okta_rules/root_login_okta_team.yml"), "{names:?}");
+    assert!(!names.contains(&DERIVED) && !names.contains(&"rules/aws_rules/aws_s3_public_acl.yml"), "{names:?}");
+    let base = &entries.iter().find(|(n, _)| n == BASE).expect("the base is bundled").1;
+    assert_eq!(*base, before.replace("Enabled: true", "Enabled: false"));
+
+    // Without --auto-disable-base only the folder is read.
+    let (code, out, err) = detect_run(&dir, &["zip", "rules/okta_rules", "--format", "json"], false);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let path = report["bundle"]["path"].as_str().unwrap();
+    let names: Vec<String> = unzip(&std::fs::read(dir.join(path)).unwrap()).into_iter().map(|(n, _)| n).collect();
+    assert!(!names.iter().any(|n| n == BASE), "{names:?}");
+}
