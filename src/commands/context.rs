@@ -238,7 +238,11 @@ impl Context {
         let first = roots.first().cloned().unwrap_or_else(|| PathBuf::from("."));
         let project_root = discover::project_root(&first, &self.cwd);
         let given: Vec<PathBuf> = roots.iter().map(|r| discover::absolute(r, &self.cwd)).collect();
-        if given.is_empty() || given.iter().any(|r| *r == project_root || !r.starts_with(&project_root)) {
+        if given.is_empty()
+            || given
+                .iter()
+                .any(|r| *r == project_root || !r.starts_with(&project_root))
+        {
             return;
         }
         self.report_dirs = given;

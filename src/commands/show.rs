@@ -25,6 +25,17 @@
 //! `base` is `null` for an item that is not derived; for a derived
 //! detection whose base is not among the loaded files its `file` is
 //! `null`. `fields` lists every effective top-level key.
+//!
+//! # `--remote`
+//!
+//! A base that is not among the loaded files is looked up on the Panther
+//! instance (upload-protocol §4.8); a local base never causes a request.
+//! The instance returns only the base's Python body and tests, so the
+//! fields stay the item's own; `base` gains
+//! `"remote": {"python_lines": N, "tests": [{"name", "expected_result"}]}`
+//! (the key is absent for a base that was not fetched). A lookup that
+//! fails or finds nothing is the warning `remote-base-lookup` on stderr,
+//! and the item is shown as without `--remote`.
 
 pub(crate) mod emit;
 
@@ -36,12 +47,15 @@ use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
 
 use crate::cli::{OutputArgs, ProjectArgs};
+use crate::commands::connection::{self, ApiArgs};
 use crate::commands::context::Context;
+use crate::commands::remote_bases::{self, Lookup};
 use crate::diagnostic::did_you_mean;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::filter;
 use crate::model::{Analysis, AnalysisType};
+use crate::panther_api::RemoteBase;
 use crate::project::Project;
 use crate::resolve::{self, AlertField, Base, Field, Index, Step};
 use crate::yaml::{Node, NodeKind, float_text};
@@ -70,6 +84,13 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: ShowFormat,
+    /// Look a base that is not in the repository up on the Panther
+    /// instance (needs a token).
+    #[arg(long)]
+    pub remote: bool,
+    /// The instance, for `--remote`.
+    #[command(flatten)]
+    pub api: ApiArgs,
 }
 
 /// The base of a shown derived detection.
@@ -79,6 +100,47 @@ pub struct BaseRef {
     pub id: String,
     /// Its file, when it is among the loaded files.
     pub file: Option<String>,
+    /// What the instance said about it (`--remote`, base not loaded).
+    pub remote: Option<RemoteInfo>,
+}
+
+/// A base fetched from the Panther instance: a Python body `detect`
+/// cannot run, and its tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteInfo {
+    /// Lines of the Python body.
+    pub python_lines: usize,
+    /// Python alert functions the body defines.
+    pub functions: Vec<&'static str>,
+    /// The tests: name and expected result.
+    pub tests: Vec<(String, bool)>,
+}
+
+impl RemoteInfo {
+    /// The summary of a fetched base.
+    pub fn new(base: &RemoteBase) -> RemoteInfo {
+        RemoteInfo {
+            python_lines: base.python_body.lines().count(),
+            functions: resolve::alert_functions(&base.python_body),
+            tests: base.tests.iter().map(|t| (t.name.clone(), t.expected_result)).collect(),
+        }
+    }
+
+    fn summary(&self) -> String {
+        let n = self.tests.len();
+        format!(
+            "Python, {} line{}, {n} test{}",
+            self.python_lines,
+            if self.python_lines == 1 { "" } else { "s" },
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// The note on a derived detection whose base is not among the loaded
+/// files.
+fn not_loaded_note(id: &str) -> String {
+    format!("base `{id}` is not among the loaded files: only this file's own keys are known")
 }
 
 /// Everything `show` prints about one item.
@@ -113,6 +175,7 @@ fn mergeable_base<'a>(item: &Analysis, index: &Index<'a>) -> (Option<BaseRef>, O
             Some(BaseRef {
                 id: id.value.clone(),
                 file: None,
+                remote: None,
             }),
             None,
         ),
@@ -120,10 +183,19 @@ fn mergeable_base<'a>(item: &Analysis, index: &Index<'a>) -> (Option<BaseRef>, O
             Some(BaseRef {
                 id: id.value.clone(),
                 file: None,
+                remote: None,
             }),
             resolve::is_valid_base_kind(b).then_some(b),
         ),
     }
+}
+
+/// The loaded item with ID `id`: the valid one, else the first.
+fn find<'p>(project: &'p Project, id: &str) -> Option<&'p Analysis> {
+    let invalid = project.invalid_files();
+    let analyses = project.entries.iter().filter_map(|e| e.analysis.as_ref());
+    let index = Index::new(analyses.clone(), |a| invalid.contains(&a.file));
+    index.get(id).or_else(|| analyses.clone().find(|a| a.id_str() == id))
 }
 
 /// Builds the view of the item with ID `id`, or `None` when no loaded item
@@ -132,9 +204,7 @@ pub fn view(project: &Project, filters: &[filter::Filter], id: &str) -> Option<V
     let invalid = project.invalid_files();
     let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
     let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
-    let item = index
-        .get(id)
-        .or_else(|| analyses.iter().copied().find(|a| a.id_str() == id))?;
+    let item = find(project, id)?;
     let (mut base_ref, base) = mergeable_base(item, &index);
     if let Some(r) = &mut base_ref {
         r.file = match index.base(&r.id) {
@@ -167,10 +237,7 @@ pub fn view(project: &Project, filters: &[filter::Filter], id: &str) -> Option<V
     }
     if let Some(r) = &base_ref {
         match (&r.file, base) {
-            (None, _) => notes.push(format!(
-                "base `{}` is not among the loaded files: only this file's own keys are known",
-                r.id
-            )),
+            (None, _) => notes.push(not_loaded_note(&r.id)),
             (Some(_), None) => notes.push(format!(
                 "base `{}` is not a rule that can be derived from: only this file's own keys are shown",
                 r.id
@@ -272,6 +339,22 @@ pub fn node_json(node: &Node) -> Value {
 }
 
 impl View {
+    /// Records a base fetched from the instance (`--remote`).
+    pub fn set_remote_base(&mut self, base: &RemoteBase) {
+        let Some(b) = &mut self.base else { return };
+        let old = not_loaded_note(&b.id);
+        let new = format!(
+            "base `{}` is on the Panther instance, not among the loaded files: a Python rule that `detect` cannot run; only this file's own keys are known",
+            b.id
+        );
+        for n in &mut self.notes {
+            if *n == old {
+                n.clone_from(&new);
+            }
+        }
+        b.remote = Some(RemoteInfo::new(base));
+    }
+
     /// The JSON form (module docs).
     pub fn to_json(&self) -> Value {
         let mut fields = Map::new();
@@ -281,10 +364,25 @@ impl View {
                 json!({"value": node_json(&f.value), "source": f.source.as_str()}),
             );
         }
+        let base = self.base.as_ref().map(|b| {
+            let mut v = json!({"id": b.id, "file": b.file});
+            if let (Some(r), Value::Object(m)) = (&b.remote, &mut v) {
+                let tests: Vec<Value> = r
+                    .tests
+                    .iter()
+                    .map(|(name, expected)| json!({"name": name, "expected_result": expected}))
+                    .collect();
+                m.insert(
+                    "remote".to_owned(),
+                    json!({"python_lines": r.python_lines, "tests": tests}),
+                );
+            }
+            v
+        });
         json!({
             "id": self.id,
             "file": self.file,
-            "base": self.base.as_ref().map(|b| json!({"id": b.id, "file": b.file})),
+            "base": base,
             "fields": fields,
             "auto_disabled": self.auto_disabled,
         })
@@ -293,11 +391,12 @@ impl View {
     fn header(&self) -> Vec<String> {
         let mut out = vec![format!("{} ({})", self.id, self.file)];
         if let Some(b) = &self.base {
-            out.push(format!(
-                "base: {} ({})",
-                b.id,
-                b.file.as_deref().unwrap_or("not among the loaded files")
-            ));
+            let place = match (&b.file, &b.remote) {
+                (Some(f), _) => f.clone(),
+                (None, Some(r)) => format!("on the Panther instance: {}", r.summary()),
+                (None, None) => "not among the loaded files".to_owned(),
+            };
+            out.push(format!("base: {} ({place})", b.id));
         }
         out.push(format!("auto_disabled: {}", self.auto_disabled));
         out
@@ -358,6 +457,28 @@ impl View {
             out.push_str(n);
             out.push('\n');
         }
+        if let Some((b, r)) = self.base.as_ref().and_then(|b| Some((b, b.remote.as_ref()?))) {
+            let _ = writeln!(out, "\nremote base {}:", b.id);
+            let _ = write!(
+                out,
+                "  Python body: {} line{}",
+                r.python_lines,
+                if r.python_lines == 1 { "" } else { "s" }
+            );
+            if !r.functions.is_empty() {
+                let names: Vec<String> = r.functions.iter().map(|f| format!("{f}()")).collect();
+                let _ = write!(out, "; alert functions: {}", names.join(", "));
+            }
+            out.push('\n');
+            if r.tests.is_empty() {
+                out.push_str("  tests: none\n");
+            } else {
+                out.push_str("  tests (expected result, name):\n");
+                for (name, expected) in &r.tests {
+                    let _ = writeln!(out, "    {:<6} {name}", expected.to_string());
+                }
+            }
+        }
         out.push_str("\nfields (source, key: value):\n");
         for f in &self.fields {
             let lines = emit::entry(&emit::string(&f.key), &f.value);
@@ -388,15 +509,51 @@ pub(crate) fn fail(message: &str, help: Option<String>) -> u8 {
     exit::FINDINGS
 }
 
+/// With `--remote`, looks up the base of a derived detection whose base
+/// is not among the loaded files, and records it in the view. A lookup
+/// that fails or finds nothing is the warning `remote-base-lookup` on
+/// stderr; the view stays as it was.
+///
+/// # Errors
+/// No token or host (a usage error).
+fn add_remote_base(args: &ShowArgs, cx: &Context, project: &Project, view: &mut View) -> Result<()> {
+    let Some(id) = view.base.as_ref().filter(|b| b.file.is_none()).map(|b| b.id.clone()) else {
+        return Ok(());
+    };
+    let client = connection::client(
+        &cx.settings,
+        args.api.api_token.as_deref(),
+        args.api.api_host.as_deref(),
+        args.api.verbose,
+    )?;
+    let lookup = remote_bases::fetch(&client, [id.as_str()])
+        .remove(&id)
+        .unwrap_or_else(|| Lookup::Failed("no answer".to_owned()));
+    if let Lookup::Found(b) = &lookup {
+        view.set_remote_base(b);
+        return Ok(());
+    }
+    let message = find(project, &args.id)
+        .and_then(|a| remote_bases::diagnostic(a, &lookup))
+        .map_or_else(
+            || format!("could not look up base detection `{id}` on the Panther instance"),
+            |d| d.message,
+        );
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "warning[remote-base-lookup]: {message}");
+    Ok(())
+}
+
 /// Runs the command and returns its exit code: 0, or 1 when no loaded item
 /// has the ID.
 ///
 /// # Errors
-/// Failures of the run itself (bad settings, missing path, bad filter).
+/// Failures of the run itself (bad settings, missing path, bad filter);
+/// `--remote` without a token or host.
 pub fn run(args: &ShowArgs, out: &mut dyn Write) -> Result<u8> {
     let mut cx = Context::resolve(&args.project, &OutputArgs::default())?;
     let project = cx.load()?;
-    let Some(view) = view(&project, &cx.filters, &args.id) else {
+    let Some(mut view) = view(&project, &cx.filters, &args.id) else {
         let ids = project
             .entries
             .iter()
@@ -411,6 +568,9 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> Result<u8> {
         });
         return Ok(fail(&format!("no loaded detection has the ID `{}`", args.id), help));
     };
+    if args.remote {
+        add_remote_base(args, &cx, &project, &mut view)?;
+    }
     let text = match args.format {
         ShowFormat::Json => {
             let mut s = serde_json::to_string_pretty(&view.to_json()).map_err(|e| Error::Write(e.into()))?;
@@ -436,6 +596,52 @@ mod tests {
         assert_eq!(
             [Source::Derived, Source::Base, Source::Default].map(Source::as_str),
             ["derived", "base", "default"]
+        );
+    }
+
+    #[test]
+    fn a_remote_base_adds_its_summary_to_every_form() {
+        let mut view = View {
+            id: "D".to_owned(),
+            file: "rules/d.yml".to_owned(),
+            base: Some(BaseRef {
+                id: "B".to_owned(),
+                file: None,
+                remote: None,
+            }),
+            fields: Vec::new(),
+            auto_disabled: false,
+            chains: Vec::new(),
+            python: None,
+            notes: vec![not_loaded_note("B")],
+        };
+        assert_eq!(view.to_json()["base"], json!({"id": "B", "file": null}));
+        view.set_remote_base(&RemoteBase {
+            python_body: "def rule(event):\n    return True\n".to_owned(),
+            tests: vec![crate::panther_api::RemoteTest {
+                name: "Hit".to_owned(),
+                expected_result: true,
+                log: Value::Null,
+            }],
+        });
+        assert_eq!(
+            view.to_json()["base"],
+            json!({"id": "B", "file": null, "remote": {"python_lines": 2,
+                "tests": [{"name": "Hit", "expected_result": true}]}})
+        );
+        let human = view.to_human();
+        assert!(
+            human.contains("base: B (on the Panther instance: Python, 2 lines, 1 test)\n"),
+            "{human}"
+        );
+        assert!(human.contains("note: base `B` is on the Panther instance"), "{human}");
+        assert!(
+            human.contains("  Python body: 2 lines\n  tests (expected result, name):\n    true   Hit\n"),
+            "{human}"
+        );
+        assert!(
+            view.to_yaml()
+                .starts_with("# D (rules/d.yml)\n# base: B (on the Panther instance")
         );
     }
 

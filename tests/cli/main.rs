@@ -5,6 +5,7 @@ mod correlation;
 mod derive;
 mod graphql_server;
 mod remote;
+mod remote_show_derive;
 mod run;
 mod test_cmd;
 mod upload;

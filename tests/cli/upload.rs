@@ -724,14 +724,21 @@ fn zip_of_a_sub_folder_disables_bases_kept_elsewhere_in_the_project() {
         .filter_map(|i| i["id"].as_str())
         .collect();
     assert!(
-        ids.iter().all(|id| id.starts_with("Okta.") || id.ends_with(".OktaTeam")),
+        ids.iter()
+            .all(|id| id.starts_with("Okta.") || id.ends_with(".OktaTeam")),
         "only the given folder is tested: {ids:?}"
     );
     let path = report["bundle"]["path"].as_str().unwrap();
     let entries = unzip(&std::fs::read(dir.join(path)).unwrap());
     let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(names.contains(&"rules/okta_rules/root_login_okta_team.yml"), "{names:?}");
-    assert!(!names.contains(&DERIVED) && !names.contains(&"rules/aws_rules/aws_s3_public_acl.yml"), "{names:?}");
+    assert!(
+        names.contains(&"rules/okta_rules/root_login_okta_team.yml"),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains(&DERIVED) && !names.contains(&"rules/aws_rules/aws_s3_public_acl.yml"),
+        "{names:?}"
+    );
     let base = &entries.iter().find(|(n, _)| n == BASE).expect("the base is bundled").1;
     assert_eq!(*base, before.replace("Enabled: true", "Enabled: false"));
 
@@ -740,6 +747,9 @@ fn zip_of_a_sub_folder_disables_bases_kept_elsewhere_in_the_project() {
     assert_eq!(code, 0, "{out}\n{err}");
     let report: Value = serde_json::from_str(&out).unwrap();
     let path = report["bundle"]["path"].as_str().unwrap();
-    let names: Vec<String> = unzip(&std::fs::read(dir.join(path)).unwrap()).into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = unzip(&std::fs::read(dir.join(path)).unwrap())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     assert!(!names.iter().any(|n| n == BASE), "{names:?}");
 }
