@@ -524,13 +524,21 @@ fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
                 continue;
             }
             EventData::SequenceEnd | EventData::MappingEnd => match stack.pop() {
-                Some(Frame::Seq { start, anchor, items }) => (
+                Some(Frame::Seq {
+                    start,
+                    anchor,
+                    mut items,
+                }) => (
                     Node {
                         span: Span {
                             start: start.start,
                             end: sp.end,
                         },
-                        kind: NodeKind::Seq(items),
+                        kind: NodeKind::Seq({
+                            // Trees are kept for the whole run: no spare capacity.
+                            items.shrink_to_fit();
+                            items
+                        }),
                     },
                     anchor,
                 ),
@@ -540,7 +548,11 @@ fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
                             start: start.start,
                             end: sp.end,
                         },
-                        kind: NodeKind::Map(map.entries),
+                        kind: NodeKind::Map({
+                            let mut entries = map.entries;
+                            entries.shrink_to_fit();
+                            entries
+                        }),
                     },
                     anchor,
                 ),
@@ -554,9 +566,12 @@ fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
                 ..
             } => {
                 let kind = match (style, tag.as_deref()) {
-                    (_, Some("tag:yaml.org,2002:str")) => NodeKind::Str(value),
-                    (ScalarStyle::Plain, _) => resolve_plain(&value),
-                    _ => NodeKind::Str(value),
+                    (ScalarStyle::Plain, t) if t != Some("tag:yaml.org,2002:str") => resolve_plain(&value),
+                    _ => {
+                        let mut value = value;
+                        value.shrink_to_fit();
+                        NodeKind::Str(value)
+                    }
                 };
                 (Node { span: sp, kind }, anchor)
             }

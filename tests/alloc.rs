@@ -63,7 +63,7 @@ fn matching_corpus_events_allocates_nothing() {
             .tests
             .iter()
             .flatten()
-            .filter_map(|t| t.log.as_ref()?.to_json().ok())
+            .filter_map(|t| t.log(&a.root)?.to_json().ok())
             .collect();
         cases.push((text.contains("[*]"), program, events));
     }

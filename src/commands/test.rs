@@ -52,14 +52,15 @@ struct Case<'a> {
     corr: Option<&'a CorrelationTest>,
 }
 
-fn rule_cases<'a>(tests: &'a [RuleTest], inherited_from: Option<&str>) -> Vec<Case<'a>> {
+/// Cases of rule tests declared in the file whose tree is `root`.
+fn rule_cases<'a>(tests: &'a [RuleTest], root: &'a crate::yaml::Node, inherited_from: Option<&str>) -> Vec<Case<'a>> {
     tests
         .iter()
         .map(|t| Case {
             name: t.name.value.clone(),
             expected: t.expected.value,
             span: t.span,
-            log: t.log.as_ref(),
+            log: t.log(root),
             inherited_from: inherited_from.map(str::to_owned),
             corr: None,
         })
@@ -331,21 +332,21 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
                                 })
                                 .collect()
                         } else {
-                            rule_cases(own, None)
+                            rule_cases(own, &a.root, None)
                         };
                     }
                     None => {
                         skip = Some("unknown base");
-                        cases = rule_cases(resolve::tests(rule), None);
+                        cases = rule_cases(resolve::tests(rule), &a.root, None);
                     }
                 },
                 Base::Invalid(_) => {
                     skip = Some("invalid base");
-                    cases = rule_cases(resolve::tests(rule), None);
+                    cases = rule_cases(resolve::tests(rule), &a.root, None);
                 }
                 Base::Local(b) if !resolve::is_valid_base_kind(b) || cx.invalid.contains(&b.file) => {
                     skip = Some("invalid base");
-                    cases = rule_cases(resolve::tests(rule), None);
+                    cases = rule_cases(resolve::tests(rule), &a.root, None);
                 }
                 Base::Local(b) => {
                     let base_rule = b.rule().expect("checked: a valid base is a rule");
@@ -354,7 +355,8 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
                     enabled = e.enabled.as_ref().is_some_and(|v| v.value);
                     effective = Some(e);
                     let e = effective.as_ref().expect("just set");
-                    cases = rule_cases(resolve::tests(e), inherited.then_some(base_id));
+                    let root = if inherited { &b.root } else { &a.root };
+                    cases = rule_cases(resolve::tests(e), root, inherited.then_some(base_id));
                     if !e.is_simple() {
                         skip = Some("python rule");
                     }
@@ -362,7 +364,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
             }
         }
         Some(rule) => {
-            cases = rule_cases(resolve::tests(rule), None);
+            cases = rule_cases(resolve::tests(rule), &a.root, None);
             if rule.is_simple() {
                 effective = Some(rule.clone());
             } else {

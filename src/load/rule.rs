@@ -494,7 +494,7 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
     let items = cx.list(n, "Tests")?;
     let mut out = Vec::with_capacity(items.len());
     let mut names: Vec<Spanned<String>> = Vec::new();
-    for item in items {
+    for (position, item) in items.iter().enumerate() {
         let Some(map) = item.as_map() else {
             cx.report(
                 Code::WrongType,
@@ -519,7 +519,7 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
                 None
             }
         };
-        let log = item.get("Log").cloned();
+        let log = item.get("Log").map(|_| position);
         if log.is_none() {
             cx.missing(item, "Log", "a test");
         }
@@ -560,7 +560,7 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
             out.push(RuleTest {
                 name,
                 expected,
-                log,
+                log_at: log,
                 span: item.first_key_span(),
             });
         }

@@ -296,8 +296,19 @@ pub struct RuleTest {
     pub name: Spanned<String>,
     /// `ExpectedResult`.
     pub expected: Spanned<bool>,
-    /// `Log` (or `Resource` for policies) as written.
-    pub log: Option<Node>,
+    /// The position of this test in its file's `Tests` list when it has a
+    /// `Log`: the event is read from the file's tree with [`RuleTest::log`]
+    /// rather than copied (a large repository's tests would double the
+    /// memory of its trees).
+    pub log_at: Option<usize>,
     /// Where the test item starts (its first key).
     pub span: Span,
+}
+
+impl RuleTest {
+    /// The test's `Log`, read from the tree of the file that declares the
+    /// test (the base's file for an inherited test).
+    pub fn log<'a>(&self, file_root: &'a Node) -> Option<&'a Node> {
+        file_root.get("Tests")?.as_seq()?.get(self.log_at?)?.get("Log")
+    }
 }
