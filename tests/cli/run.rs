@@ -860,3 +860,46 @@ fn bad_destination_settings_are_configuration_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn state_file_carries_dedup_windows_across_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = std::fs::read_to_string(events("week.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // The first part ends after the 09:15 root login; the 09:40 one falls
+    // in the window the 09:10 login opened.
+    let (first, second) = (tmp.path().join("first.jsonl"), tmp.path().join("second.jsonl"));
+    std::fs::write(&first, lines[..3].concat()).unwrap();
+    std::fs::write(&second, lines[3..].concat()).unwrap();
+    let root_logins = |out: &str| -> Vec<String> {
+        out.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|a| a["id"] == "Fixture.Root.Login")
+            .map(|a| a["createdAt"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let run_part = |input: &Path, state: Option<&Path>| {
+        let mut c = detect(&fixture("run"));
+        c.args(["run", "repo", "--events"]).arg(input);
+        if let Some(s) = state {
+            c.arg("--state").arg(s);
+        }
+        let (code, out, err) = run(c);
+        assert_eq!(code, 0, "{err}");
+        root_logins(&out)
+    };
+    let state = tmp.path().join("state.json");
+    let mut with_state = run_part(&first, Some(&state));
+    assert!(state.is_file(), "the state is saved");
+    with_state.extend(run_part(&second, Some(&state)));
+    assert_eq!(
+        with_state,
+        run_part(&events("week.jsonl"), None),
+        "two runs with a state file alert as one run over everything"
+    );
+    // Without the state, the second run opens a new window at 09:40.
+    assert_eq!(run_part(&second, None), ["2024-06-03T09:40:00.000Z"]);
+}
