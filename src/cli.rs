@@ -30,6 +30,8 @@ pub enum Command {
     Show(crate::commands::show::ShowArgs),
     /// Scaffold a derived detection of a base rule.
     Derive(crate::commands::derive::DeriveArgs),
+    /// Rewrite analysis YAML files in the canonical layout (`--check`, `--diff`).
+    Fmt(crate::commands::fmt::FmtArgs),
     /// Validate, test and write the upload bundle.
     Zip(crate::commands::zip::ZipArgs),
     /// Validate, test, bundle and upload to Panther.

@@ -62,6 +62,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Show(args) => with_stdout(|out| detect::commands::show::run(&args, out)),
         Command::Derive(args) => with_stdout(|out| detect::commands::derive::run(&args, out)),
+        Command::Fmt(args) => with_stdout(|out| detect::commands::fmt::run(&args, out)),
         Command::Zip(args) => with_stdout(|out| detect::commands::zip::run(&args, out)),
         Command::Upload(args) => with_stdout(|out| detect::commands::upload::run(&args, out)),
         Command::CheckConnection(args) => with_stdout(|out| detect::commands::connection::run(&args, out)),

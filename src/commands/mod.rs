@@ -6,6 +6,7 @@ pub mod connection;
 pub mod context;
 pub mod delete;
 pub mod derive;
+pub mod fmt;
 pub mod remote_bases;
 pub mod remote_validation;
 pub mod run;

@@ -3,6 +3,7 @@
 mod conformance;
 mod correlation;
 mod derive;
+mod fmt;
 mod graphql_server;
 mod remote;
 mod remote_show_derive;

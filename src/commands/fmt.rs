@@ -1,0 +1,247 @@
+//! `detect fmt`: rewrite analysis YAML files in the canonical layout
+//! (cli-and-settings §4.9, §6.3). The layout itself is [`crate::fmt`]; this
+//! module finds the files, writes them and reports.
+//!
+//! Files are found as every command finds them (§1: search roots, folder
+//! gate, `--ignore-files`); files named on the command line are taken as
+//! given. Only analysis files (a top-level `AnalysisType`) that pass
+//! `--filter` (on the values written in the file) are touched. A file that
+//! is not valid YAML is reported with its position and left unchanged (exit
+//! 1); a file `fmt` cannot rewrite safely is left unchanged with a warning
+//! (exit 0). Writes are atomic: a temporary file in the same folder, given
+//! the file's permissions, then renamed over it.
+//!
+//! Output: warnings and errors on stderr, then one summary line on stderr
+//! (`2 files reformatted, 40 unchanged, 1 left alone`). `--check` lists
+//! the files that would change on stdout (`would reformat: PATH`) and exits
+//! 1 if there is any; `--diff` prints a unified diff of each on stdout.
+//! Neither writes anything.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use rayon::prelude::*;
+
+use crate::cli::{OutputArgs, ProjectArgs};
+use crate::commands::context::Context;
+use crate::discover::{self, DiscoverOptions, Found};
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::filter;
+use crate::fmt::{self, Formatted};
+use crate::project::MAX_FILE_BYTES;
+
+/// Flags of `detect fmt`.
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// What to read.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Write nothing; list the files that would change and exit 1 if any.
+    #[arg(long)]
+    pub check: bool,
+    /// Print a unified diff of each file that would change; write nothing.
+    #[arg(long)]
+    pub diff: bool,
+}
+
+/// What happened to one file.
+#[derive(Debug)]
+enum Outcome {
+    /// Not an analysis file, or not selected by `--filter`.
+    Skipped,
+    Unchanged,
+    Changed {
+        old: String,
+        new: String,
+    },
+    LeftAlone(String),
+    /// Unreadable, not UTF-8 or not valid YAML: `path:line:col: message`
+    /// without the path.
+    Invalid(String),
+}
+
+/// Runs `detect fmt` and returns its exit code.
+///
+/// # Errors
+/// Failures of the run itself: bad settings or flags, a missing path, a
+/// closed stdout.
+pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
+    let cx = Context::resolve(&args.project, &OutputArgs::default())?;
+    let mut opts = cx.project.discover.clone();
+    if let Some(files) = &cx.report_files {
+        // Files named on the command line (a pre-commit hook's list) are
+        // formatted as given, whatever folder they are in.
+        let mut files: Vec<PathBuf> = files.iter().cloned().collect();
+        files.sort();
+        opts = DiscoverOptions { roots: files, ..opts };
+    }
+    let found = discover::discover(&opts, &cx.cwd)?;
+    let outcomes: Vec<Outcome> = found.files.par_iter().map(|f| format_one(f, &cx)).collect();
+
+    let mut err = std::io::stderr();
+    let mut code = exit::SUCCESS;
+    let (mut changed, mut unchanged, mut left_alone, mut invalid) = (0usize, 0usize, 0usize, 0usize);
+    for (f, outcome) in found.files.iter().zip(outcomes) {
+        match outcome {
+            Outcome::Skipped => {}
+            Outcome::Unchanged => unchanged += 1,
+            Outcome::LeftAlone(why) => {
+                left_alone += 1;
+                let _ = writeln!(err, "warning: {}: left unchanged: {why}", f.display);
+            }
+            Outcome::Invalid(message) => {
+                invalid += 1;
+                code = code.max(exit::FINDINGS);
+                let _ = writeln!(err, "{}:{message}", f.display);
+                let _ = writeln!(err, "  = note: the file is left unchanged");
+            }
+            Outcome::Changed { old, new } => {
+                changed += 1;
+                if args.diff {
+                    let a = format!("a/{}", f.display);
+                    let b = format!("b/{}", f.display);
+                    let diff = similar::udiff::unified_diff(similar::Algorithm::Myers, &old, &new, 3, Some((&a, &b)));
+                    match out.write_all(diff.as_bytes()) {
+                        // A closed pipe (`| head`) ends the output quietly.
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                        r => r.map_err(Error::Write)?,
+                    }
+                }
+                if args.check {
+                    crate::commands::connection::say(out, &format!("would reformat: {}", f.display))?;
+                    code = code.max(exit::FINDINGS);
+                }
+                if !args.check && !args.diff {
+                    if let Err(e) = write_atomic(&f.path, &new) {
+                        changed -= 1;
+                        code = code.max(exit::USAGE);
+                        let _ = writeln!(err, "error: cannot write `{}`: {e}", f.display);
+                    }
+                }
+            }
+        }
+    }
+    let _ = writeln!(
+        err,
+        "{}",
+        summary(changed, unchanged, left_alone, invalid, args.check || args.diff)
+    );
+    Ok(code)
+}
+
+/// The summary line: `2 files reformatted, 40 unchanged, 1 left alone, 1
+/// invalid` (`would be reformatted` when nothing is written).
+fn summary(changed: usize, unchanged: usize, left_alone: usize, invalid: usize, dry: bool) -> String {
+    let files = if changed == 1 { "file" } else { "files" };
+    let verb = if dry { "would be reformatted" } else { "reformatted" };
+    let mut line = format!("{changed} {files} {verb}, {unchanged} unchanged");
+    if left_alone > 0 {
+        let _ = write!(line, ", {left_alone} left alone");
+    }
+    if invalid > 0 {
+        let _ = write!(line, ", {invalid} invalid");
+    }
+    line
+}
+
+fn format_one(f: &Found, cx: &Context) -> Outcome {
+    match std::fs::metadata(&f.path) {
+        Ok(m) if m.len() > MAX_FILE_BYTES => {
+            return Outcome::LeftAlone(format!("larger than {} MB", MAX_FILE_BYTES >> 20));
+        }
+        Ok(_) => {}
+        Err(e) => return Outcome::Invalid(format!("1:1: error: cannot read the file: {e}")),
+    }
+    let bytes = match std::fs::read(&f.path) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Invalid(format!("1:1: error: cannot read the file: {e}")),
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Outcome::Invalid("1:1: error[yaml-syntax]: the file is not UTF-8 text".to_owned());
+    };
+    let before = match fmt::analysis_document(&text) {
+        Ok(Some(doc)) => doc,
+        Ok(None) => return Outcome::Skipped,
+        Err(e) => {
+            return Outcome::Invalid(format!(
+                "{}:{}: error[yaml-syntax]: {}",
+                e.span.start.line, e.span.start.col, e.message
+            ));
+        }
+    };
+    if let Some(root) = &before.root {
+        if !cx.filters.is_empty() && !filter::bypasses(&f.rel) && !filter::matches_all(&cx.filters, root) {
+            return Outcome::Skipped;
+        }
+    }
+    match fmt::format(&text, &before) {
+        Formatted::Unchanged => Outcome::Unchanged,
+        Formatted::Changed(new) => Outcome::Changed { old: text, new },
+        Formatted::LeftAlone(why) => Outcome::LeftAlone(why),
+    }
+}
+
+/// Replaces the file behind `path` (a symbolic link is followed, not
+/// replaced) with `text`: a temporary file in the same folder with the
+/// file's permissions, renamed over it.
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let target = std::fs::canonicalize(path)?;
+    let permissions = std::fs::metadata(&target)?.permissions();
+    let dir = target.parent().unwrap_or_else(|| Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.detect-fmt-{}.tmp", std::process::id()));
+    let result = write_then_rename(&tmp, &target, text, permissions);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_then_rename(tmp: &Path, target: &Path, text: &str, permissions: std::fs::Permissions) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::set_permissions(tmp, permissions)?;
+    std::fs::rename(tmp, target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_line() {
+        assert_eq!(summary(1, 40, 0, 0, false), "1 file reformatted, 40 unchanged");
+        assert_eq!(
+            summary(3, 40, 1, 2, true),
+            "3 files would be reformatted, 40 unchanged, 1 left alone, 2 invalid"
+        );
+    }
+
+    #[test]
+    fn atomic_write_keeps_permissions_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.yml");
+        std::fs::write(&p, "old\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        }
+        write_atomic(&p, "new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
