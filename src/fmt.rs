@@ -175,13 +175,7 @@ fn layout(text: &str) -> Result<String, Unsupported> {
     if text.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
         return unsupported("Unicode line separators (NEL, LS or PS)");
     }
-    let owned;
-    let text = if text.ends_with('\n') {
-        text
-    } else {
-        owned = format!("{text}\n");
-        owned.as_str()
-    };
+    let text = &*crate::yaml::with_final_newline(text);
     let Some(root) = build(text)? else {
         return Ok(text.to_owned());
     };

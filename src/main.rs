@@ -36,12 +36,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Validate(args) => {
             let mut cx = Context::resolve(&args.project, &args.output)?;
             let remote = if args.remote {
-                let client = detect::commands::connection::client(
-                    &cx.settings,
-                    args.output.api_token.as_deref(),
-                    args.output.api_host.as_deref(),
-                    cx.style.verbose,
-                )?;
+                let client = detect::commands::connection::output_client(&cx.settings, &args.output)?;
                 // The bundle checked remotely carries the helpers, as an upload's does.
                 detect::commands::zip::add_helper_roots(&mut cx);
                 Some(client)
@@ -121,12 +116,7 @@ fn test_options(args: &detect::cli::TestArgs, cx: &Context) -> Result<TestOption
             .is_some_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes"))
         || cx.settings.skip_disabled_tests.unwrap_or(false);
     let remote = if args.remote_bases {
-        let client = detect::commands::connection::client(
-            &cx.settings,
-            args.output.api_token.as_deref(),
-            args.output.api_host.as_deref(),
-            cx.style.verbose,
-        )?;
+        let client = detect::commands::connection::output_client(&cx.settings, &args.output)?;
         Some(std::sync::Arc::new(client))
     } else {
         None

@@ -389,6 +389,17 @@ impl MapBuilder {
     }
 }
 
+/// The text with a final line break. libyaml-safer panics on a block
+/// scalar that ends the input without one (valid YAML); a final line break
+/// changes no position.
+pub(crate) fn with_final_newline(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.ends_with('\n') {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(format!("{text}\n"))
+    }
+}
+
 fn count_nodes(n: &Node) -> usize {
     let mut count = 0;
     let mut stack = vec![n];
@@ -442,15 +453,7 @@ fn install_quiet_hook() {
 /// [`MAX_DEPTH`], or aliases expanding beyond [`MAX_NODES`].
 pub fn parse(text: &str) -> Result<Document, YamlError> {
     install_quiet_hook();
-    // libyaml-safer panics on a block scalar that ends the input without a
-    // line break (valid YAML); a final line break changes no position.
-    let owned;
-    let text = if text.ends_with('\n') {
-        text
-    } else {
-        owned = format!("{text}\n");
-        owned.as_str()
-    };
+    let text = &*with_final_newline(text);
     let last = Cell::new(Span::START);
     IN_PARSER.with(|f| f.set(true));
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| parse_events(text, &last)));

@@ -29,6 +29,36 @@ pub struct ApiArgs {
     pub verbose: bool,
 }
 
+impl ApiArgs {
+    /// The client these flags (then the environment, then the settings)
+    /// name.
+    ///
+    /// # Errors
+    /// As [`client`].
+    pub fn client(&self, settings: &Settings) -> Result<Client> {
+        client(
+            settings,
+            self.api_token.as_deref(),
+            self.api_host.as_deref(),
+            self.verbose,
+        )
+    }
+}
+
+/// The client named by the `--api-token`/`--api-host` flags every report
+/// command accepts (then the environment, then the settings).
+///
+/// # Errors
+/// As [`client`].
+pub fn output_client(settings: &Settings, output: &OutputArgs) -> Result<Client> {
+    client(
+        settings,
+        output.api_token.as_deref(),
+        output.api_host.as_deref(),
+        output.verbose,
+    )
+}
+
 /// Flags of `detect check-connection`.
 #[derive(Debug, Args)]
 pub struct CheckConnectionArgs {
@@ -185,12 +215,7 @@ pub(crate) fn say(out: &mut dyn Write, line: &str) -> Result<()> {
 /// Usage errors (no token, no host, a bad settings file).
 pub fn run(args: &CheckConnectionArgs, out: &mut dyn Write) -> Result<u8> {
     let cx = Context::resolve(&args.project, &OutputArgs::default())?;
-    let client = client(
-        &cx.settings,
-        args.api.api_token.as_deref(),
-        args.api.api_host.as_deref(),
-        args.api.verbose,
-    )?;
+    let client = args.api.client(&cx.settings)?;
     match client.version() {
         Ok(v) => {
             say(

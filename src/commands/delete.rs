@@ -13,7 +13,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use clap::Args;
 
 use crate::cli::{OutputArgs, ProjectArgs};
-use crate::commands::connection::{self, ApiArgs, report_remote_failure, say};
+use crate::commands::connection::{ApiArgs, report_remote_failure, say};
 use crate::commands::context::Context;
 use crate::error::{Error, Result};
 use crate::exit;
@@ -80,12 +80,7 @@ pub fn run(args: &DeleteArgs, out: &mut dyn Write) -> Result<u8> {
                 .to_owned(),
         ));
     }
-    let client = connection::client(
-        &cx.settings,
-        args.api.api_token.as_deref(),
-        args.api.api_host.as_deref(),
-        args.api.verbose,
-    )?;
+    let client = args.api.client(&cx.settings)?;
     let mut found_ids = Vec::new();
     let mut found_names = Vec::new();
     if !ids.is_empty() {

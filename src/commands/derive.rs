@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::cli::{OutputArgs, ProjectArgs};
-use crate::commands::connection::{self, ApiArgs, report_remote_failure};
+use crate::commands::connection::{ApiArgs, report_remote_failure};
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
 use crate::commands::show::{emit, fail};
@@ -508,12 +508,7 @@ fn remote_out_dir(analyses: &[&Analysis], project: &Project, base_id: &str, cx: 
 /// failure (1 not found, 3 the lookup failed) with its message printed.
 fn lookup(args: &DeriveArgs, cx: &Context, hint: Option<String>) -> Result<std::result::Result<RemoteBase, u8>> {
     let base_id = args.base_id.as_str();
-    let client = connection::client(
-        &cx.settings,
-        args.api.api_token.as_deref(),
-        args.api.api_host.as_deref(),
-        args.api.verbose,
-    )?;
+    let client = args.api.client(&cx.settings)?;
     let found = remote_bases::fetch(&client, [base_id]).remove(base_id);
     Ok(match found {
         Some(Lookup::Found(b)) => Ok(b),

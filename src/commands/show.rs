@@ -47,7 +47,7 @@ use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
 
 use crate::cli::{OutputArgs, ProjectArgs};
-use crate::commands::connection::{self, ApiArgs};
+use crate::commands::connection::ApiArgs;
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
 use crate::diagnostic::did_you_mean;
@@ -520,12 +520,7 @@ fn add_remote_base(args: &ShowArgs, cx: &Context, project: &Project, view: &mut 
     let Some(id) = view.base.as_ref().filter(|b| b.file.is_none()).map(|b| b.id.clone()) else {
         return Ok(());
     };
-    let client = connection::client(
-        &cx.settings,
-        args.api.api_token.as_deref(),
-        args.api.api_host.as_deref(),
-        args.api.verbose,
-    )?;
+    let client = args.api.client(&cx.settings)?;
     let lookup = remote_bases::fetch(&client, [id.as_str()])
         .remove(&id)
         .unwrap_or_else(|| Lookup::Failed("no answer".to_owned()));

@@ -309,12 +309,7 @@ pub fn run(args: &UploadArgs, out: &mut dyn Write) -> Result<u8> {
     let client = if args.dry_run {
         None
     } else {
-        Some(connection::client(
-            &cx.settings,
-            args.output.api_token.as_deref(),
-            args.output.api_host.as_deref(),
-            cx.style.verbose,
-        )?)
+        Some(connection::output_client(&cx.settings, &args.output)?)
     };
     if args.write_base_changes && !zip::auto_disable(&args.bundle, &cx) {
         return Err(Error::Usage(
