@@ -6,25 +6,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{corpus, detect, fixture, run};
+use crate::util::{copy_dir, corpus, detect, fixture, run};
 
 /// Copies a folder tree (a fixture or a corpus folder) into a new temporary
 /// directory, so commands that write never touch the originals.
 fn copy_tree(from: &Path) -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("create a folder");
-        for entry in std::fs::read_dir(from).expect("read a folder") {
-            let entry = entry.expect("read a folder entry");
-            let target = to.join(entry.file_name());
-            if entry.file_type().expect("read a file type").is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), &target).expect("copy a file");
-            }
-        }
-    }
     let dir = tempfile::tempdir().expect("create a temporary folder");
-    copy(from, dir.path());
+    copy_dir(from, dir.path());
     dir
 }
 

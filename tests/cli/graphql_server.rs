@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{detect, fixture, run};
+use crate::util::{copy_dir, detect, fixture, run};
 
 pub(crate) const TOKEN: &str = "tok-9f8e7d6c5b4a-SECRET";
 
@@ -204,19 +204,6 @@ pub(crate) fn bundle_of(r: &Req) -> Vec<(String, String)> {
     unzip(&unbase64(
         r.body["variables"]["input"]["data"].as_str().expect("test fixture"),
     ))
-}
-
-pub(crate) fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("test fixture");
-    for e in std::fs::read_dir(from).expect("test fixture") {
-        let e = e.expect("test fixture");
-        let target = to.join(e.file_name());
-        if e.file_type().expect("test fixture").is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).expect("test fixture");
-        }
-    }
 }
 
 /// A copy of the example repository whose settings point at `api_host`

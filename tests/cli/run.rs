@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{detect, fixture, run};
+use crate::util::{copy_dir, detect, fixture, run};
 
 /// How the receiver answers one request.
 #[derive(Debug, Clone)]
@@ -184,19 +184,6 @@ fn repo(destinations: &str) -> tempfile::TempDir {
     )
     .expect("test receiver or fixture");
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("test receiver or fixture");
-    for e in std::fs::read_dir(from).expect("test receiver or fixture") {
-        let e = e.expect("test receiver or fixture");
-        let target = to.join(e.file_name());
-        if e.file_type().expect("test receiver or fixture").is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).expect("test receiver or fixture");
-        }
-    }
 }
 
 /// A destination entry with fast retries.

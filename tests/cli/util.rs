@@ -83,3 +83,18 @@ pub fn run(mut c: Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Copies a folder tree (a fixture or a corpus folder) into `to`, so commands
+/// that write never touch the originals.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("test fixture");
+    for e in std::fs::read_dir(from).expect("test fixture") {
+        let e = e.expect("test fixture");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("test fixture").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).expect("test fixture");
+        }
+    }
+}
