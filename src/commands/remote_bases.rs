@@ -8,12 +8,13 @@
 //! warning `remote-base-lookup` on the derived detection's `BaseDetection`
 //! and leaves the reason `unknown base`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::Analysis;
 use crate::panther_api::{ApiError, Client, RemoteBase};
 use crate::resolve::{Base, Index};
+use crate::source::FileId;
 
 /// What the instance said about one base ID.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,11 +104,64 @@ pub fn diagnostic(a: &Analysis, lookup: &Lookup) -> Option<Diagnostic> {
     )
 }
 
+/// What the instance said about the bases of some derived detections.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// Each base ID looked up.
+    pub lookups: BTreeMap<String, Lookup>,
+    /// `remote-base-lookup` warnings.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Derived detections whose base was found on the instance.
+    pub found_for: HashSet<FileId>,
+}
+
+impl Resolved {
+    /// Updates a run's diagnostics: a base found on the instance is not
+    /// unknown any more (its `unknown-base-detection` goes), a failed
+    /// lookup adds its warning.
+    pub fn apply_to(self, diagnostics: &mut Vec<Diagnostic>) {
+        if !self.found_for.is_empty() {
+            diagnostics.retain(|d| {
+                d.code != Code::UnknownBaseDetection || d.file().is_none_or(|f| !self.found_for.contains(&f))
+            });
+        }
+        diagnostics.extend(self.diagnostics);
+    }
+}
+
+/// Looks up, on the instance, the bases of `derived` that are not among
+/// the loaded files (each base once), and says what it found for each
+/// derived detection. No request when every base is local.
+pub fn resolve(client: &Client, derived: &[&Analysis], index: &Index<'_>) -> Resolved {
+    let ids = missing(derived.iter().copied(), index);
+    if ids.is_empty() {
+        return Resolved::default();
+    }
+    let lookups = fetch(client, ids.iter().map(String::as_str));
+    let mut out = Resolved::default();
+    for a in derived {
+        let Some(lookup) = a
+            .rule()
+            .and_then(|r| r.base_detection.as_ref())
+            .and_then(|b| lookups.get(&b.value))
+        else {
+            continue;
+        };
+        match diagnostic(a, lookup) {
+            Some(d) => out.diagnostics.push(d),
+            None => {
+                out.found_for.insert(a.file);
+            }
+        }
+    }
+    out.lookups = lookups;
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::load::{LoadOptions, load_file};
-    use crate::source::FileId;
 
     #[test]
     fn missing_lists_each_unknown_base_once() {

@@ -221,8 +221,7 @@ pub fn run(cx: &Context, outcome: &mut Outcome, client: &Client) -> crate::error
         }
     }
     // 2. Bases missing from the repository.
-    let mut found_for = HashSet::new();
-    {
+    let bases = {
         let project = &outcome.project;
         let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
         let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
@@ -231,25 +230,8 @@ pub fn run(cx: &Context, outcome: &mut Outcome, client: &Client) -> crate::error
             .copied()
             .filter(|a| !invalid.contains(&a.file) && cx.is_reported(&project.source(a.file).path))
             .collect();
-        let ids = remote_bases::missing(derived.iter().copied(), &index);
-        if !ids.is_empty() {
-            let lookups = remote_bases::fetch(client, ids.iter().map(String::as_str));
-            for a in derived {
-                let lookup = a
-                    .rule()
-                    .and_then(|r| r.base_detection.as_ref())
-                    .and_then(|b| lookups.get(&b.value));
-                if let Some(l) = lookup {
-                    match remote_bases::diagnostic(a, l) {
-                        Some(d) => found.push(d),
-                        None => {
-                            found_for.insert(a.file);
-                        }
-                    }
-                }
-            }
-        }
-    }
+        remote_bases::resolve(client, &derived, &index)
+    };
     // 3. The bundle.
     let filters = filter::with_status_filter(cx.filters.clone());
     let is_reported = |p: &std::path::Path| cx.is_reported(p);
@@ -290,23 +272,24 @@ pub fn run(cx: &Context, outcome: &mut Outcome, client: &Client) -> crate::error
     }
     // Apply what was found.
     let project = &mut outcome.project;
-    if !found_for.is_empty() {
-        project
-            .diagnostics
-            .retain(|d| d.code != Code::UnknownBaseDetection || d.file().is_none_or(|f| !found_for.contains(&f)));
-    }
+    let warned = !bases.diagnostics.is_empty();
+    bases.apply_to(&mut project.diagnostics);
     let bad: HashSet<FileId> = found
         .iter()
         .filter(|d| d.severity() == Severity::Error)
         .filter_map(Diagnostic::file)
         .collect();
     let errors = found.iter().any(|d| d.severity() == Severity::Error);
-    let warnings = found.iter().any(|d| d.severity() == Severity::Warning);
+    let warnings = warned || found.iter().any(|d| d.severity() == Severity::Warning);
     project.diagnostics.append(&mut found);
     crate::project::sort_diagnostics(&mut project.diagnostics, &project.sources);
+    let bad_files: HashSet<&str> = bad
+        .iter()
+        .filter_map(|f| project.sources.get(f.0 as usize))
+        .map(|s| s.display.as_str())
+        .collect();
     for item in &mut outcome.items {
-        let file = project.sources.iter().position(|s| s.display == item.file);
-        if file.is_some_and(|n| bad.contains(&FileId(u32::try_from(n).unwrap_or(u32::MAX)))) {
+        if bad_files.contains(item.file.as_str()) {
             item.status = Status::Invalid;
         }
     }

@@ -499,18 +499,8 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     }
 }
 
-/// What `--remote-bases` learnt.
-#[derive(Default)]
-struct RemoteBases {
-    lookups: BTreeMap<String, Lookup>,
-    /// `remote-base-lookup` warnings.
-    diagnostics: Vec<Diagnostic>,
-    /// Derived detections whose base was found on the instance.
-    found_for: HashSet<crate::source::FileId>,
-}
-
 /// Looks up, on the instance, the bases of the tested derived detections
-/// that are not among the loaded files (each base once).
+/// that are not among the loaded files.
 fn lookup_remote_bases(
     cx: &Context,
     client: &crate::panther_api::Client,
@@ -518,7 +508,7 @@ fn lookup_remote_bases(
     analyses: &[&Analysis],
     index: &Index<'_>,
     invalid: &HashSet<crate::source::FileId>,
-) -> RemoteBases {
+) -> remote_bases::Resolved {
     let derived: Vec<&Analysis> = analyses
         .iter()
         .copied()
@@ -530,29 +520,7 @@ fn lookup_remote_bases(
                 && cx.selects(a, &src.rel, index)
         })
         .collect();
-    let ids = remote_bases::missing(derived.iter().copied(), index);
-    if ids.is_empty() {
-        return RemoteBases::default();
-    }
-    let lookups = remote_bases::fetch(client, ids.iter().map(String::as_str));
-    let mut out = RemoteBases::default();
-    for a in derived {
-        let Some(lookup) = a
-            .rule()
-            .and_then(|r| r.base_detection.as_ref())
-            .and_then(|b| lookups.get(&b.value))
-        else {
-            continue;
-        };
-        match remote_bases::diagnostic(a, lookup) {
-            Some(d) => out.diagnostics.push(d),
-            None => {
-                out.found_for.insert(a.file);
-            }
-        }
-    }
-    out.lookups = lookups;
-    out
+    remote_bases::resolve(client, &derived, index)
 }
 
 /// Runs `test`.
@@ -567,7 +535,7 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
     let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
     let remote = match &opts.remote {
         Some(client) => lookup_remote_bases(cx, client, &project, &analyses, &index, &invalid),
-        None => RemoteBases::default(),
+        None => remote_bases::Resolved::default(),
     };
     let icx = ItemCx {
         index: &index,
@@ -615,13 +583,7 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
         items.push(r.item);
         extra.extend(r.diagnostics);
     }
-    if !remote.found_for.is_empty() {
-        // A base found on the instance is not unknown any more.
-        project.diagnostics.retain(|d| {
-            d.code != Code::UnknownBaseDetection || d.file().is_none_or(|f| !remote.found_for.contains(&f))
-        });
-    }
-    project.diagnostics.extend(remote.diagnostics);
+    remote.apply_to(&mut project.diagnostics);
     project.diagnostics.extend(extra);
     crate::project::sort_diagnostics(&mut project.diagnostics, &project.sources);
     let mut notes = Vec::new();
