@@ -204,7 +204,9 @@ pub fn view(project: &Project, filters: &[filter::Filter], id: &str) -> Option<V
     let invalid = project.invalid_files();
     let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
     let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
-    let item = find(project, id)?;
+    let item = index
+        .get(id)
+        .or_else(|| analyses.iter().copied().find(|a| a.id_str() == id))?;
     let (mut base_ref, base) = mergeable_base(item, &index);
     if let Some(r) = &mut base_ref {
         r.file = match index.base(&r.id) {
