@@ -177,10 +177,14 @@ fn format_one(f: &Found, cx: &Context) -> Outcome {
             return Outcome::Skipped;
         }
     }
-    match fmt::format(&text, &before) {
-        Formatted::Unchanged => Outcome::Unchanged,
-        Formatted::Changed(new) => Outcome::Changed { old: text, new },
-        Formatted::LeftAlone(why) => Outcome::LeftAlone(why),
+    // A bug in the layout must cost one file, not the run (the fuzz target
+    // `fmt` looks for such bugs; none is known).
+    let formatted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fmt::format(&text, &before)));
+    match formatted {
+        Ok(Formatted::Unchanged) => Outcome::Unchanged,
+        Ok(Formatted::Changed(new)) => Outcome::Changed { old: text, new },
+        Ok(Formatted::LeftAlone(why)) => Outcome::LeftAlone(why),
+        Err(_) => Outcome::LeftAlone("internal error while formatting; please report this".to_owned()),
     }
 }
 
