@@ -227,17 +227,7 @@ fn read_lines(input: usize, reader: &mut dyn Read, mut buf: Vec<u8>, mut eof: bo
             let want = BATCH_BYTES - buf.len();
             match fill(reader, &mut buf, want) {
                 Ok(e) => eof = e,
-                Err(e) => {
-                    flush_lines(input, &mut line, std::mem::take(&mut buf), tx)?;
-                    return send(
-                        tx,
-                        Message::Problem {
-                            input,
-                            line: Some(line),
-                            message: format!("cannot read further: {e}"),
-                        },
-                    );
-                }
+                Err(e) => return read_failed(input, &mut line, buf, &e, tx),
             }
         }
         if eof {
@@ -254,20 +244,23 @@ fn read_lines(input: usize, reader: &mut dyn Read, mut buf: Vec<u8>, mut eof: bo
             }
             None => match fill(reader, &mut buf, BATCH_BYTES) {
                 Ok(e) => eof = e,
-                Err(e) => {
-                    flush_lines(input, &mut line, std::mem::take(&mut buf), tx)?;
-                    return send(
-                        tx,
-                        Message::Problem {
-                            input,
-                            line: Some(line),
-                            message: format!("cannot read further: {e}"),
-                        },
-                    );
-                }
+                Err(e) => return read_failed(input, &mut line, buf, &e, tx),
             },
         }
     }
+}
+
+/// Sends the lines read before a read error, then the error.
+fn read_failed(input: usize, line: &mut u64, data: Vec<u8>, e: &std::io::Error, tx: &SyncSender<Message>) -> Sent {
+    flush_lines(input, line, data, tx)?;
+    send(
+        tx,
+        Message::Problem {
+            input,
+            line: Some(*line),
+            message: format!("cannot read further: {e}"),
+        },
+    )
 }
 
 fn flush_lines(input: usize, line: &mut u64, data: Vec<u8>, tx: &SyncSender<Message>) -> Sent {

@@ -245,34 +245,11 @@ fn typed(a: &Analysis) -> CorrelationRule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::load_file;
-    use crate::source::{FileId, SourceFile};
 
     /// Runs the check over files given as texts; returns (file, code).
     fn run(files: &[&str]) -> Vec<(u32, &'static str)> {
-        let sources: Vec<SourceFile> = files
+        crate::check::run_on_texts(&CorrelationRefs, files)
             .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let name = format!("f{i}.yml");
-                SourceFile::new(name.clone().into(), name.clone(), name, Some((*t).to_owned()))
-            })
-            .collect();
-        let analyses: Vec<Analysis> = files
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| load_file(FileId(i as u32), Some(t), LoadOptions::default()).analysis)
-            .collect();
-        let refs: Vec<&Analysis> = analyses.iter().collect();
-        let invalid = HashSet::new();
-        let cx = CheckCx {
-            sources: &sources,
-            analyses: &refs,
-            invalid: &invalid,
-        };
-        let mut out = Vec::new();
-        CorrelationRefs.run(&cx, &mut out);
-        out.iter()
             .map(|d| (d.file().map_or(99, |f| f.0), d.code.name()))
             .collect()
     }
