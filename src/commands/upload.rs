@@ -9,8 +9,9 @@
 //! backend error waits `busy_wait_seconds` and re-sends; a transport
 //! failure (no answer, HTTP 429/502/503/504) backs off exponentially with
 //! jitter and re-sends; both share the `--max-retries` budget; a status
-//! poll that gets no answer is repeated up to five times without
-//! re-sending. Authentication failures and every other error end the run
+//! poll that gets no answer is repeated up to five times in a row, and a
+//! poll failure never re-sends the bundle: the run ends with exit 3 and the
+//! receipt ID, the upload's state unknown. Authentication failures and every other error end the run
 //! at once with exit 3.
 //!
 //! Output: the report (tests, diagnostics, the summary line), then the
@@ -140,23 +141,46 @@ fn classify(e: ApiError, receipt: Option<&str>) -> AttemptError {
     AttemptError::Fatal(f)
 }
 
-/// Polls an asynchronous upload until it ends (§4.4, §6.4).
+/// The upload was accepted but its status could not be read: never a
+/// reason to send the bundle again (upload-protocol §6.4).
+fn status_unknown(receipt: &str, why: &str) -> AttemptError {
+    let mut f = Failure::new(format!(
+        "the upload was sent (receipt ID {receipt}) but its status is unknown: {why}; check its state in the Panther Console (or run the upload again once the instance answers)"
+    ));
+    f.receipt = Some(receipt.to_owned());
+    AttemptError::Fatal(f)
+}
+
+/// Polls an asynchronous upload until it ends (§4.4, §6.4). A poll that
+/// gets no usable answer is repeated (up to [`POLL_FLAKES`] times in a row,
+/// within the poll time-out) and never re-sends the bundle; only a terminal
+/// status or a backend "try again later" ends the attempt.
 fn poll(client: &Client, policy: &Policy, receipt: &str) -> std::result::Result<Stats, AttemptError> {
     let start = Instant::now();
     let mut flakes = 0;
+    let mut last_failure: Option<String> = None;
     loop {
         let elapsed = start.elapsed();
         if elapsed >= policy.poll_timeout {
+            let limit = policy.poll_timeout.as_secs_f64().round();
+            if let Some(why) = &last_failure {
+                return Err(status_unknown(
+                    receipt,
+                    &format!("no status poll succeeded before the {limit} s poll time-out (last: {why})"),
+                ));
+            }
             let mut f = Failure::new(format!(
-                "the upload did not finish within {} s (receipt ID {receipt}); check its state in the Panther Console",
-                policy.poll_timeout.as_secs_f64().round()
+                "the upload did not finish within {limit} s (receipt ID {receipt}); check its state in the Panther Console"
             ));
             f.receipt = Some(receipt.to_owned());
             return Err(AttemptError::Fatal(f));
         }
         std::thread::sleep(policy.poll_interval.min(policy.poll_timeout - elapsed));
         match client.upload_status(receipt) {
-            Ok(UploadStatus::NotProcessed) => flakes = 0,
+            Ok(UploadStatus::NotProcessed) => {
+                flakes = 0;
+                last_failure = None;
+            }
             Ok(UploadStatus::Completed(stats)) => return Ok(stats),
             Ok(UploadStatus::Failed(text)) => {
                 let r = panther_api::render_error(&text);
@@ -170,8 +194,17 @@ fn poll(client: &Client, policy: &Policy, receipt: &str) -> std::result::Result<
                 }));
             }
             Ok(UploadStatus::Unexpected(s)) => return Err(AttemptError::Busy(format!("unexpected status: {s}"))),
-            Err(e) if e.is_transient() && flakes < POLL_FLAKES => {
+            // The backend's own "try again later" ends the attempt (§6.2),
+            // and a refused token will not work on the next poll either.
+            Err(e) if e.is_busy() || matches!(e, ApiError::Auth { .. }) => return Err(classify(e, Some(receipt))),
+            Err(e) if e.is_transient() => {
                 flakes += 1;
+                if flakes > POLL_FLAKES {
+                    return Err(status_unknown(
+                        receipt,
+                        &format!("{flakes} status polls in a row failed (last: {e})"),
+                    ));
+                }
                 let wait = e
                     .retry_after()
                     .map_or_else(|| policy.backoff(flakes), |r| r.min(MAX_RETRY_AFTER));
@@ -179,9 +212,10 @@ fn poll(client: &Client, policy: &Policy, receipt: &str) -> std::result::Result<
                     policy,
                     &format!("status poll failed ({e}); polling again in {}", show_wait(wait)),
                 );
-                std::thread::sleep(wait);
+                last_failure = Some(e.to_string());
+                std::thread::sleep(wait.min(policy.poll_timeout.saturating_sub(start.elapsed())));
             }
-            Err(e) => return Err(classify(e, Some(receipt))),
+            Err(e) => return Err(status_unknown(receipt, &format!("the status poll failed: {e}"))),
         }
     }
 }

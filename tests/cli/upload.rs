@@ -264,6 +264,32 @@ fn upload_poll_flake_polls_again_without_resending() {
 }
 
 #[test]
+fn upload_failing_status_polls_never_resend_the_bundle() {
+    let server = Server::start(|r, _| match r.field {
+        "uploadDetectionEntitiesAsync" => receipt("r-503"),
+        _ => Reply::Text(503, "text/html", "<html>503 Service Unavailable</html>".to_owned()),
+    });
+    let (_tmp, dir) = project(&server.url, "");
+    let (code, out, err) = detect_run(&dir, &["upload"], true);
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert_eq!(
+        server.count("uploadDetectionEntitiesAsync"),
+        1,
+        "the bundle is sent once"
+    );
+    // One poll, then five more after failures in a row (upload-protocol §6.4).
+    assert_eq!(server.count("detectionEntitiesUploadStatus"), 6);
+    assert!(!err.contains("retrying upload"), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: the upload was sent (receipt ID r-503) but its status is unknown")
+            && last.contains("HTTP 503")
+            && last.contains("Panther Console"),
+        "{err}"
+    );
+}
+
+#[test]
 fn upload_auth_failure_exits_3_once_and_never_shows_the_token() {
     let server = Server::start(|_, _| Reply::Json(401, json!({"message": "Unauthorized"})));
     // The token sits in the settings file under a hyphenated key, which
