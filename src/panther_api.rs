@@ -9,7 +9,10 @@
 //!
 //! The token is sent in one header marked sensitive and appears nowhere
 //! else: every message built from a response or a transport error is
-//! scrubbed of it before it leaves this module.
+//! scrubbed of it before it leaves this module. The endpoint is only ever
+//! shown without its user name, password and query values
+//! ([`redact_url`]), and text from the server is shown with its control
+//! characters escaped ([`crate::text::escape_control_line`]).
 //!
 //! This module classifies failures ([`ApiError`]) and parses answers; the
 //! retry policy belongs to the commands.
@@ -22,6 +25,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER,
 use serde_json::{Value, json};
 
 use crate::settings::Secret;
+use crate::text::escape_control_line;
 
 /// Largest response body read; a bigger one is a protocol error.
 pub const MAX_RESPONSE_BYTES: u64 = 32 << 20;
@@ -72,7 +76,8 @@ pub const GET_RULE_BODY: &str = "query GetRuleBody($input: ID!) {\n  rulePythonB
 /// Why the endpoint is unusable (a usage error).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointError {
-    /// Neither a URL nor a host name.
+    /// Neither a URL nor a host name (the value as [`redact_host_text`]
+    /// shows it).
     #[error("`{0}` is not a Panther API host or GraphQL URL")]
     Invalid(String),
     /// Plain HTTP to a host that is not loopback.
@@ -91,7 +96,7 @@ pub enum EndpointError {
 /// A value that makes no URL, or plain HTTP to a remote host.
 pub fn endpoint(api_host: &str) -> Result<Url, EndpointError> {
     let api_host = api_host.trim();
-    let invalid = || EndpointError::Invalid(api_host.to_owned());
+    let invalid = || EndpointError::Invalid(redact_host_text(api_host));
     let url = match Url::parse(api_host) {
         Ok(u) if u.has_host() && matches!(u.scheme(), "http" | "https") => u,
         Ok(u) if u.has_host() => return Err(invalid()),
@@ -111,6 +116,45 @@ pub fn endpoint(api_host: &str) -> Result<Url, EndpointError> {
     Ok(url)
 }
 
+/// A URL as it may be shown: no user name or password, query values
+/// replaced by `***`, no fragment.
+pub fn redact_url(url: &Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_fragment(None);
+    if u.query().is_some() {
+        let pairs: Vec<(String, bool)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.is_empty())).collect();
+        if pairs.is_empty() {
+            u.set_query(None);
+        } else {
+            let mut q = u.query_pairs_mut();
+            q.clear();
+            for (k, empty) in &pairs {
+                q.append_pair(k, if *empty { "" } else { "***" });
+            }
+        }
+    }
+    escape_control_line(u.as_str()).into_owned()
+}
+
+/// An `api_host` value as it may be shown in an error: a URL as
+/// [`redact_url`]; anything else without what precedes an `@` and without
+/// what follows a `?`.
+pub fn redact_host_text(api_host: &str) -> String {
+    if let Ok(u) = Url::parse(api_host) {
+        if u.has_host() {
+            return redact_url(&u);
+        }
+    }
+    let mut s = api_host.rsplit_once('@').map_or(api_host, |(_, host)| host).to_owned();
+    if let Some(i) = s.find(['?', '#']) {
+        s.truncate(i);
+        s.push_str("?***");
+    }
+    escape_control_line(&s).into_owned()
+}
+
 fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else { return false };
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -122,7 +166,7 @@ fn is_loopback(url: &Url) -> bool {
 pub enum ApiError {
     /// No answer: connection refused or reset, DNS failure, TLS failure,
     /// time-out.
-    #[error("{message}")]
+    #[error("{}", escape_control_line(.message))]
     Transport {
         /// What happened.
         message: String,
@@ -136,7 +180,7 @@ pub enum ApiError {
         status: u16,
     },
     /// An HTTP error status without a GraphQL answer.
-    #[error("HTTP {status}: {message}")]
+    #[error("HTTP {status}: {}", escape_control_line(.message))]
     Http {
         /// The status.
         status: u16,
@@ -145,8 +189,9 @@ pub enum ApiError {
         /// `Retry-After`, when the server sent seconds.
         retry_after: Option<Duration>,
     },
-    /// A GraphQL error (`errors[0]`).
-    #[error("{message}")]
+    /// A GraphQL error (`errors[0]`); `message` is the server's text as
+    /// sent (for [`render_error`]), shown escaped.
+    #[error("{}", escape_control_line(.message))]
     GraphQl {
         /// `message` (or `body`).
         message: String,
@@ -155,7 +200,7 @@ pub enum ApiError {
     },
     /// An answer that is neither data nor errors, or lacks what the
     /// operation must return.
-    #[error("unexpected answer from Panther: {message}")]
+    #[error("unexpected answer from Panther: {}", escape_control_line(.message))]
     Protocol {
         /// What was wrong.
         message: String,
@@ -318,7 +363,8 @@ pub enum ValidateStatus {
 }
 
 /// A backend error text as PAT renders it (upload-protocol §6.3): escaped
-/// unicode undone, a JSON `{"error", "issues"}` document split up.
+/// unicode undone, a JSON `{"error", "issues"}` document split up; control
+/// characters in the result escaped for printing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedError {
     /// The error line.
@@ -329,8 +375,15 @@ pub struct RenderedError {
 
 /// Renders a backend error text.
 pub fn render_error(text: &str) -> RenderedError {
+    // A well-formed JSON text is read as is: undoing its `\u001b` escapes
+    // first would make it invalid JSON.
+    let parsed = match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => Some(v),
+        _ => None,
+    };
     let text = unescape_unicode(text);
-    if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&text) {
+    let parsed = parsed.or_else(|| serde_json::from_str::<Value>(&text).ok());
+    if let Some(Value::Object(m)) = parsed {
         if m.contains_key("error") || m.contains_key("issues") || m.contains_key("message") {
             let message = m
                 .get("error")
@@ -338,11 +391,14 @@ pub fn render_error(text: &str) -> RenderedError {
                 .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
                 .unwrap_or_default();
             let issues = m.get("issues").map(parse_issues).unwrap_or_default();
-            return RenderedError { message, issues };
+            return RenderedError {
+                message: shown(&message),
+                issues,
+            };
         }
     }
     RenderedError {
-        message: text,
+        message: escape_control_line(&text).into_owned(),
         issues: Vec::new(),
     }
 }
@@ -353,12 +409,18 @@ fn parse_issues(v: &Value) -> Vec<Issue> {
             items
                 .iter()
                 .map(|i| Issue {
-                    path: i["path"].as_str().unwrap_or_default().to_owned(),
-                    error_message: i["errorMessage"].as_str().unwrap_or_default().to_owned(),
+                    path: shown(i["path"].as_str().unwrap_or_default()),
+                    error_message: shown(i["errorMessage"].as_str().unwrap_or_default()),
                 })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A backend text as printed: escaped unicode undone, then control
+/// characters escaped.
+fn shown(s: &str) -> String {
+    escape_control_line(&unescape_unicode(s)).into_owned()
 }
 
 /// `\u003c` → `<` (escaped unicode left in backend messages).
@@ -431,6 +493,8 @@ impl Default for Timeouts {
 pub struct Client {
     http: reqwest::blocking::Client,
     endpoint: Url,
+    /// The endpoint as shown ([`redact_url`]).
+    shown: String,
     token: Secret,
     timeouts: Timeouts,
     verbose: bool,
@@ -439,7 +503,7 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("endpoint", &self.endpoint.as_str())
+            .field("endpoint", &self.shown)
             .field("token", &self.token)
             .finish_non_exhaustive()
     }
@@ -478,6 +542,7 @@ impl Client {
         })?;
         Ok(Client {
             http,
+            shown: redact_url(&endpoint),
             endpoint,
             token,
             timeouts,
@@ -485,25 +550,35 @@ impl Client {
         })
     }
 
-    /// The endpoint.
-    pub fn endpoint(&self) -> &Url {
-        &self.endpoint
+    /// The endpoint as it may be shown: without user name, password and
+    /// query values ([`redact_url`]).
+    pub fn endpoint(&self) -> &str {
+        &self.shown
     }
 
-    /// Replaces the token in a text taken from outside.
+    /// Replaces the token, the endpoint's password and its query values
+    /// in a text taken from outside (transport errors name the URL).
     fn scrub(&self, s: &str) -> String {
-        let t = self.token.expose();
-        if t.is_empty() {
-            s.to_owned()
-        } else {
-            s.replace(t, "***")
+        let mut out = s.replace(self.endpoint.as_str(), &self.shown);
+        let mut secrets: Vec<String> = vec![self.token.expose().to_owned()];
+        secrets.extend(self.endpoint.password().map(str::to_owned));
+        if !self.endpoint.username().is_empty() {
+            secrets.push(format!("{}:", self.endpoint.username()));
         }
+        secrets.extend(self.endpoint.query_pairs().map(|(_, v)| v.into_owned()));
+        for secret in secrets {
+            // Very short values would mangle ordinary words.
+            if secret.len() >= 3 {
+                out = out.replace(&secret, "***");
+            }
+        }
+        out
     }
 
     #[expect(clippy::print_stderr, reason = "--verbose traffic log, never the token")]
     fn log(&self, line: &str) {
         if self.verbose {
-            eprintln!("detect: {}", self.scrub(line));
+            eprintln!("detect: {}", escape_control_line(&self.scrub(line)));
         }
     }
 
@@ -539,7 +614,7 @@ impl Client {
         }
         self.log(&format!(
             "{op}: sent {size} bytes to {}, HTTP {status}, {} bytes back in {} ms",
-            self.endpoint,
+            self.shown,
             buf.len(),
             start.elapsed().as_millis()
         ));
@@ -608,7 +683,7 @@ impl Client {
         data["generalSettings"]["pantherVersion"]
             .as_str()
             .filter(|v| !v.is_empty())
-            .map(str::to_owned)
+            .map(|v| escape_control_line(v).into_owned())
             .ok_or_else(|| ApiError::Protocol {
                 message: "did not receive version in response".to_owned(),
             })
@@ -627,7 +702,7 @@ impl Client {
             self.timeouts.request,
         )?;
         match data["uploadDetectionEntitiesAsync"]["receiptId"].as_str() {
-            Some(r) if !r.is_empty() => Ok(r.to_owned()),
+            Some(r) if !r.is_empty() => Ok(escape_control_line(r).into_owned()),
             _ => Err(ApiError::EmptyReceipt),
         }
     }
@@ -648,7 +723,7 @@ impl Client {
             "NOT_PROCESSED" => UploadStatus::NotProcessed,
             "COMPLETED" => UploadStatus::Completed(Stats::from_json(&s["result"])),
             "FAILED" => UploadStatus::Failed(self.scrub(s["error"].as_str().unwrap_or("upload failed"))),
-            other => UploadStatus::Unexpected(self.scrub(other)),
+            other => UploadStatus::Unexpected(escape_control_line(&self.scrub(other)).into_owned()),
         })
     }
 
@@ -677,7 +752,7 @@ impl Client {
         let vars = json!({"input": {"data": zip_base64, "patVersion": pat_version}});
         let data = self.call("ValidateBulkUpload", VALIDATE, vars, self.timeouts.request)?;
         match data["validateBulkUpload"]["receiptId"].as_str() {
-            Some(r) if !r.is_empty() => Ok(r.to_owned()),
+            Some(r) if !r.is_empty() => Ok(escape_control_line(r).into_owned()),
             _ => Err(ApiError::EmptyReceipt),
         }
     }
@@ -696,7 +771,7 @@ impl Client {
                 error: s["error"].as_str().filter(|e| !e.is_empty()).map(|e| self.scrub(e)),
                 issues: parse_issues(&s["result"]["issues"]),
             },
-            other => ValidateStatus::Unexpected(self.scrub(other)),
+            other => ValidateStatus::Unexpected(escape_control_line(&self.scrub(other)).into_owned()),
         })
     }
 
@@ -779,7 +854,7 @@ impl Client {
             .map(|ts| {
                 ts.iter()
                     .map(|t| RemoteTest {
-                        name: t["name"].as_str().unwrap_or_default().to_owned(),
+                        name: escape_control_line(t["name"].as_str().unwrap_or_default()).into_owned(),
                         expected_result: t["expectedResult"].as_bool().unwrap_or(false),
                         log: t["resource"]
                             .as_str()
@@ -798,7 +873,11 @@ impl Client {
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(|s| escape_control_line(s).into_owned()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -861,6 +940,29 @@ mod tests {
         assert!(endpoint("").is_err());
         assert!(endpoint("acme.example/path").is_err());
         assert!(endpoint("ftp://host/x").is_err());
+    }
+
+    #[test]
+    fn shown_urls_have_no_credentials() {
+        let u = Url::parse("https://bob:hunter22@api.acme.example/public/graphql?token=abc&x=&y=2#frag").unwrap();
+        assert_eq!(
+            redact_url(&u),
+            "https://api.acme.example/public/graphql?token=***&x=&y=***"
+        );
+        assert_eq!(
+            redact_url(&Url::parse("http://127.0.0.1:9/x?").unwrap()),
+            "http://127.0.0.1:9/x"
+        );
+        assert_eq!(redact_host_text("bob:hunter22@acme.example?k=v"), "acme.example?***");
+        assert_eq!(
+            endpoint("ftp://bob:hunter22@h/x?t=abc"),
+            Err(EndpointError::Invalid("ftp://h/x?t=***".to_owned()))
+        );
+        let e = ApiError::GraphQl {
+            message: "bad\u{1b}[2Jthing\nerror: fake".to_owned(),
+            code: None,
+        };
+        assert_eq!(e.to_string(), "bad\\x1b[2Jthing\\nerror: fake");
     }
 
     #[test]

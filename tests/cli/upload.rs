@@ -564,6 +564,97 @@ fn check_connection_prints_the_version() {
     assert!(err.contains("connection check failed"), "{err}");
 }
 
+/// Asserts that no output shows the URL's credentials or a raw control
+/// character the server sent.
+fn assert_clean(out: &str, err: &str) {
+    for text in [out, err] {
+        for secret in ["secret", "s3cret-pw", "abc-q7"] {
+            assert!(!text.contains(secret), "`{secret}` shown:\n{text}");
+        }
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{9b}'),
+            "raw control:\n{text:?}"
+        );
+    }
+}
+
+#[test]
+fn credentials_in_the_api_url_and_controls_in_replies_are_never_shown() {
+    let evil = "bad \u{1b}[2J\u{1b}]0;owned\u{7}\u{9b}31m\nerror: fake line";
+    let server = Server::start(move |r, _| match r.field {
+        "uploadDetectionEntitiesAsync" => receipt("r-c"),
+        "detectionEntitiesUploadStatus" => {
+            let error = json!({"error": evil, "issues": [
+                {"path": "rules/okta_rules/okta_admin_login.yml", "errorMessage": evil}
+            ]});
+            ok(
+                json!({"data": {"detectionEntitiesUploadStatus": {"status": "FAILED", "error": error.to_string(), "result": null}}}),
+            )
+        }
+        "generalSettings" => Reply::Text(500, "text/plain", evil.to_owned()),
+        _ => Reply::Json(502, json!({"errors": [{"message": evil}]})),
+    });
+    let port = server
+        .url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let host = format!("http://user:s3cret-pw@{port}/public/graphql?token=abc-q7");
+    let (_tmp, dir) = project(&server.url, "");
+    let (code, out, err) = detect_run(&dir, &["upload", "-v", "--api-host", &host], true);
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert_clean(&out, &err);
+    // The URL is still used as given, and shown without its secrets.
+    assert_eq!(server.requests()[0].path, "/public/graphql?token=abc-q7");
+    let shown = format!("http://{port}/public/graphql?token=***");
+    assert!(err.contains(&format!("to {shown}")), "{err}");
+    assert!(
+        out.contains(r"bad \x1b[2J\x1b]0;owned\x07\u{9b}31m\nerror: fake line"),
+        "{out}"
+    );
+    assert!(
+        err.lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("error: upload rejected by Panther: bad \\x1b"),
+        "{err}"
+    );
+    let (code, out, err) = detect_run(&dir, &["check-connection", "-v", "--api-host", &host], true);
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert_clean(&out, &err);
+    assert!(
+        err.contains(&format!("connection check failed ({shown}): HTTP 500: bad \\x1b[2J")),
+        "{err}"
+    );
+    let (code, out, err) = detect_run(
+        &dir,
+        &[
+            "delete",
+            "-v",
+            "--no-confirm",
+            "--analysis-id",
+            "Rule.A",
+            "--api-host",
+            &host,
+        ],
+        true,
+    );
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert_clean(&out, &err);
+    assert!(err.contains("delete failed: HTTP 502"), "{err}");
+    // A host that is no URL is refused without echoing its secrets.
+    let (code, out, err) = detect_run(
+        &dir,
+        &["upload", "--api-host", "ftp://u:s3cret-pw@h/?token=abc-q7"],
+        true,
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert_clean(&out, &err);
+    assert!(err.contains("`ftp://h/?token=***` is not a Panther API host"), "{err}");
+}
+
 #[test]
 fn delete_dry_runs_then_deletes_what_was_found() {
     let server = Server::start(|r, _| {
