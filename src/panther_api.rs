@@ -18,6 +18,7 @@
 //! retry policy belongs to the commands.
 
 use std::io::Read;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
@@ -498,6 +499,12 @@ pub struct Client {
     token: Secret,
     timeouts: Timeouts,
     verbose: bool,
+    /// `-vv`: also the variables of each request (bundle data replaced by
+    /// its length).
+    trace: bool,
+    /// When set, no request runs past this instant (its time-out is cut
+    /// to what is left); see [`Client::set_deadline`].
+    deadline: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -547,7 +554,31 @@ impl Client {
             token,
             timeouts,
             verbose,
+            trace: false,
+            deadline: Mutex::new(None),
         })
+    }
+
+    /// The verbosity: 0 quiet traffic, 1 (`-v`) operations, sizes and
+    /// timings, 2 (`-vv`) also the variables.
+    #[must_use]
+    pub fn with_verbosity(mut self, level: u8) -> Client {
+        self.verbose = level > 0;
+        self.trace = level > 1;
+        self
+    }
+
+    /// Bounds every following request by `deadline` (its time-out becomes
+    /// at most the time left; none is sent once it has passed), or lifts
+    /// the bound with `None`.
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        if let Ok(mut d) = self.deadline.lock() {
+            *d = deadline;
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.deadline.lock().ok().and_then(|d| *d)
     }
 
     /// The endpoint as it may be shown: without user name, password and
@@ -584,6 +615,19 @@ impl Client {
 
     /// Sends one operation and returns its `data` object.
     fn call(&self, op: &str, query: &str, variables: Value, timeout: Duration) -> Result<Value, ApiError> {
+        let mut timeout = timeout;
+        if let Some(deadline) = self.deadline() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ApiError::Transport {
+                    message: "the time limit ran out before the request was sent".to_owned(),
+                });
+            }
+            timeout = timeout.min(left);
+        }
+        if self.trace {
+            self.log(&format!("{op}: variables {}", shown_variables(&variables)));
+        }
         let body = json!({"query": query, "variables": variables, "operationName": op}).to_string();
         let size = body.len();
         let start = Instant::now();
@@ -591,7 +635,11 @@ impl Client {
         let resp = match sent {
             Ok(r) => r,
             Err(e) => {
-                let message = self.scrub(&transport_message(&e));
+                let message = if e.is_timeout() {
+                    no_answer_within(timeout)
+                } else {
+                    self.scrub(&transport_message(&e))
+                };
                 self.log(&format!(
                     "{op}: no answer after {} ms: {message}",
                     start.elapsed().as_millis()
@@ -609,7 +657,22 @@ impl Client {
         let mut buf = Vec::new();
         let read = resp.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut buf);
         if let Err(e) = read {
-            let message = self.scrub(&format!("the connection failed while reading the answer: {e}"));
+            // A trickled answer runs into the request's time-out while its
+            // body is read: that is a time-out, not a broken body.
+            let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                || e.get_ref()
+                    .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                    .is_some_and(reqwest::Error::is_timeout)
+                || start.elapsed() >= timeout;
+            let message = if timed_out {
+                no_answer_within(timeout)
+            } else {
+                self.scrub(&format!("the connection failed while reading the answer: {e}"))
+            };
+            self.log(&format!(
+                "{op}: answer cut short after {} ms: {message}",
+                start.elapsed().as_millis()
+            ));
             return Err(ApiError::Transport { message });
         }
         self.log(&format!(
@@ -869,6 +932,31 @@ impl Client {
             tests,
         }))
     }
+}
+
+/// `the server did not answer within 30 s`.
+fn no_answer_within(timeout: Duration) -> String {
+    format!("the server did not answer within {}", show_seconds(timeout))
+}
+
+/// `30 s`, `1.5 s`, `0.25 s`.
+pub fn show_seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    let text = format!("{s:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} s")
+}
+
+/// Variables for the `-vv` log: a bundle (`input.data`, a string) is
+/// replaced by its length.
+fn shown_variables(v: &Value) -> String {
+    let mut v = v.clone();
+    if let Some(data) = v.get_mut("input").and_then(|i| i.get_mut("data")) {
+        if let Some(text) = data.as_str() {
+            *data = Value::String(format!("<bundle: {} base64 characters>", text.len()));
+        }
+    }
+    v.to_string()
 }
 
 fn strings(v: &Value) -> Vec<String> {

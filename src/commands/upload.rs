@@ -33,7 +33,7 @@ use crate::commands::remote_validation;
 use crate::commands::zip::{self, BundleArgs, disabled_json, disabled_line, out_dir, write_bundle, write_report};
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::panther_api::{self, ApiError, Client, Issue, Stats, UploadStatus};
+use crate::panther_api::{self, ApiError, Client, Issue, Stats, UploadStatus, show_seconds};
 use crate::report::Format;
 
 /// Transport failures of status polls tolerated in a row (§6.4).
@@ -70,6 +70,19 @@ pub struct UploadArgs {
     /// Build the bundle and show what it holds; send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Give up when a bundle is not accepted within this many seconds, all
+    /// retries and waits included (`detect.upload.timeout_seconds`;
+    /// default 300).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<f64>,
+}
+
+/// A number of seconds above zero, at most a day.
+fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n <= 86_400.0 => Ok(n),
+        _ => Err(format!("`{s}` is not a number of seconds above 0 (at most 86400)")),
+    }
 }
 
 /// A successful upload.
@@ -222,6 +235,9 @@ fn poll(client: &Client, policy: &Policy, receipt: &str) -> std::result::Result<
 
 /// Uploads one bundle with retries (§6.1, §6.4). `use_async` turns false
 /// for the rest of the run when the instance lacks the async mutation.
+/// The bundle must be accepted within `policy.timeout`: each upload request
+/// is cut to the time left, and a retry whose wait would end past it is
+/// not made.
 fn upload_one(
     client: &Client,
     policy: &Policy,
@@ -232,10 +248,14 @@ fn upload_one(
     let total = policy.max_retries + 1;
     let mut attempt = 1;
     let mut transient = 0;
+    let deadline = Instant::now() + policy.timeout;
     loop {
         let mut receipt = None;
         let result = if *use_async {
-            match client.upload_async(&data, &policy.pat_version) {
+            client.set_deadline(Some(deadline));
+            let sent = client.upload_async(&data, &policy.pat_version);
+            client.set_deadline(None);
+            match sent {
                 Ok(r) => {
                     if policy.verbose {
                         progress(
@@ -249,7 +269,10 @@ fn upload_one(
                 Err(e) => Err(classify(e, None)),
             }
         } else {
-            client.upload_sync(&data).map_err(|e| classify(e, None))
+            client.set_deadline(Some(deadline));
+            let sent = client.upload_sync(&data);
+            client.set_deadline(None);
+            sent.map_err(|e| classify(e, None))
         };
         let (reason, wait) = match result {
             Ok(stats) => return Ok((stats, receipt)),
@@ -278,6 +301,15 @@ fn upload_one(
             let mut f = Failure::new(format!(
                 "exhausted retries attempting to perform bulk upload ({total} attempt{}): {reason}",
                 if total == 1 { "" } else { "s" }
+            ));
+            f.receipt = receipt;
+            return Err(f);
+        }
+        if Instant::now() + wait >= deadline {
+            let mut f = Failure::new(format!(
+                "gave up: the bundle was not accepted within the {} time limit (--timeout, detect.upload.timeout_seconds; {attempt} attempt{}): {reason}",
+                show_seconds(policy.timeout),
+                if attempt == 1 { "" } else { "s" }
             ));
             f.receipt = receipt;
             return Err(f);
@@ -350,7 +382,10 @@ pub fn run(args: &UploadArgs, out: &mut dyn Write) -> Result<u8> {
             "--write-base-changes needs --auto-disable-base (or `auto_disable_base: true`)".to_owned(),
         ));
     }
-    let policy = Policy::new(args.max_retries, &cx);
+    let mut policy = Policy::new(args.max_retries, &cx);
+    if let Some(t) = args.timeout {
+        policy.timeout = Duration::from_secs_f64(t);
+    }
     let batch = args.batch || cx.settings.batch.unwrap_or(false);
     let mut use_async = !(args.no_async || cx.settings.no_async.unwrap_or(false));
     let keep_dir = out_dir(&args.bundle, &cx).or_else(|| {
@@ -451,10 +486,12 @@ pub fn run(args: &UploadArgs, out: &mut dyn Write) -> Result<u8> {
             progress(
                 &policy,
                 &format!(
-                    "Uploading {} files ({}) to {}",
+                    "Uploading {} files ({}) to {} (time limits: {} to be accepted, {} to finish)",
                     plan.entries.len(),
                     human_size(whole.len()),
-                    client.endpoint()
+                    client.endpoint(),
+                    show_seconds(policy.timeout),
+                    show_seconds(policy.poll_timeout)
                 ),
             );
             let start = Instant::now();
