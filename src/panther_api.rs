@@ -156,6 +156,37 @@ pub fn redact_host_text(api_host: &str) -> String {
     escape_control_line(&s).into_owned()
 }
 
+/// `api_host` with its user name, password and query values replaced by
+/// `*` of the same length (for quoting the settings file with its columns
+/// intact); `None` when it has none of them.
+pub fn mask_url_secrets(api_host: &str) -> Option<String> {
+    let chars: Vec<char> = api_host.chars().collect();
+    let mut masked = chars.clone();
+    let text_start = api_host.find("://").map_or(0, |i| api_host[..i].chars().count() + 3);
+    let end_of = |from: usize, stops: &[char]| {
+        (from..chars.len())
+            .find(|&i| stops.contains(&chars[i]))
+            .unwrap_or(chars.len())
+    };
+    let authority_end = end_of(text_start, &['/', '?', '#']);
+    if let Some(at) = (text_start..authority_end).rev().find(|&i| chars[i] == '@') {
+        masked[text_start..at].fill('*');
+    }
+    if let Some(q) = (authority_end..chars.len()).find(|&i| chars[i] == '?') {
+        let q_end = end_of(q, &['#']);
+        let mut in_value = false;
+        for i in q + 1..q_end {
+            match chars[i] {
+                '&' => in_value = false,
+                '=' if !in_value => in_value = true,
+                _ if in_value => masked[i] = '*',
+                _ => {}
+            }
+        }
+    }
+    (masked != chars).then(|| masked.into_iter().collect())
+}
+
 fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else { return false };
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -1042,6 +1073,12 @@ mod tests {
             "http://127.0.0.1:9/x"
         );
         assert_eq!(redact_host_text("bob:hunter22@acme.example?k=v"), "acme.example?***");
+        assert_eq!(
+            mask_url_secrets("https://bob:pw@h:1/p?t=abc&x=&y=2#f").as_deref(),
+            Some("https://******@h:1/p?t=***&x=&y=*#f")
+        );
+        assert_eq!(mask_url_secrets("acme.example"), None);
+        assert_eq!(mask_url_secrets("http://127.0.0.1:9/public/graphql"), None);
         assert_eq!(
             endpoint("ftp://bob:hunter22@h/x?t=abc"),
             Err(EndpointError::Invalid("ftp://h/x?t=***".to_owned()))

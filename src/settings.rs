@@ -358,6 +358,15 @@ pub fn read(path: &Path) -> Result<Settings> {
         Some(t) => text.replace(t.expose(), &"*".repeat(t.expose().chars().count())),
         None => text,
     };
+    // So must the user name, password and query values of `api_host`.
+    let text = match s
+        .api_host
+        .as_deref()
+        .and_then(|h| Some((h, crate::panther_api::mask_url_secrets(h)?)))
+    {
+        Some((host, masked)) => text.replace(host, &masked),
+        None => text,
+    };
     s.source = Some(SourceFile::new(
         path.to_path_buf(),
         display.clone(),

@@ -686,6 +686,18 @@ fn credentials_in_the_api_url_and_controls_in_replies_are_never_shown() {
     assert_eq!(code, 3, "{out}\n{err}");
     assert_clean(&out, &err);
     assert!(err.contains("delete failed: HTTP 502"), "{err}");
+    // Quoted from the settings file (the hyphenated key draws a warning
+    // that shows its line), the URL's secrets are masked.
+    std::fs::write(
+        dir.join(".panther_settings.yml"),
+        format!("api-host: \"{host}\"\ndetect:\n  upload:\n    poll_interval_seconds: 0.01\n"),
+    )
+    .unwrap();
+    let (code, out, err) = detect_run(&dir, &["upload", "-v"], true);
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert_clean(&out, &err);
+    assert!(out.contains("pat-ignores-setting"), "{out}");
+    assert!(out.contains("api-host: \"http://**************@"), "{out}");
     // A host that is no URL is refused without echoing its secrets.
     let (code, out, err) = detect_run(
         &dir,
