@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::Format;
 
@@ -104,9 +104,10 @@ pub struct OutputArgs {
     /// Print errors and the summary only.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Print more (files the folder gate skipped, settings notes).
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// Print more (files the folder gate skipped, settings notes); `-vv`
+    /// also the variables of network requests.
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
     /// Worker threads (default: number of CPUs).
     #[arg(long, alias = "workers", value_name = "N")]
     pub jobs: Option<usize>,

@@ -9,12 +9,16 @@
 //!
 //! The token is sent in one header marked sensitive and appears nowhere
 //! else: every message built from a response or a transport error is
-//! scrubbed of it before it leaves this module.
+//! scrubbed of it before it leaves this module. The endpoint is only ever
+//! shown without its user name, password and query values
+//! ([`redact_url`]), and text from the server is shown with its control
+//! characters escaped ([`crate::text::escape_control_line`]).
 //!
 //! This module classifies failures ([`ApiError`]) and parses answers; the
 //! retry policy belongs to the commands.
 
 use std::io::Read;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
@@ -22,6 +26,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER,
 use serde_json::{Value, json};
 
 use crate::settings::Secret;
+use crate::text::escape_control_line;
 
 /// Largest response body read; a bigger one is a protocol error.
 pub const MAX_RESPONSE_BYTES: u64 = 32 << 20;
@@ -72,7 +77,8 @@ pub const GET_RULE_BODY: &str = "query GetRuleBody($input: ID!) {\n  rulePythonB
 /// Why the endpoint is unusable (a usage error).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointError {
-    /// Neither a URL nor a host name.
+    /// Neither a URL nor a host name (the value as [`redact_host_text`]
+    /// shows it).
     #[error("`{0}` is not a Panther API host or GraphQL URL")]
     Invalid(String),
     /// Plain HTTP to a host that is not loopback.
@@ -91,7 +97,7 @@ pub enum EndpointError {
 /// A value that makes no URL, or plain HTTP to a remote host.
 pub fn endpoint(api_host: &str) -> Result<Url, EndpointError> {
     let api_host = api_host.trim();
-    let invalid = || EndpointError::Invalid(api_host.to_owned());
+    let invalid = || EndpointError::Invalid(redact_host_text(api_host));
     let url = match Url::parse(api_host) {
         Ok(u) if u.has_host() && matches!(u.scheme(), "http" | "https") => u,
         Ok(u) if u.has_host() => return Err(invalid()),
@@ -111,6 +117,76 @@ pub fn endpoint(api_host: &str) -> Result<Url, EndpointError> {
     Ok(url)
 }
 
+/// A URL as it may be shown: no user name or password, query values
+/// replaced by `***`, no fragment.
+pub fn redact_url(url: &Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_fragment(None);
+    if u.query().is_some() {
+        let pairs: Vec<(String, bool)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.is_empty())).collect();
+        if pairs.is_empty() {
+            u.set_query(None);
+        } else {
+            let mut q = u.query_pairs_mut();
+            q.clear();
+            for (k, empty) in &pairs {
+                q.append_pair(k, if *empty { "" } else { "***" });
+            }
+        }
+    }
+    escape_control_line(u.as_str()).into_owned()
+}
+
+/// An `api_host` value as it may be shown in an error: a URL as
+/// [`redact_url`]; anything else without what precedes an `@` and without
+/// what follows a `?`.
+pub fn redact_host_text(api_host: &str) -> String {
+    if let Ok(u) = Url::parse(api_host) {
+        if u.has_host() {
+            return redact_url(&u);
+        }
+    }
+    let mut s = api_host.rsplit_once('@').map_or(api_host, |(_, host)| host).to_owned();
+    if let Some(i) = s.find(['?', '#']) {
+        s.truncate(i);
+        s.push_str("?***");
+    }
+    escape_control_line(&s).into_owned()
+}
+
+/// `api_host` with its user name, password and query values replaced by
+/// `*` of the same length (for quoting the settings file with its columns
+/// intact); `None` when it has none of them.
+pub fn mask_url_secrets(api_host: &str) -> Option<String> {
+    let chars: Vec<char> = api_host.chars().collect();
+    let mut masked = chars.clone();
+    let text_start = api_host.find("://").map_or(0, |i| api_host[..i].chars().count() + 3);
+    let end_of = |from: usize, stops: &[char]| {
+        (from..chars.len())
+            .find(|&i| stops.contains(&chars[i]))
+            .unwrap_or(chars.len())
+    };
+    let authority_end = end_of(text_start, &['/', '?', '#']);
+    if let Some(at) = (text_start..authority_end).rev().find(|&i| chars[i] == '@') {
+        masked[text_start..at].fill('*');
+    }
+    if let Some(q) = (authority_end..chars.len()).find(|&i| chars[i] == '?') {
+        let q_end = end_of(q, &['#']);
+        let mut in_value = false;
+        for i in q + 1..q_end {
+            match chars[i] {
+                '&' => in_value = false,
+                '=' if !in_value => in_value = true,
+                _ if in_value => masked[i] = '*',
+                _ => {}
+            }
+        }
+    }
+    (masked != chars).then(|| masked.into_iter().collect())
+}
+
 fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else { return false };
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -122,7 +198,7 @@ fn is_loopback(url: &Url) -> bool {
 pub enum ApiError {
     /// No answer: connection refused or reset, DNS failure, TLS failure,
     /// time-out.
-    #[error("{message}")]
+    #[error("{}", escape_control_line(.message))]
     Transport {
         /// What happened.
         message: String,
@@ -136,7 +212,7 @@ pub enum ApiError {
         status: u16,
     },
     /// An HTTP error status without a GraphQL answer.
-    #[error("HTTP {status}: {message}")]
+    #[error("HTTP {status}: {}", escape_control_line(.message))]
     Http {
         /// The status.
         status: u16,
@@ -145,8 +221,9 @@ pub enum ApiError {
         /// `Retry-After`, when the server sent seconds.
         retry_after: Option<Duration>,
     },
-    /// A GraphQL error (`errors[0]`).
-    #[error("{message}")]
+    /// A GraphQL error (`errors[0]`); `message` is the server's text as
+    /// sent (for [`render_error`]), shown escaped.
+    #[error("{}", escape_control_line(.message))]
     GraphQl {
         /// `message` (or `body`).
         message: String,
@@ -155,7 +232,7 @@ pub enum ApiError {
     },
     /// An answer that is neither data nor errors, or lacks what the
     /// operation must return.
-    #[error("unexpected answer from Panther: {message}")]
+    #[error("unexpected answer from Panther: {}", escape_control_line(.message))]
     Protocol {
         /// What was wrong.
         message: String,
@@ -318,7 +395,8 @@ pub enum ValidateStatus {
 }
 
 /// A backend error text as PAT renders it (upload-protocol §6.3): escaped
-/// unicode undone, a JSON `{"error", "issues"}` document split up.
+/// unicode undone, a JSON `{"error", "issues"}` document split up; control
+/// characters in the result escaped for printing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedError {
     /// The error line.
@@ -329,8 +407,15 @@ pub struct RenderedError {
 
 /// Renders a backend error text.
 pub fn render_error(text: &str) -> RenderedError {
+    // A well-formed JSON text is read as is: undoing its `\u001b` escapes
+    // first would make it invalid JSON.
+    let parsed = match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => Some(v),
+        _ => None,
+    };
     let text = unescape_unicode(text);
-    if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&text) {
+    let parsed = parsed.or_else(|| serde_json::from_str::<Value>(&text).ok());
+    if let Some(Value::Object(m)) = parsed {
         if m.contains_key("error") || m.contains_key("issues") || m.contains_key("message") {
             let message = m
                 .get("error")
@@ -338,11 +423,14 @@ pub fn render_error(text: &str) -> RenderedError {
                 .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
                 .unwrap_or_default();
             let issues = m.get("issues").map(parse_issues).unwrap_or_default();
-            return RenderedError { message, issues };
+            return RenderedError {
+                message: shown(&message),
+                issues,
+            };
         }
     }
     RenderedError {
-        message: text,
+        message: escape_control_line(&text).into_owned(),
         issues: Vec::new(),
     }
 }
@@ -353,12 +441,18 @@ fn parse_issues(v: &Value) -> Vec<Issue> {
             items
                 .iter()
                 .map(|i| Issue {
-                    path: i["path"].as_str().unwrap_or_default().to_owned(),
-                    error_message: i["errorMessage"].as_str().unwrap_or_default().to_owned(),
+                    path: shown(i["path"].as_str().unwrap_or_default()),
+                    error_message: shown(i["errorMessage"].as_str().unwrap_or_default()),
                 })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A backend text as printed: escaped unicode undone, then control
+/// characters escaped.
+fn shown(s: &str) -> String {
+    escape_control_line(&unescape_unicode(s)).into_owned()
 }
 
 /// `\u003c` → `<` (escaped unicode left in backend messages).
@@ -431,15 +525,23 @@ impl Default for Timeouts {
 pub struct Client {
     http: reqwest::blocking::Client,
     endpoint: Url,
+    /// The endpoint as shown ([`redact_url`]).
+    shown: String,
     token: Secret,
     timeouts: Timeouts,
     verbose: bool,
+    /// `-vv`: also the variables of each request (bundle data replaced by
+    /// its length).
+    trace: bool,
+    /// When set, no request runs past this instant (its time-out is cut
+    /// to what is left); see [`Client::set_deadline`].
+    deadline: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("endpoint", &self.endpoint.as_str())
+            .field("endpoint", &self.shown)
             .field("token", &self.token)
             .finish_non_exhaustive()
     }
@@ -478,37 +580,85 @@ impl Client {
         })?;
         Ok(Client {
             http,
+            shown: redact_url(&endpoint),
             endpoint,
             token,
             timeouts,
             verbose,
+            trace: false,
+            deadline: Mutex::new(None),
         })
     }
 
-    /// The endpoint.
-    pub fn endpoint(&self) -> &Url {
-        &self.endpoint
+    /// The verbosity: 0 quiet traffic, 1 (`-v`) operations, sizes and
+    /// timings, 2 (`-vv`) also the variables.
+    #[must_use]
+    pub fn with_verbosity(mut self, level: u8) -> Client {
+        self.verbose = level > 0;
+        self.trace = level > 1;
+        self
     }
 
-    /// Replaces the token in a text taken from outside.
-    fn scrub(&self, s: &str) -> String {
-        let t = self.token.expose();
-        if t.is_empty() {
-            s.to_owned()
-        } else {
-            s.replace(t, "***")
+    /// Bounds every following request by `deadline` (its time-out becomes
+    /// at most the time left; none is sent once it has passed), or lifts
+    /// the bound with `None`.
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        if let Ok(mut d) = self.deadline.lock() {
+            *d = deadline;
         }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.deadline.lock().ok().and_then(|d| *d)
+    }
+
+    /// The endpoint as it may be shown: without user name, password and
+    /// query values ([`redact_url`]).
+    pub fn endpoint(&self) -> &str {
+        &self.shown
+    }
+
+    /// Replaces the token, the endpoint's password and its query values
+    /// in a text taken from outside (transport errors name the URL).
+    fn scrub(&self, s: &str) -> String {
+        let mut out = s.replace(self.endpoint.as_str(), &self.shown);
+        let mut secrets: Vec<String> = vec![self.token.expose().to_owned()];
+        secrets.extend(self.endpoint.password().map(str::to_owned));
+        if !self.endpoint.username().is_empty() {
+            secrets.push(format!("{}:", self.endpoint.username()));
+        }
+        secrets.extend(self.endpoint.query_pairs().map(|(_, v)| v.into_owned()));
+        for secret in secrets {
+            // Very short values would mangle ordinary words.
+            if secret.len() >= 3 {
+                out = out.replace(&secret, "***");
+            }
+        }
+        out
     }
 
     #[expect(clippy::print_stderr, reason = "--verbose traffic log, never the token")]
     fn log(&self, line: &str) {
         if self.verbose {
-            eprintln!("detect: {}", self.scrub(line));
+            eprintln!("detect: {}", escape_control_line(&self.scrub(line)));
         }
     }
 
     /// Sends one operation and returns its `data` object.
     fn call(&self, op: &str, query: &str, variables: Value, timeout: Duration) -> Result<Value, ApiError> {
+        let mut timeout = timeout;
+        if let Some(deadline) = self.deadline() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ApiError::Transport {
+                    message: "the time limit ran out before the request was sent".to_owned(),
+                });
+            }
+            timeout = timeout.min(left);
+        }
+        if self.trace {
+            self.log(&format!("{op}: variables {}", shown_variables(&variables)));
+        }
         let body = json!({"query": query, "variables": variables, "operationName": op}).to_string();
         let size = body.len();
         let start = Instant::now();
@@ -516,7 +666,11 @@ impl Client {
         let resp = match sent {
             Ok(r) => r,
             Err(e) => {
-                let message = self.scrub(&transport_message(&e));
+                let message = if e.is_timeout() {
+                    no_answer_within(timeout)
+                } else {
+                    self.scrub(&transport_message(&e))
+                };
                 self.log(&format!(
                     "{op}: no answer after {} ms: {message}",
                     start.elapsed().as_millis()
@@ -534,12 +688,27 @@ impl Client {
         let mut buf = Vec::new();
         let read = resp.take(MAX_RESPONSE_BYTES + 1).read_to_end(&mut buf);
         if let Err(e) = read {
-            let message = self.scrub(&format!("the connection failed while reading the answer: {e}"));
+            // A trickled answer runs into the request's time-out while its
+            // body is read: that is a time-out, not a broken body.
+            let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                || e.get_ref()
+                    .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                    .is_some_and(reqwest::Error::is_timeout)
+                || start.elapsed() >= timeout;
+            let message = if timed_out {
+                no_answer_within(timeout)
+            } else {
+                self.scrub(&format!("the connection failed while reading the answer: {e}"))
+            };
+            self.log(&format!(
+                "{op}: answer cut short after {} ms: {message}",
+                start.elapsed().as_millis()
+            ));
             return Err(ApiError::Transport { message });
         }
         self.log(&format!(
             "{op}: sent {size} bytes to {}, HTTP {status}, {} bytes back in {} ms",
-            self.endpoint,
+            self.shown,
             buf.len(),
             start.elapsed().as_millis()
         ));
@@ -608,7 +777,7 @@ impl Client {
         data["generalSettings"]["pantherVersion"]
             .as_str()
             .filter(|v| !v.is_empty())
-            .map(str::to_owned)
+            .map(|v| escape_control_line(v).into_owned())
             .ok_or_else(|| ApiError::Protocol {
                 message: "did not receive version in response".to_owned(),
             })
@@ -627,7 +796,7 @@ impl Client {
             self.timeouts.request,
         )?;
         match data["uploadDetectionEntitiesAsync"]["receiptId"].as_str() {
-            Some(r) if !r.is_empty() => Ok(r.to_owned()),
+            Some(r) if !r.is_empty() => Ok(escape_control_line(r).into_owned()),
             _ => Err(ApiError::EmptyReceipt),
         }
     }
@@ -648,7 +817,7 @@ impl Client {
             "NOT_PROCESSED" => UploadStatus::NotProcessed,
             "COMPLETED" => UploadStatus::Completed(Stats::from_json(&s["result"])),
             "FAILED" => UploadStatus::Failed(self.scrub(s["error"].as_str().unwrap_or("upload failed"))),
-            other => UploadStatus::Unexpected(self.scrub(other)),
+            other => UploadStatus::Unexpected(escape_control_line(&self.scrub(other)).into_owned()),
         })
     }
 
@@ -677,7 +846,7 @@ impl Client {
         let vars = json!({"input": {"data": zip_base64, "patVersion": pat_version}});
         let data = self.call("ValidateBulkUpload", VALIDATE, vars, self.timeouts.request)?;
         match data["validateBulkUpload"]["receiptId"].as_str() {
-            Some(r) if !r.is_empty() => Ok(r.to_owned()),
+            Some(r) if !r.is_empty() => Ok(escape_control_line(r).into_owned()),
             _ => Err(ApiError::EmptyReceipt),
         }
     }
@@ -696,7 +865,7 @@ impl Client {
                 error: s["error"].as_str().filter(|e| !e.is_empty()).map(|e| self.scrub(e)),
                 issues: parse_issues(&s["result"]["issues"]),
             },
-            other => ValidateStatus::Unexpected(self.scrub(other)),
+            other => ValidateStatus::Unexpected(escape_control_line(&self.scrub(other)).into_owned()),
         })
     }
 
@@ -779,7 +948,7 @@ impl Client {
             .map(|ts| {
                 ts.iter()
                     .map(|t| RemoteTest {
-                        name: t["name"].as_str().unwrap_or_default().to_owned(),
+                        name: escape_control_line(t["name"].as_str().unwrap_or_default()).into_owned(),
                         expected_result: t["expectedResult"].as_bool().unwrap_or(false),
                         log: t["resource"]
                             .as_str()
@@ -796,9 +965,38 @@ impl Client {
     }
 }
 
+/// `the server did not answer within 30 s`.
+fn no_answer_within(timeout: Duration) -> String {
+    format!("the server did not answer within {}", show_seconds(timeout))
+}
+
+/// `30 s`, `1.5 s`, `0.25 s`.
+pub fn show_seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    let text = format!("{s:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} s")
+}
+
+/// Variables for the `-vv` log: a bundle (`input.data`, a string) is
+/// replaced by its length.
+fn shown_variables(v: &Value) -> String {
+    let mut v = v.clone();
+    if let Some(data) = v.get_mut("input").and_then(|i| i.get_mut("data")) {
+        if let Some(text) = data.as_str() {
+            *data = Value::String(format!("<bundle: {} base64 characters>", text.len()));
+        }
+    }
+    v.to_string()
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(|s| escape_control_line(s).into_owned()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -861,6 +1059,35 @@ mod tests {
         assert!(endpoint("").is_err());
         assert!(endpoint("acme.example/path").is_err());
         assert!(endpoint("ftp://host/x").is_err());
+    }
+
+    #[test]
+    fn shown_urls_have_no_credentials() {
+        let u = Url::parse("https://bob:hunter22@api.acme.example/public/graphql?token=abc&x=&y=2#frag").unwrap();
+        assert_eq!(
+            redact_url(&u),
+            "https://api.acme.example/public/graphql?token=***&x=&y=***"
+        );
+        assert_eq!(
+            redact_url(&Url::parse("http://127.0.0.1:9/x?").unwrap()),
+            "http://127.0.0.1:9/x"
+        );
+        assert_eq!(redact_host_text("bob:hunter22@acme.example?k=v"), "acme.example?***");
+        assert_eq!(
+            mask_url_secrets("https://bob:pw@h:1/p?t=abc&x=&y=2#f").as_deref(),
+            Some("https://******@h:1/p?t=***&x=&y=*#f")
+        );
+        assert_eq!(mask_url_secrets("acme.example"), None);
+        assert_eq!(mask_url_secrets("http://127.0.0.1:9/public/graphql"), None);
+        assert_eq!(
+            endpoint("ftp://bob:hunter22@h/x?t=abc"),
+            Err(EndpointError::Invalid("ftp://h/x?t=***".to_owned()))
+        );
+        let e = ApiError::GraphQl {
+            message: "bad\u{1b}[2Jthing\nerror: fake".to_owned(),
+            code: None,
+        };
+        assert_eq!(e.to_string(), "bad\\x1b[2Jthing\\nerror: fake");
     }
 
     #[test]

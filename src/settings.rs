@@ -101,6 +101,9 @@ pub struct UploadSettings {
     pub poll_timeout_seconds: Option<f64>,
     /// `request_timeout_seconds` (default 30).
     pub request_timeout_seconds: Option<f64>,
+    /// `timeout_seconds`: the longest an upload may take to be accepted
+    /// (default 300).
+    pub timeout_seconds: Option<f64>,
     /// `busy_wait_seconds` (default 30).
     pub busy_wait_seconds: Option<f64>,
     /// `backoff_seconds`: first wait after a transport failure (default 2).
@@ -190,6 +193,7 @@ const UPLOAD_KEYS: &[&str] = &[
     "poll_interval_seconds",
     "poll_timeout_seconds",
     "request_timeout_seconds",
+    "timeout_seconds",
     "busy_wait_seconds",
     "backoff_seconds",
     "backoff_max_seconds",
@@ -354,6 +358,15 @@ pub fn read(path: &Path) -> Result<Settings> {
         Some(t) => text.replace(t.expose(), &"*".repeat(t.expose().chars().count())),
         None => text,
     };
+    // So must the user name, password and query values of `api_host`.
+    let text = match s
+        .api_host
+        .as_deref()
+        .and_then(|h| Some((h, crate::panther_api::mask_url_secrets(h)?)))
+    {
+        Some((host, masked)) => text.replace(host, &masked),
+        None => text,
+    };
     s.source = Some(SourceFile::new(
         path.to_path_buf(),
         display.clone(),
@@ -413,6 +426,7 @@ fn upload_section(s: &mut Settings, v: &Node, file: FileId, at: &dyn Fn(&Node) -
             "poll_interval_seconds" => u.poll_interval_seconds = Some(seconds(v, at)?),
             "poll_timeout_seconds" => u.poll_timeout_seconds = Some(seconds(v, at)?),
             "request_timeout_seconds" => u.request_timeout_seconds = Some(seconds(v, at)?),
+            "timeout_seconds" => u.timeout_seconds = Some(seconds(v, at)?),
             "busy_wait_seconds" => u.busy_wait_seconds = Some(seconds(v, at)?),
             "backoff_seconds" => u.backoff_seconds = Some(seconds(v, at)?),
             "backoff_max_seconds" => u.backoff_max_seconds = Some(seconds(v, at)?),

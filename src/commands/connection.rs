@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{ArgAction, Args};
 
 use crate::cli::{OutputArgs, ProjectArgs};
 use crate::commands::context::Context;
@@ -24,9 +24,10 @@ pub struct ApiArgs {
     /// Panther API host (`acme.runpanther.net`) or GraphQL URL.
     #[arg(long, value_name = "HOST")]
     pub api_host: Option<String>,
-    /// Print the endpoint, operations and timings on stderr.
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// Print the endpoint, operations and timings on stderr (`-vv`: also
+    /// the request variables).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
 }
 
 impl ApiArgs {
@@ -115,7 +116,7 @@ pub(crate) fn seconds(value: Option<f64>, default: f64) -> Duration {
 ///
 /// # Errors
 /// As [`target`]; a token that cannot be sent in a header.
-pub fn client(settings: &Settings, token: Option<&str>, host: Option<&str>, verbose: bool) -> Result<Client> {
+pub fn client(settings: &Settings, token: Option<&str>, host: Option<&str>, verbose: u8) -> Result<Client> {
     let (url, token) = target(settings, token, host)?;
     let request = seconds(settings.upload.request_timeout_seconds, 30.0).max(Duration::from_secs(1));
     let timeouts = Timeouts {
@@ -123,7 +124,9 @@ pub fn client(settings: &Settings, token: Option<&str>, host: Option<&str>, verb
         sync_upload: request.max(Duration::from_secs(300)),
         ..Timeouts::default()
     };
-    Client::new(url, token, timeouts, verbose).map_err(|e| Error::Usage(e.to_string()))
+    Client::new(url, token, timeouts, verbose > 0)
+        .map(|c| c.with_verbosity(verbose))
+        .map_err(|e| Error::Usage(e.to_string()))
 }
 
 /// Waits and limits of a network command that sends a bundle (upload,
@@ -136,6 +139,10 @@ pub(crate) struct Policy {
     pub(crate) backoff_max: Duration,
     pub(crate) poll_interval: Duration,
     pub(crate) poll_timeout: Duration,
+    /// The longest the bundle may take to be accepted (`--timeout`,
+    /// `detect.upload.timeout_seconds`, default 300 s): every upload
+    /// request, retry and wait.
+    pub(crate) timeout: Duration,
     pub(crate) pat_version: String,
     pub(crate) quiet: bool,
     pub(crate) verbose: bool,
@@ -162,6 +169,7 @@ impl Policy {
             backoff_max: seconds(u.backoff_max_seconds, 30.0),
             poll_interval: seconds(u.poll_interval_seconds, 2.0),
             poll_timeout: seconds(u.poll_timeout_seconds, 900.0),
+            timeout: seconds(u.timeout_seconds, 300.0),
             pat_version: u.pat_version.clone().unwrap_or_else(|| "1.11.1".to_owned()),
             quiet: cx.style.quiet,
             verbose: cx.style.verbose,

@@ -158,7 +158,7 @@ impl Context {
         let style = Style {
             color,
             quiet: output.quiet,
-            verbose: output.verbose,
+            verbose: output.verbose > 0,
             ..Style::default()
         };
         let all_dirs = project.all_dirs || settings.all_dirs.unwrap_or(false);

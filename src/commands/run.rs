@@ -256,7 +256,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
         jobs: args.jobs,
         strict: args.strict,
         quiet: args.quiet,
-        verbose: args.verbose,
+        verbose: u8::from(args.verbose),
         ..OutputArgs::default()
     };
     let mut cx = Context::resolve(&args.project, &output)?;

@@ -9,8 +9,9 @@
 //! backend error waits `busy_wait_seconds` and re-sends; a transport
 //! failure (no answer, HTTP 429/502/503/504) backs off exponentially with
 //! jitter and re-sends; both share the `--max-retries` budget; a status
-//! poll that gets no answer is repeated up to five times without
-//! re-sending. Authentication failures and every other error end the run
+//! poll that gets no answer is repeated up to five times in a row, and a
+//! poll failure never re-sends the bundle: the run ends with exit 3 and the
+//! receipt ID, the upload's state unknown. Authentication failures and every other error end the run
 //! at once with exit 3.
 //!
 //! Output: the report (tests, diagnostics, the summary line), then the
@@ -32,7 +33,7 @@ use crate::commands::remote_validation;
 use crate::commands::zip::{self, BundleArgs, disabled_json, disabled_line, out_dir, write_bundle, write_report};
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::panther_api::{self, ApiError, Client, Issue, Stats, UploadStatus};
+use crate::panther_api::{self, ApiError, Client, Issue, Stats, UploadStatus, show_seconds};
 use crate::report::Format;
 
 /// Transport failures of status polls tolerated in a row (§6.4).
@@ -69,6 +70,19 @@ pub struct UploadArgs {
     /// Build the bundle and show what it holds; send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Give up when a bundle is not accepted within this many seconds, all
+    /// retries and waits included (`detect.upload.timeout_seconds`;
+    /// default 300).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<f64>,
+}
+
+/// A number of seconds above zero, at most a day.
+fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n <= 86_400.0 => Ok(n),
+        _ => Err(format!("`{s}` is not a number of seconds above 0 (at most 86400)")),
+    }
 }
 
 /// A successful upload.
@@ -140,23 +154,46 @@ fn classify(e: ApiError, receipt: Option<&str>) -> AttemptError {
     AttemptError::Fatal(f)
 }
 
-/// Polls an asynchronous upload until it ends (§4.4, §6.4).
+/// The upload was accepted but its status could not be read: never a
+/// reason to send the bundle again (upload-protocol §6.4).
+fn status_unknown(receipt: &str, why: &str) -> AttemptError {
+    let mut f = Failure::new(format!(
+        "the upload was sent (receipt ID {receipt}) but its status is unknown: {why}; check its state in the Panther Console (or run the upload again once the instance answers)"
+    ));
+    f.receipt = Some(receipt.to_owned());
+    AttemptError::Fatal(f)
+}
+
+/// Polls an asynchronous upload until it ends (§4.4, §6.4). A poll that
+/// gets no usable answer is repeated (up to [`POLL_FLAKES`] times in a row,
+/// within the poll time-out) and never re-sends the bundle; only a terminal
+/// status or a backend "try again later" ends the attempt.
 fn poll(client: &Client, policy: &Policy, receipt: &str) -> std::result::Result<Stats, AttemptError> {
     let start = Instant::now();
     let mut flakes = 0;
+    let mut last_failure: Option<String> = None;
     loop {
         let elapsed = start.elapsed();
         if elapsed >= policy.poll_timeout {
+            let limit = policy.poll_timeout.as_secs_f64().round();
+            if let Some(why) = &last_failure {
+                return Err(status_unknown(
+                    receipt,
+                    &format!("no status poll succeeded before the {limit} s poll time-out (last: {why})"),
+                ));
+            }
             let mut f = Failure::new(format!(
-                "the upload did not finish within {} s (receipt ID {receipt}); check its state in the Panther Console",
-                policy.poll_timeout.as_secs_f64().round()
+                "the upload did not finish within {limit} s (receipt ID {receipt}); check its state in the Panther Console"
             ));
             f.receipt = Some(receipt.to_owned());
             return Err(AttemptError::Fatal(f));
         }
         std::thread::sleep(policy.poll_interval.min(policy.poll_timeout - elapsed));
         match client.upload_status(receipt) {
-            Ok(UploadStatus::NotProcessed) => flakes = 0,
+            Ok(UploadStatus::NotProcessed) => {
+                flakes = 0;
+                last_failure = None;
+            }
             Ok(UploadStatus::Completed(stats)) => return Ok(stats),
             Ok(UploadStatus::Failed(text)) => {
                 let r = panther_api::render_error(&text);
@@ -170,8 +207,17 @@ fn poll(client: &Client, policy: &Policy, receipt: &str) -> std::result::Result<
                 }));
             }
             Ok(UploadStatus::Unexpected(s)) => return Err(AttemptError::Busy(format!("unexpected status: {s}"))),
-            Err(e) if e.is_transient() && flakes < POLL_FLAKES => {
+            // The backend's own "try again later" ends the attempt (§6.2),
+            // and a refused token will not work on the next poll either.
+            Err(e) if e.is_busy() || matches!(e, ApiError::Auth { .. }) => return Err(classify(e, Some(receipt))),
+            Err(e) if e.is_transient() => {
                 flakes += 1;
+                if flakes > POLL_FLAKES {
+                    return Err(status_unknown(
+                        receipt,
+                        &format!("{flakes} status polls in a row failed (last: {e})"),
+                    ));
+                }
                 let wait = e
                     .retry_after()
                     .map_or_else(|| policy.backoff(flakes), |r| r.min(MAX_RETRY_AFTER));
@@ -179,15 +225,19 @@ fn poll(client: &Client, policy: &Policy, receipt: &str) -> std::result::Result<
                     policy,
                     &format!("status poll failed ({e}); polling again in {}", show_wait(wait)),
                 );
-                std::thread::sleep(wait);
+                last_failure = Some(e.to_string());
+                std::thread::sleep(wait.min(policy.poll_timeout.saturating_sub(start.elapsed())));
             }
-            Err(e) => return Err(classify(e, Some(receipt))),
+            Err(e) => return Err(status_unknown(receipt, &format!("the status poll failed: {e}"))),
         }
     }
 }
 
 /// Uploads one bundle with retries (§6.1, §6.4). `use_async` turns false
 /// for the rest of the run when the instance lacks the async mutation.
+/// The bundle must be accepted within `policy.timeout`: each upload request
+/// is cut to the time left, and a retry whose wait would end past it is
+/// not made.
 fn upload_one(
     client: &Client,
     policy: &Policy,
@@ -198,10 +248,14 @@ fn upload_one(
     let total = policy.max_retries + 1;
     let mut attempt = 1;
     let mut transient = 0;
+    let deadline = Instant::now() + policy.timeout;
     loop {
         let mut receipt = None;
         let result = if *use_async {
-            match client.upload_async(&data, &policy.pat_version) {
+            client.set_deadline(Some(deadline));
+            let sent = client.upload_async(&data, &policy.pat_version);
+            client.set_deadline(None);
+            match sent {
                 Ok(r) => {
                     if policy.verbose {
                         progress(
@@ -215,7 +269,10 @@ fn upload_one(
                 Err(e) => Err(classify(e, None)),
             }
         } else {
-            client.upload_sync(&data).map_err(|e| classify(e, None))
+            client.set_deadline(Some(deadline));
+            let sent = client.upload_sync(&data);
+            client.set_deadline(None);
+            sent.map_err(|e| classify(e, None))
         };
         let (reason, wait) = match result {
             Ok(stats) => return Ok((stats, receipt)),
@@ -244,6 +301,15 @@ fn upload_one(
             let mut f = Failure::new(format!(
                 "exhausted retries attempting to perform bulk upload ({total} attempt{}): {reason}",
                 if total == 1 { "" } else { "s" }
+            ));
+            f.receipt = receipt;
+            return Err(f);
+        }
+        if Instant::now() + wait >= deadline {
+            let mut f = Failure::new(format!(
+                "gave up: the bundle was not accepted within the {} time limit (--timeout, detect.upload.timeout_seconds; {attempt} attempt{}): {reason}",
+                show_seconds(policy.timeout),
+                if attempt == 1 { "" } else { "s" }
             ));
             f.receipt = receipt;
             return Err(f);
@@ -316,7 +382,10 @@ pub fn run(args: &UploadArgs, out: &mut dyn Write) -> Result<u8> {
             "--write-base-changes needs --auto-disable-base (or `auto_disable_base: true`)".to_owned(),
         ));
     }
-    let policy = Policy::new(args.max_retries, &cx);
+    let mut policy = Policy::new(args.max_retries, &cx);
+    if let Some(t) = args.timeout {
+        policy.timeout = Duration::from_secs_f64(t);
+    }
     let batch = args.batch || cx.settings.batch.unwrap_or(false);
     let mut use_async = !(args.no_async || cx.settings.no_async.unwrap_or(false));
     let keep_dir = out_dir(&args.bundle, &cx).or_else(|| {
@@ -417,10 +486,12 @@ pub fn run(args: &UploadArgs, out: &mut dyn Write) -> Result<u8> {
             progress(
                 &policy,
                 &format!(
-                    "Uploading {} files ({}) to {}",
+                    "Uploading {} files ({}) to {} (time limits: {} to be accepted, {} to finish)",
                     plan.entries.len(),
                     human_size(whole.len()),
-                    client.endpoint()
+                    client.endpoint(),
+                    show_seconds(policy.timeout),
+                    show_seconds(policy.poll_timeout)
                 ),
             );
             let start = Instant::now();

@@ -56,6 +56,9 @@ pub(crate) enum Reply {
     Redirect(String),
     /// Answer after a pause.
     Slow(Duration, Box<Reply>),
+    /// Send a 200 head announcing a 1000-byte JSON body, then one byte per
+    /// interval until the client goes away.
+    Trickle(Duration),
 }
 
 pub(crate) fn ok(v: Value) -> Reply {
@@ -145,9 +148,23 @@ pub(crate) fn serve(stream: TcpStream, handler: &mut Handler, log: &Arc<Mutex<Ve
         std::thread::sleep(pause);
         reply = *inner;
     }
+    if let Reply::Trickle(every) = reply {
+        let head =
+            "HTTP/1.1 200 X\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n{";
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        for _ in 0..999 {
+            std::thread::sleep(every);
+            if stream.write_all(b" ").and_then(|()| stream.flush()).is_err() {
+                return;
+            }
+        }
+        return;
+    }
     let mut extra = String::new();
     let (status, ctype, text) = match reply {
-        Reply::Close | Reply::Slow(..) => return,
+        Reply::Close | Reply::Slow(..) | Reply::Trickle(_) => return,
         Reply::Json(s, v) => (s, "application/json", v.to_string()),
         Reply::Text(s, c, t) => (s, c, t),
         Reply::Redirect(to) => {
@@ -225,6 +242,18 @@ pub(crate) fn project(api_host: &str, extra: &str) -> (tempfile::TempDir, PathBu
 /// Runs `detect <args>` in `dir` with the token in the environment and
 /// checks that the token appears nowhere in the output.
 pub(crate) fn detect_run(dir: &Path, args: &[&str], token_env: bool) -> (i32, String, String) {
+    detect_run_within(dir, args, token_env, None)
+}
+
+/// As [`detect_run`]; with `limit`, a run still going after it is killed
+/// and the test fails (a guard against a client that never gives up, not
+/// a measurement).
+pub(crate) fn detect_run_within(
+    dir: &Path,
+    args: &[&str],
+    token_env: bool,
+    limit: Option<Duration>,
+) -> (i32, String, String) {
     let mut c = detect(dir);
     for v in [
         "PANTHER_API_TOKEN",
@@ -239,6 +268,10 @@ pub(crate) fn detect_run(dir: &Path, args: &[&str], token_env: bool) -> (i32, St
         c.env("PANTHER_API_TOKEN", TOKEN);
     }
     c.args(args);
+    if let Some(limit) = limit {
+        // assert_cmd kills the child at the limit and `run` then fails.
+        c.timeout(limit);
+    }
     let (code, out, err) = run(c);
     assert!(!out.contains(TOKEN), "token in stdout:\n{out}");
     assert!(!err.contains(TOKEN), "token in stderr:\n{err}");
