@@ -115,6 +115,10 @@ codes! {
     UnknownSetting = "unknown-setting", Warning;
     /// A settings key `detect` applies but PAT ignores.
     PatIgnoresSetting = "pat-ignores-setting", Warning;
+    /// `Filename` names a file a bundle may not hold.
+    FilenameNotAllowed = "filename-not-allowed", Error;
+    /// `Filename` names a file above the size cap.
+    FilenameTooLarge = "filename-too-large", Error;
 
     /// A `Condition` name that does not exist.
     UnknownCondition = "unknown-condition", Error;

@@ -118,6 +118,11 @@ impl Project {
             invalid: &invalid,
         };
         diagnostics.extend(check::run_all(&cx));
+        diagnostics.extend(crate::bundle::filename_diagnostics(
+            &found.project_root,
+            &sources,
+            &analyses,
+        ));
         sort_diagnostics(&mut diagnostics, &sources);
         Ok(Project {
             root: found.project_root,

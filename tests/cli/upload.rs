@@ -612,8 +612,9 @@ fn zip_refuses_files_outside_the_project_root() {
     std::fs::remove_file(&py).unwrap();
     std::os::unix::fs::symlink(&outside, &py).unwrap();
     let (code, out, err) = detect_run(&dir, &["zip", "--out", "dist"], false);
-    assert_eq!(code, 2, "{out}\n{err}");
-    assert!(err.contains("is outside the project root"), "{err}");
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("error[filename-not-allowed]"), "{err}");
+    assert!(err.contains("outside the project root"), "{err}");
     assert!(!dir.join("dist").exists(), "no bundle is written");
     // A path that climbs out of the root is refused the same way.
     std::fs::remove_file(&py).unwrap();
@@ -621,8 +622,9 @@ fn zip_refuses_files_outside_the_project_root() {
     let text = std::fs::read_to_string(&yml).unwrap();
     std::fs::write(&yml, text.replace("aws_s3_public_acl.py", "../../../outside.py")).unwrap();
     let (code, _, err) = detect_run(&dir, &["zip", "--out", "dist"], false);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("is outside the project root"), "{err}");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error[filename-not-allowed]"), "{err}");
+    assert!(err.contains("outside the project root"), "{err}");
 }
 
 #[test]

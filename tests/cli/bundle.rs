@@ -1,0 +1,162 @@
+//! What a bundle may hold (upload-protocol §2.3): a `Filename` never brings
+//! a secret, a hidden file, a file outside the project or an oversized file
+//! into it, and `zip` stops before writing anything.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::graphql_server::{detect_run, project};
+
+/// A fake token in the settings file; it must never appear anywhere.
+const FAKE_TOKEN: &str = "fake-secret-token-4242";
+
+/// Writes a Python rule at `rules/leak.yml` whose `Filename` is `value`
+/// (on line 6, the value at column 11).
+fn leaky_rule(dir: &Path, value: &str) {
+    std::fs::write(
+        dir.join("rules/leak.yml"),
+        format!(
+            "AnalysisType: rule\nRuleID: Leak\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nFilename: {value}\n"
+        ),
+    )
+    .expect("test fixture");
+}
+
+fn json(out: &str) -> Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}\n{out}"))
+}
+
+/// The `(code, line, column)` of the diagnostics of `rules/leak.yml` in a
+/// JSON report.
+fn leak_diagnostics(report: &Value) -> Vec<(String, u64, u64)> {
+    report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["file"] == "rules/leak.yml")
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or_default().to_owned(),
+                d["line"].as_u64().unwrap_or_default(),
+                d["column"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn zip_never_bundles_the_settings_file_named_by_filename() {
+    let (_tmp, dir) = project(
+        "http://127.0.0.1:1/public/graphql",
+        &format!("api_token: {FAKE_TOKEN}\n"),
+    );
+    leaky_rule(&dir, "../.panther_settings.yml");
+    let (code, out, err) = detect_run(&dir, &["zip", "--out", "dist"], false);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains("rules/leak.yml:6:11: error[filename-not-allowed]: `Filename` names `../.panther_settings.yml`"),
+        "{err}"
+    );
+    assert!(err.contains("= help: "), "{err}");
+    assert!(!dir.join("dist").exists(), "no bundle is written");
+    assert!(!out.contains(FAKE_TOKEN) && !err.contains(FAKE_TOKEN), "{out}\n{err}");
+    // The same in JSON, and `validate` reports it too (it is a property of
+    // the file).
+    let (code, out, err) = detect_run(&dir, &["zip", "--out", "dist", "--format", "json"], false);
+    assert_eq!(code, 1, "{err}");
+    assert!(!out.contains(FAKE_TOKEN) && !err.contains(FAKE_TOKEN));
+    let report = json(&out);
+    assert_eq!(report["bundle"], Value::Null);
+    assert_eq!(leak_diagnostics(&report), [("filename-not-allowed".to_owned(), 6, 11)]);
+    let (code, out, _) = detect_run(&dir, &["validate", "--format", "json"], false);
+    assert_eq!(code, 1);
+    assert_eq!(
+        leak_diagnostics(&json(&out)),
+        [("filename-not-allowed".to_owned(), 6, 11)]
+    );
+    assert!(!dir.join("dist").exists());
+}
+
+#[test]
+fn filename_may_name_only_sources_inside_the_project() {
+    let (tmp, dir) = project("http://127.0.0.1:1/public/graphql", "");
+    std::fs::write(dir.join(".env"), format!("TOKEN={FAKE_TOKEN}\n")).expect("test fixture");
+    std::fs::create_dir_all(dir.join(".git")).expect("test fixture");
+    std::fs::write(dir.join(".git/config"), format!("[x]\n  token = {FAKE_TOKEN}\n")).expect("test fixture");
+    std::fs::create_dir_all(dir.join("rules/.hidden")).expect("test fixture");
+    std::fs::write(dir.join("rules/.hidden/x.py"), "def rule(e):\n    return True\n").expect("test fixture");
+    std::fs::write(dir.join("rules/notes.txt"), FAKE_TOKEN).expect("test fixture");
+    std::fs::create_dir_all(dir.join("rules/folder.py")).expect("test fixture");
+    std::fs::write(tmp.path().join("outside.py"), "def rule(e):\n    return True\n").expect("test fixture");
+    let abs = dir.join("rules/aws_rules/aws_s3_public_acl.py");
+    let abs = abs.to_string_lossy();
+    for value in [
+        "../.env",
+        "../.git/config",
+        ".hidden/x.py",
+        "../../outside.py",
+        abs.as_ref(),
+        "notes.txt",
+        "aws_rules",
+        "folder.py",
+    ] {
+        leaky_rule(&dir, value);
+        let (code, out, err) = detect_run(&dir, &["zip", "--out", "dist", "--format", "json"], false);
+        assert_eq!(code, 1, "{value}: {err}");
+        assert!(!out.contains(FAKE_TOKEN) && !err.contains(FAKE_TOKEN), "{value}: {out}");
+        // A folder is also `missing-file` (no such file).
+        let found = leak_diagnostics(&json(&out));
+        assert!(
+            found.contains(&("filename-not-allowed".to_owned(), 6, 11)),
+            "{value}: {found:?}"
+        );
+        assert!(!dir.join("dist").exists(), "{value}: no bundle is written");
+    }
+    // A source in another folder of the project is fine.
+    leaky_rule(&dir, "aws_rules/aws_s3_public_acl.py");
+    let (code, out, err) = detect_run(&dir, &["zip", "--out", "dist", "--skip-tests"], false);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(dir.join(out.trim()).is_file(), "{out}");
+}
+
+#[cfg(unix)]
+#[test]
+fn filename_through_a_link_to_a_hidden_file_is_refused() {
+    let (_tmp, dir) = project(
+        "http://127.0.0.1:1/public/graphql",
+        &format!("api_token: {FAKE_TOKEN}\n"),
+    );
+    std::os::unix::fs::symlink(dir.join(".panther_settings.yml"), dir.join("rules/settings.py")).expect("test fixture");
+    leaky_rule(&dir, "settings.py");
+    let (code, out, err) = detect_run(&dir, &["zip", "--out", "dist", "--format", "json"], false);
+    assert_eq!(code, 1, "{err}");
+    assert!(!out.contains(FAKE_TOKEN) && !err.contains(FAKE_TOKEN));
+    assert_eq!(
+        leak_diagnostics(&json(&out)),
+        [("filename-not-allowed".to_owned(), 6, 11)]
+    );
+    assert!(!dir.join("dist").exists());
+}
+
+#[test]
+fn filename_above_the_size_cap_is_an_error_at_its_line() {
+    let (_tmp, dir) = project("http://127.0.0.1:1/public/graphql", "");
+    // 16 MiB and one byte, sparse: the size is all that matters.
+    let big = std::fs::File::create(dir.join("rules/big.py")).expect("test fixture");
+    big.set_len((16 << 20) + 1).expect("test fixture");
+    leaky_rule(&dir, "big.py");
+    let (code, out, err) = detect_run(&dir, &["zip", "--out", "dist", "--format", "json"], false);
+    assert_eq!(code, 1, "{err}");
+    let report = json(&out);
+    assert_eq!(leak_diagnostics(&report), [("filename-too-large".to_owned(), 6, 11)]);
+    assert!(!dir.join("dist").exists());
+    // Exactly 16 MiB is allowed.
+    let big = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join("rules/big.py"))
+        .expect("test fixture");
+    big.set_len(16 << 20).expect("test fixture");
+    let (_, out, _) = detect_run(&dir, &["validate", "--format", "json"], false);
+    assert_eq!(leak_diagnostics(&json(&out)), []);
+}
