@@ -119,6 +119,13 @@ codes! {
     FilenameNotAllowed = "filename-not-allowed", Error;
     /// `Filename` names a file above the size cap.
     FilenameTooLarge = "filename-too-large", Error;
+    /// A detection file found but not readable (dangling link, FIFO,
+    /// device, read error).
+    UnreadableFile = "unreadable-file", Error;
+    /// A folder that cannot be listed.
+    UnreadableFolder = "unreadable-folder", Error;
+    /// A symbolic link back to a folder already walked.
+    SymlinkLoop = "symlink-loop", Warning;
 
     /// A `Condition` name that does not exist.
     UnknownCondition = "unknown-condition", Error;

@@ -84,6 +84,11 @@ pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
     let mut err = std::io::stderr();
     let mut code = exit::SUCCESS;
     let (mut changed, mut unchanged, mut left_alone, mut invalid) = (0usize, 0usize, 0usize, 0usize);
+    // Paths the walk could not use: never opened, never silently dropped.
+    for p in &found.problems {
+        left_alone += 1;
+        let _ = writeln!(err, "warning: {}: left unchanged: {}", p.found.display, p.message);
+    }
     for (f, outcome) in found.files.iter().zip(outcomes) {
         match outcome {
             Outcome::Skipped => {}

@@ -22,7 +22,7 @@ use crate::commands::connection::say;
 use crate::commands::context::Context;
 use crate::commands::test::{self, TestOptions};
 use crate::commands::validate::{self, Outcome};
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::discover;
 use crate::error::{Error, Result};
 use crate::exit;
@@ -162,10 +162,16 @@ pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
         test::run(cx, &opts)?
     };
     if outcome.code != exit::SUCCESS {
+        let mut problems = Vec::new();
+        let unread = unreadable_files(&outcome.project);
+        if !unread.is_empty() {
+            problems.push(format!("nothing was bundled: could not read {}", unread.join(", ")));
+        }
+        problems.push("nothing was bundled: fix the findings above first".to_owned());
         return Ok(Prepared {
             outcome,
             plan: None,
-            problems: vec!["nothing was bundled: fix the findings above first".to_owned()],
+            problems,
         });
     }
     let auto = auto_disable(args, cx);
@@ -208,6 +214,19 @@ pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
             problems,
         })
     }
+}
+
+/// The files and folders of a project that could not be read.
+fn unreadable_files(project: &crate::project::Project) -> Vec<String> {
+    let mut out: Vec<String> = project
+        .diagnostics
+        .iter()
+        .filter(|d| matches!(d.code, Code::UnreadableFile | Code::UnreadableFolder))
+        .filter_map(Diagnostic::file)
+        .map(|f| project.source(f).display.clone())
+        .collect();
+    out.dedup();
+    out
 }
 
 /// `disabledBases` of the JSON report.

@@ -160,3 +160,113 @@ fn filename_above_the_size_cap_is_an_error_at_its_line() {
     let (_, out, _) = detect_run(&dir, &["validate", "--format", "json"], false);
     assert_eq!(leak_diagnostics(&json(&out)), []);
 }
+
+/// `(code, line, column)` of every diagnostic about `file`.
+fn diagnostics_of(report: &Value, file: &str) -> Vec<(String, u64, u64)> {
+    report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["file"] == file)
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or_default().to_owned(),
+                d["line"].as_u64().unwrap_or_default(),
+                d["column"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_inputs_are_reported_and_stop_the_bundle() {
+    // Tests may run as root, which reads mode-000 folders: a FIFO, a
+    // dangling link and a link loop fail the same way for every user
+    // (the permission case is a unit test of the OS error mapping).
+    let (_tmp, dir) = project("http://127.0.0.1:1/public/graphql", "");
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.join("rules/pipe.yml"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    std::os::unix::fs::symlink("gone.yml", dir.join("rules/dangling.yml")).expect("test fixture");
+    std::os::unix::fs::symlink("gone.md", dir.join("rules/dangling.md")).expect("test fixture");
+    std::os::unix::fs::symlink("..", dir.join("rules/loop")).expect("test fixture");
+    // A FIFO is never opened (that would wait for a writer forever).
+    let (code, out, err) = detect_run(&dir, &["validate", "--format", "json"], false);
+    assert_eq!(code, 1, "{err}");
+    let report = json(&out);
+    assert_eq!(
+        diagnostics_of(&report, "rules/pipe.yml"),
+        [("unreadable-file".to_owned(), 1, 1)]
+    );
+    assert_eq!(
+        diagnostics_of(&report, "rules/dangling.yml"),
+        [("unreadable-file".to_owned(), 1, 1)]
+    );
+    assert_eq!(
+        diagnostics_of(&report, "rules/loop"),
+        [("symlink-loop".to_owned(), 1, 1)]
+    );
+    assert_eq!(
+        diagnostics_of(&report, "rules/dangling.md"),
+        [],
+        "not a detection file name"
+    );
+    let messages: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter_map(|d| d["message"].as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("FIFO") && m.contains("not a regular file")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().all(|m| !m.contains("not UTF-8")),
+        "a read problem is not an encoding problem: {messages:?}"
+    );
+    for (file, status) in [("rules/pipe.yml", "invalid"), ("rules/dangling.yml", "invalid")] {
+        let item = report["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|i| i["file"] == file)
+            .unwrap_or_else(|| panic!("{file} is an item"));
+        assert_eq!(item["status"], status, "{file}");
+    }
+    let (code, out, err) = detect_run(&dir, &["zip", "--out", "dist", "--skip-tests"], false);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains("rules/pipe.yml:1:1: error[unreadable-file]: a FIFO (named pipe), not a regular file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: nothing was bundled: could not read rules/dangling.yml, rules/pipe.yml"),
+        "{err}"
+    );
+    assert!(!dir.join("dist").exists(), "no bundle is written");
+    // Ignored paths are not reported.
+    let (code, _, err) = detect_run(
+        &dir,
+        &[
+            "zip",
+            "--out",
+            "dist",
+            "--skip-tests",
+            "--ignore-files",
+            "rules/pipe.yml",
+            "--ignore-files",
+            "rules/dangling.yml",
+            "--ignore-files",
+            "rules/loop",
+        ],
+        false,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("unreadable"), "{err}");
+}
