@@ -176,6 +176,70 @@ fn auto_disable_warnings(plan: &AutoDisable<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The enabled, valid correlation rules of a project by the `RuleID`s
+/// they reference.
+fn correlation_consumers<'a>(
+    analyses: &[&'a Analysis],
+    invalid: &HashSet<crate::source::FileId>,
+) -> HashMap<&'a str, Vec<&'a Analysis>> {
+    let mut out: HashMap<&str, Vec<&Analysis>> = HashMap::new();
+    for a in analyses.iter().copied() {
+        if a.analysis_type.value != AnalysisType::CorrelationRule || invalid.contains(&a.file) {
+            continue;
+        }
+        if !matches!(a.root.get("Enabled").map(|n| &n.kind), Some(NodeKind::Bool(true))) {
+            continue;
+        }
+        let crate::model::Body::Other(o) = &a.body else {
+            continue;
+        };
+        for r in &o.rule_refs {
+            let list = out.entry(r.value.as_str()).or_default();
+            if !list.iter().any(|c| std::ptr::eq(*c, a)) {
+                list.push(a);
+            }
+        }
+    }
+    out
+}
+
+/// `derived-base-feeds-correlation` on each derived detection of a base
+/// kept enabled, naming the correlation rules it feeds.
+fn feeds_correlation_warnings(x: &resolve::DisabledBase<'_>, corr: &[&Analysis], out: &mut Vec<Diagnostic>) {
+    let names: Vec<String> = corr.iter().map(|c| format!("`{}`", c.id_str())).collect();
+    let (rules, verb) = if names.len() == 1 {
+        ("correlation rule", "needs")
+    } else {
+        ("correlation rules", "need")
+    };
+    for d in &x.derived {
+        let mut diag = Diagnostic::new(
+            Code::DerivedBaseFeedsCorrelation,
+            d.file,
+            base_span(d),
+            format!(
+                "base detection `{}` is not disabled: the enabled {rules} {} {verb} its signals, and a disabled rule produces none",
+                x.base.id_str(),
+                names.join(", ")
+            ),
+        )
+        .with_help(format!(
+            "it is uploaded enabled, so it alerts next to `{}`; to silence it, give it `CreateAlert: false`, or point the correlation rule at `{}`",
+            d.id_str(),
+            d.id_str()
+        ))
+        .with_related(x.base.file, x.base.root.first_key_span(), "the base detection");
+        for c in corr {
+            diag = diag.with_related(
+                c.file,
+                c.id.as_ref().map_or(c.root.first_key_span(), |i| i.span),
+                "the correlation rule",
+            );
+        }
+        out.push(diag);
+    }
+}
+
 /// Builds the plan of a bundle.
 ///
 /// # Errors
@@ -207,7 +271,21 @@ pub fn plan(project: &Project, opts: &PlanOptions<'_>) -> Result<Plan> {
     }
     let mut disable: HashSet<crate::source::FileId> = HashSet::new();
     if opts.auto_disable_base {
-        let auto = resolve::bases_to_disable(&selected, &analyses, &index);
+        let mut auto = resolve::bases_to_disable(&selected, &analyses, &index);
+        // A disabled rule produces no signals (correlation-rules §5.2), so
+        // a base that feeds an enabled correlation rule stays enabled.
+        let consumers = correlation_consumers(&analyses, &invalid);
+        let (kept, to_disable): (Vec<_>, Vec<_>) = std::mem::take(&mut auto.disable)
+            .into_iter()
+            .partition(|x| !x.already_disabled && consumers.contains_key(x.base.id_str()));
+        auto.disable = to_disable;
+        for x in &kept {
+            let corr = consumers.get(x.base.id_str()).map_or(&[][..], Vec::as_slice);
+            feeds_correlation_warnings(x, corr, &mut out.diagnostics);
+            if !selected.iter().any(|s| s.file == x.base.file) {
+                selected.push(x.base);
+            }
+        }
         auto_disable_warnings(&auto, &mut out.diagnostics);
         for x in &auto.disable {
             disable.insert(x.base.file);

@@ -126,6 +126,9 @@ codes! {
     UnreadableFolder = "unreadable-folder", Error;
     /// A symbolic link back to a folder already walked.
     SymlinkLoop = "symlink-loop", Warning;
+    /// A base `--auto-disable-base` keeps enabled: an enabled correlation
+    /// rule needs its signals.
+    DerivedBaseFeedsCorrelation = "derived-base-feeds-correlation", Warning;
 
     /// A `Condition` name that does not exist.
     UnknownCondition = "unknown-condition", Error;

@@ -270,3 +270,77 @@ fn unreadable_inputs_are_reported_and_stop_the_bundle() {
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("unreadable"), "{err}");
 }
+
+const CORR_BASE: &str = "rules/aws_rules/aws_root_console_login.yml";
+const CORR_DERIVED: &str = "rules/aws_rules/aws_root_console_login_derived.yml";
+
+#[test]
+fn auto_disable_keeps_a_base_that_feeds_a_correlation_rule() {
+    // The example: `AWS.Console.RootLogin` has the derived detection
+    // `AWS.Console.RootLogin.Prod` and is a step of the enabled correlation
+    // rule `Okta.Admin.Login.THEN.AWS.RootLogin`.
+    let (_tmp, dir) = project("http://127.0.0.1:1/public/graphql", "");
+    let before = std::fs::read_to_string(dir.join(CORR_BASE)).expect("test fixture");
+    assert!(before.contains("Enabled: true\n"));
+    let (code, out, err) = detect_run(&dir, &["zip", "--auto-disable-base", "--format", "json"], false);
+    assert_eq!(code, 0, "{err}");
+    let report = json(&out);
+    let warnings: Vec<&Value> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == "derived-base-feeds-correlation")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = warnings[0];
+    assert_eq!(w["severity"], "warning");
+    assert_eq!(
+        (w["file"].as_str(), w["line"].as_u64(), w["column"].as_u64()),
+        (Some(CORR_DERIVED), Some(3), Some(16))
+    );
+    let message = w["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`AWS.Console.RootLogin`") && message.contains("`Okta.Admin.Login.THEN.AWS.RootLogin`"),
+        "{message}"
+    );
+    assert_eq!(
+        report["disabledBases"],
+        serde_json::json!([]),
+        "the base is not disabled"
+    );
+    assert!(
+        !report["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .any(|d| d["code"] == "derived-inherits-disabled"),
+        "nothing inherits a disabled base"
+    );
+    // The base is bundled unchanged, so it keeps producing signals.
+    let path = report["bundle"]["path"].as_str().expect("bundle path");
+    let entries = crate::graphql_server::unzip(&std::fs::read(dir.join(path)).expect("bundle"));
+    let base = entries.iter().find(|(n, _)| n == CORR_BASE).map(|(_, b)| b.as_str());
+    assert_eq!(base, Some(before.as_str()));
+    // Human output names both, on stderr; `upload --dry-run` says the same.
+    let (code, _, err) = detect_run(&dir, &["zip", "--auto-disable-base", "--out", "dist"], false);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("{CORR_DERIVED}:3:16: warning[derived-base-feeds-correlation]: base detection `AWS.Console.RootLogin` is not disabled: the enabled correlation rule `Okta.Admin.Login.THEN.AWS.RootLogin`")), "{err}");
+    assert!(!err.contains("Disabled 1 base detection"), "{err}");
+    let (code, out, err) = detect_run(&dir, &["upload", "--dry-run", "--auto-disable-base"], false);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        format!("{out}{err}").contains("warning[derived-base-feeds-correlation]"),
+        "{out}\n{err}"
+    );
+    // With the correlation rule disabled, the base is disabled as before.
+    let corr = dir.join("correlation_rules/okta_admin_then_aws_root_login.yml");
+    let text = std::fs::read_to_string(&corr).expect("test fixture");
+    std::fs::write(&corr, text.replace("Enabled: true\n", "Enabled: false\n")).expect("test fixture");
+    let (code, out, err) = detect_run(&dir, &["zip", "--auto-disable-base", "--format", "json"], false);
+    assert_eq!(code, 0, "{err}");
+    let report = json(&out);
+    assert_eq!(
+        report["disabledBases"],
+        serde_json::json!([{"id": "AWS.Console.RootLogin", "file": CORR_BASE}])
+    );
+}

@@ -21,6 +21,13 @@ const ENTRIES: &[&str] = &[
     "rules/okta_rules/okta_admin_login.yml",
 ];
 
+/// Removes the example's correlation rule: it references the base
+/// `AWS.Console.RootLogin`, which automatic disabling then keeps enabled
+/// (tests in `bundle.rs`); these tests are about disabling itself.
+fn without_correlation_rule(dir: &std::path::Path) {
+    std::fs::remove_file(dir.join("correlation_rules/okta_admin_then_aws_root_login.yml")).expect("test fixture");
+}
+
 /// Checks the entry names of a bundle of the example repository: sorted,
 /// every expected file present, nothing that must stay out (the fixture may
 /// grow, so other analysis files are allowed).
@@ -99,6 +106,7 @@ fn zip_twice_gives_identical_bytes() {
 #[test]
 fn zip_auto_disable_base_edits_the_bundle_only() {
     let (_tmp, dir) = project("http://127.0.0.1:1/public/graphql", "");
+    without_correlation_rule(&dir);
     let before = std::fs::read_to_string(dir.join(BASE)).unwrap();
     let (code, out, err) = detect_run(&dir, &["zip", "--auto-disable-base", "--format", "json"], false);
     assert_eq!(code, 0, "{err}");
@@ -171,6 +179,7 @@ fn upload_async_sends_token_and_bundle_and_polls() {
 fn upload_auto_disable_base_from_settings_keeps_filtered_base() {
     let server = async_server(0);
     let (_tmp, dir) = project(&server.url, "auto_disable_base: true\n");
+    without_correlation_rule(&dir);
     let before = std::fs::read_to_string(dir.join(BASE)).unwrap();
     let (code, out, err) = detect_run(&dir, &["upload", "--filter", "RuleID=AWS.Console.RootLogin.Prod"], true);
     assert_eq!(code, 0, "{out}\n{err}");
@@ -204,6 +213,7 @@ fn upload_auto_disable_base_from_settings_keeps_filtered_base() {
 fn upload_write_base_changes_edits_the_file() {
     let server = async_server(0);
     let (_tmp, dir) = project(&server.url, "");
+    without_correlation_rule(&dir);
     let (code, _, err) = detect_run(&dir, &["upload", "--auto-disable-base", "--write-base-changes"], true);
     assert_eq!(code, 0, "{err}");
     let after = std::fs::read_to_string(dir.join(BASE)).unwrap();
@@ -449,6 +459,7 @@ fn upload_stops_on_a_failed_test_before_any_request() {
 fn upload_dry_run_sends_nothing() {
     let server = async_server(0);
     let (_tmp, dir) = project(&server.url, "");
+    without_correlation_rule(&dir);
     let (code, out, err) = detect_run(&dir, &["upload", "--dry-run", "--auto-disable-base"], false);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(server.requests().is_empty());
@@ -702,6 +713,7 @@ fn zip_auto_disable_base_warns_about_bases_it_cannot_disable() {
 #[test]
 fn zip_of_a_sub_folder_disables_bases_kept_elsewhere_in_the_project() {
     let (_tmp, dir) = project("http://127.0.0.1:1/public/graphql", "");
+    without_correlation_rule(&dir);
     let before = std::fs::read_to_string(dir.join(BASE)).unwrap();
     std::fs::write(
         dir.join("rules/okta_rules/root_login_okta_team.yml"),
