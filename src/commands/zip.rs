@@ -27,7 +27,7 @@ use crate::discover;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::filter;
-use crate::report::{self, Format, RunReport};
+use crate::report::{self, Format, RunReport, Status};
 
 /// Flags `zip` and `upload` share: the test step and the bundle.
 #[derive(Debug, Default, Args)]
@@ -156,7 +156,15 @@ pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
     cx.style.sort = args.sort_test_results || cx.settings.sort_test_results.unwrap_or(false);
     let skip_tests = args.skip_tests || env_bool("PANTHER_SKIP_TESTS") || cx.settings.skip_tests.unwrap_or(false);
     let mut outcome = if skip_tests {
-        validate::run(cx)?
+        let mut outcome = validate::run(cx)?;
+        // Validation alone passes nothing: say what was done.
+        for item in &mut outcome.items {
+            if item.status == Status::Passed {
+                item.status = Status::Validated;
+                item.reason = Some("tests not run (--skip-tests)".to_owned());
+            }
+        }
+        outcome
     } else {
         let opts = test_options(args, cx)?;
         test::run(cx, &opts)?

@@ -344,3 +344,44 @@ fn auto_disable_keeps_a_base_that_feeds_a_correlation_rule() {
         serde_json::json!([{"id": "AWS.Console.RootLogin", "file": CORR_BASE}])
     );
 }
+
+#[test]
+fn skip_tests_reports_items_as_validated_never_passed() {
+    let server_less = "http://127.0.0.1:1/public/graphql";
+    let (_tmp, dir) = project(server_less, "");
+    let (code, out, err) = detect_run(&dir, &["zip", "--skip-tests", "--format", "json"], false);
+    assert_eq!(code, 0, "{err}");
+    let report = json(&out);
+    let items = report["items"].as_array().expect("items");
+    // The example has four YAML detections and one Python rule; none of
+    // their tests ran.
+    assert_eq!(items.len(), 5, "{items:?}");
+    for i in items {
+        assert_eq!(i["status"], "validated", "{i}");
+        assert_eq!(i["reason"], "tests not run (--skip-tests)", "{i}");
+    }
+    assert!(!out.contains("\"status\": \"passed\""), "no item or test passed: {out}");
+    assert_eq!(report["summary"]["passed"], 0);
+    assert_eq!(report["summary"]["validated"], 5);
+    assert_eq!(report["summary"]["total"], 5);
+    // Human output says what was done.
+    let (code, _, err) = detect_run(&dir, &["zip", "--skip-tests", "--out", "dist"], false);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Passed: 0  Failed: 0  Invalid: 0  Skipped: 0  Validated: 5 (tests not run)  (total 5, "),
+        "{err}"
+    );
+    let (code, out, err) = detect_run(
+        &dir,
+        &["upload", "--skip-tests", "--dry-run", "--format", "json"],
+        false,
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report = json(&out);
+    assert_eq!(report["summary"]["passed"], 0);
+    assert_eq!(report["summary"]["validated"], 5);
+    // Without --skip-tests the tests run and items pass.
+    let (code, out, err) = detect_run(&dir, &["zip", "--format", "json"], false);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["summary"]["validated"], 0);
+}
