@@ -79,6 +79,25 @@ fn zip_never_bundles_the_settings_file_named_by_filename() {
 }
 
 #[test]
+fn upload_sends_nothing_when_a_filename_names_the_settings_file() {
+    let server = crate::graphql_server::Server::start(|_, _| {
+        crate::graphql_server::Reply::Json(400, serde_json::json!({"errors": [{"message": "unexpected"}]}))
+    });
+    let (_tmp, dir) = project(&server.url, &format!("api_token: {FAKE_TOKEN}\n"));
+    leaky_rule(&dir, "../.panther_settings.yml");
+    for args in [&["upload"][..], &["upload", "--skip-tests"], &["upload", "--dry-run"]] {
+        let (code, out, err) = detect_run(&dir, args, false);
+        assert_eq!(code, 1, "{args:?}: {out}\n{err}");
+        assert!(
+            format!("{out}{err}").contains("error[filename-not-allowed]"),
+            "{args:?}"
+        );
+        assert!(!out.contains(FAKE_TOKEN) && !err.contains(FAKE_TOKEN), "{args:?}");
+        assert!(server.requests().is_empty(), "{args:?}: nothing is sent");
+    }
+}
+
+#[test]
 fn filename_may_name_only_sources_inside_the_project() {
     let (tmp, dir) = project("http://127.0.0.1:1/public/graphql", "");
     std::fs::write(dir.join(".env"), format!("TOKEN={FAKE_TOKEN}\n")).expect("test fixture");
