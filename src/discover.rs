@@ -342,7 +342,7 @@ fn walk_problem(e: &walkdir::Error) -> Option<(PathBuf, ProblemKind, String)> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if name.starts_with('.') && e.depth() > 0 {
+    if e.depth() > 0 && (name.starts_with('.') || PRUNED.contains(&name.as_str())) {
         return None;
     }
     if let Some(ancestor) = e.loop_ancestor() {

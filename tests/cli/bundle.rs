@@ -212,6 +212,8 @@ fn unreadable_inputs_are_reported_and_stop_the_bundle() {
     std::os::unix::fs::symlink("gone.yml", dir.join("rules/dangling.yml")).expect("test fixture");
     std::os::unix::fs::symlink("gone.md", dir.join("rules/dangling.md")).expect("test fixture");
     std::os::unix::fs::symlink("..", dir.join("rules/loop")).expect("test fixture");
+    std::os::unix::fs::symlink("..", dir.join("rules/node_modules")).expect("test fixture");
+    std::os::unix::fs::symlink("gone.yml", dir.join("rules/.hidden.yml")).expect("test fixture");
     // A FIFO is never opened (that would wait for a writer forever).
     let (code, out, err) = detect_run(&dir, &["validate", "--format", "json"], false);
     assert_eq!(code, 1, "{err}");
@@ -233,6 +235,8 @@ fn unreadable_inputs_are_reported_and_stop_the_bundle() {
         [],
         "not a detection file name"
     );
+    assert_eq!(diagnostics_of(&report, "rules/node_modules"), [], "a pruned folder");
+    assert_eq!(diagnostics_of(&report, "rules/.hidden.yml"), [], "a hidden file");
     let messages: Vec<&str> = report["diagnostics"]
         .as_array()
         .expect("diagnostics")
