@@ -203,6 +203,32 @@ fn correlation_consumers<'a>(
     out
 }
 
+/// A base kept enabled by [`keep_correlation_feeders`], with the enabled
+/// correlation rules that reference it.
+pub type KeptBase<'a> = (resolve::DisabledBase<'a>, Vec<&'a Analysis>);
+
+/// Takes out of `auto.disable` the bases that an enabled, valid correlation
+/// rule references: a disabled rule produces no signals
+/// (correlation-rules §5.2), so they stay enabled (design note 004). A base
+/// that already says `Enabled: false` is left in.
+pub fn keep_correlation_feeders<'a>(
+    auto: &mut AutoDisable<'a>,
+    analyses: &[&'a Analysis],
+    invalid: &HashSet<crate::source::FileId>,
+) -> Vec<KeptBase<'a>> {
+    let consumers = correlation_consumers(analyses, invalid);
+    let (kept, to_disable): (Vec<_>, Vec<_>) = std::mem::take(&mut auto.disable)
+        .into_iter()
+        .partition(|x| !x.already_disabled && consumers.contains_key(x.base.id_str()));
+    auto.disable = to_disable;
+    kept.into_iter()
+        .map(|x| {
+            let corr = consumers.get(x.base.id_str()).cloned().unwrap_or_default();
+            (x, corr)
+        })
+        .collect()
+}
+
 /// `derived-base-feeds-correlation` on each derived detection of a base
 /// kept enabled, naming the correlation rules it feeds.
 fn feeds_correlation_warnings(x: &resolve::DisabledBase<'_>, corr: &[&Analysis], out: &mut Vec<Diagnostic>) {
@@ -272,15 +298,8 @@ pub fn plan(project: &Project, opts: &PlanOptions<'_>) -> Result<Plan> {
     let mut disable: HashSet<crate::source::FileId> = HashSet::new();
     if opts.auto_disable_base {
         let mut auto = resolve::bases_to_disable(&selected, &analyses, &index);
-        // A disabled rule produces no signals (correlation-rules §5.2), so
-        // a base that feeds an enabled correlation rule stays enabled.
-        let consumers = correlation_consumers(&analyses, &invalid);
-        let (kept, to_disable): (Vec<_>, Vec<_>) = std::mem::take(&mut auto.disable)
-            .into_iter()
-            .partition(|x| !x.already_disabled && consumers.contains_key(x.base.id_str()));
-        auto.disable = to_disable;
-        for x in &kept {
-            let corr = consumers.get(x.base.id_str()).map_or(&[][..], Vec::as_slice);
+        let kept = keep_correlation_feeders(&mut auto, &analyses, &invalid);
+        for (x, corr) in &kept {
             feeds_correlation_warnings(x, corr, &mut out.diagnostics);
             if !selected.iter().any(|s| s.file == x.base.file) {
                 selected.push(x.base);

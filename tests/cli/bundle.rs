@@ -355,6 +355,16 @@ fn auto_disable_keeps_a_base_that_feeds_a_correlation_rule() {
         format!("{out}{err}").contains("warning[derived-base-feeds-correlation]"),
         "{out}\n{err}"
     );
+    // `show` agrees with the upload.
+    let (code, out, err) = detect_run(&dir, &["show", "AWS.Console.RootLogin", "--format", "json"], false);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["auto_disabled"], false);
+    let (code, out, err) = detect_run(&dir, &["show", "AWS.Console.RootLogin"], false);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        format!("{out}{err}").contains("an upload with auto_disable_base keeps this detection enabled: the enabled correlation rule `Okta.Admin.Login.THEN.AWS.RootLogin` needs its signals"),
+        "{out}\n{err}"
+    );
     // With the correlation rule disabled, the base is disabled as before.
     let corr = dir.join("correlation_rules/okta_admin_then_aws_root_login.yml");
     let text = std::fs::read_to_string(&corr).expect("test fixture");
@@ -366,6 +376,8 @@ fn auto_disable_keeps_a_base_that_feeds_a_correlation_rule() {
         report["disabledBases"],
         serde_json::json!([{"id": "AWS.Console.RootLogin", "file": CORR_BASE}])
     );
+    let (_, out, _) = detect_run(&dir, &["show", "AWS.Console.RootLogin", "--format", "json"], false);
+    assert_eq!(json(&out)["auto_disabled"], true);
 }
 
 #[test]
