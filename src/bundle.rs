@@ -923,6 +923,48 @@ mod tests {
     }
 
     #[test]
+    fn filename_rules_by_type_and_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(root.join("rules")).unwrap();
+        std::fs::create_dir_all(root.join("lookup_tables")).unwrap();
+        std::fs::write(root.join("rules/r.py"), "x").unwrap();
+        std::fs::write(root.join("lookup_tables/t.csv"), "a,b\n").unwrap();
+        let yaml = root.join("rules/r.yml");
+        let table = root.join("lookup_tables/t.yml");
+        let code = |t, v: &str, y: &Path| check_filename(t, v, y, &root).err().map(|p| p.code);
+        assert_eq!(code(AnalysisType::Rule, "r.py", &yaml), None);
+        assert_eq!(code(AnalysisType::Rule, "./r.py", &yaml), None);
+        assert_eq!(
+            code(AnalysisType::Policy, "missing.py", &yaml),
+            None,
+            "missing-file reports it"
+        );
+        assert_eq!(code(AnalysisType::LookupTable, "./t.csv", &table), None);
+        assert_eq!(code(AnalysisType::LookupTable, "t.jsonl", &table), None);
+        for (t, v) in [
+            (AnalysisType::Rule, "r.csv"),
+            (AnalysisType::LookupTable, "t.py"),
+            (AnalysisType::CorrelationRule, "r.py"),
+            (AnalysisType::Rule, "../.panther_settings.yml"),
+            (AnalysisType::Rule, "../../elsewhere.py"),
+            (AnalysisType::Rule, "/etc/passwd.py"),
+        ] {
+            let y = if t == AnalysisType::LookupTable { &table } else { &yaml };
+            assert_eq!(code(t, v, y), Some(Code::FilenameNotAllowed), "{v}");
+        }
+        let (target, cap) = check_filename(AnalysisType::Rule, "r.py", &yaml, &root)
+            .unwrap()
+            .unwrap();
+        assert_eq!((target, cap), (root.join("rules/r.py"), MAX_PYTHON_BYTES));
+        assert_eq!(read_bounded(&root.join("rules/r.py"), 1).unwrap(), b"x");
+        assert!(
+            read_bounded(&root.join("lookup_tables/t.csv"), 2).is_err(),
+            "above the cap"
+        );
+    }
+
+    #[test]
     fn uuid_has_version_four() {
         let u = uuid4();
         assert_eq!(u.len(), 36);
