@@ -176,6 +176,96 @@ fn auto_disable_warnings(plan: &AutoDisable<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The enabled, valid correlation rules of a project by the `RuleID`s
+/// they reference.
+fn correlation_consumers<'a>(
+    analyses: &[&'a Analysis],
+    invalid: &HashSet<crate::source::FileId>,
+) -> HashMap<&'a str, Vec<&'a Analysis>> {
+    let mut out: HashMap<&str, Vec<&Analysis>> = HashMap::new();
+    for a in analyses.iter().copied() {
+        if a.analysis_type.value != AnalysisType::CorrelationRule || invalid.contains(&a.file) {
+            continue;
+        }
+        if !matches!(a.root.get("Enabled").map(|n| &n.kind), Some(NodeKind::Bool(true))) {
+            continue;
+        }
+        let crate::model::Body::Other(o) = &a.body else {
+            continue;
+        };
+        for r in &o.rule_refs {
+            let list = out.entry(r.value.as_str()).or_default();
+            if !list.iter().any(|c| std::ptr::eq(*c, a)) {
+                list.push(a);
+            }
+        }
+    }
+    out
+}
+
+/// A base kept enabled by [`keep_correlation_feeders`], with the enabled
+/// correlation rules that reference it.
+pub type KeptBase<'a> = (resolve::DisabledBase<'a>, Vec<&'a Analysis>);
+
+/// Takes out of `auto.disable` the bases that an enabled, valid correlation
+/// rule references: a disabled rule produces no signals
+/// (correlation-rules §5.2), so they stay enabled (design note 004). A base
+/// that already says `Enabled: false` is left in.
+pub fn keep_correlation_feeders<'a>(
+    auto: &mut AutoDisable<'a>,
+    analyses: &[&'a Analysis],
+    invalid: &HashSet<crate::source::FileId>,
+) -> Vec<KeptBase<'a>> {
+    let consumers = correlation_consumers(analyses, invalid);
+    let (kept, to_disable): (Vec<_>, Vec<_>) = std::mem::take(&mut auto.disable)
+        .into_iter()
+        .partition(|x| !x.already_disabled && consumers.contains_key(x.base.id_str()));
+    auto.disable = to_disable;
+    kept.into_iter()
+        .map(|x| {
+            let corr = consumers.get(x.base.id_str()).cloned().unwrap_or_default();
+            (x, corr)
+        })
+        .collect()
+}
+
+/// `derived-base-feeds-correlation` on each derived detection of a base
+/// kept enabled, naming the correlation rules it feeds.
+fn feeds_correlation_warnings(x: &resolve::DisabledBase<'_>, corr: &[&Analysis], out: &mut Vec<Diagnostic>) {
+    let names: Vec<String> = corr.iter().map(|c| format!("`{}`", c.id_str())).collect();
+    let (rules, verb) = if names.len() == 1 {
+        ("correlation rule", "needs")
+    } else {
+        ("correlation rules", "need")
+    };
+    for d in &x.derived {
+        let mut diag = Diagnostic::new(
+            Code::DerivedBaseFeedsCorrelation,
+            d.file,
+            base_span(d),
+            format!(
+                "base detection `{}` is not disabled: the enabled {rules} {} {verb} its signals, and a disabled rule produces none",
+                x.base.id_str(),
+                names.join(", ")
+            ),
+        )
+        .with_help(format!(
+            "it is uploaded enabled, so it alerts next to `{}`; to silence it, give it `CreateAlert: false`, or point the correlation rule at `{}`",
+            d.id_str(),
+            d.id_str()
+        ))
+        .with_related(x.base.file, x.base.root.first_key_span(), "the base detection");
+        for c in corr {
+            diag = diag.with_related(
+                c.file,
+                c.id.as_ref().map_or(c.root.first_key_span(), |i| i.span),
+                "the correlation rule",
+            );
+        }
+        out.push(diag);
+    }
+}
+
 /// Builds the plan of a bundle.
 ///
 /// # Errors
@@ -207,7 +297,14 @@ pub fn plan(project: &Project, opts: &PlanOptions<'_>) -> Result<Plan> {
     }
     let mut disable: HashSet<crate::source::FileId> = HashSet::new();
     if opts.auto_disable_base {
-        let auto = resolve::bases_to_disable(&selected, &analyses, &index);
+        let mut auto = resolve::bases_to_disable(&selected, &analyses, &index);
+        let kept = keep_correlation_feeders(&mut auto, &analyses, &invalid);
+        for (x, corr) in &kept {
+            feeds_correlation_warnings(x, corr, &mut out.diagnostics);
+            if !selected.iter().any(|s| s.file == x.base.file) {
+                selected.push(x.base);
+            }
+        }
         auto_disable_warnings(&auto, &mut out.diagnostics);
         for x in &auto.disable {
             disable.insert(x.base.file);
@@ -268,13 +365,26 @@ pub fn plan(project: &Project, opts: &PlanOptions<'_>) -> Result<Plan> {
             },
         );
         if let Some(fname) = a.root.get("Filename").and_then(Node::as_str) {
-            let target = src.path.parent().unwrap_or_else(|| Path::new("")).join(fname);
-            let target = discover::absolute(&target, &project.root);
+            // Checked again here (validation reported it already): a file
+            // that changed since must still never reach the bundle.
+            let (target, cap) = match check_filename(a.analysis_type.value, fname, &src.path, &project.root) {
+                Ok(Some(t)) => t,
+                Ok(None) => {
+                    let target = discover::absolute(
+                        &src.path.parent().unwrap_or_else(|| Path::new("")).join(fname),
+                        &project.root,
+                    );
+                    return Err(Error::Read {
+                        path: target,
+                        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+                    });
+                }
+                Err(p) => {
+                    return Err(Error::Usage(format!("{}: {}", src.display, p.message)));
+                }
+            };
             let fname_name = entry_name(&target, project, &root_canon)?;
-            let bytes = std::fs::read(&target).map_err(|source| Error::Read {
-                path: target.clone(),
-                source,
-            })?;
+            let bytes = read_bounded(&target, cap)?;
             unit.names.push(fname_name.clone());
             files.entry(fname_name.clone()).or_insert(Entry {
                 name: fname_name,
@@ -340,6 +450,195 @@ fn entry_name(path: &Path, project: &Project, root_canon: &Path) -> Result<Strin
         return Err(outside());
     }
     Ok(name)
+}
+
+/// Largest Python source a `Filename` may name; a bigger one is reported
+/// at the `Filename` line instead of read.
+pub const MAX_PYTHON_BYTES: u64 = 16 << 20;
+
+/// Largest lookup-table data file a `Filename` may name (the limit of
+/// every file `detect` reads).
+pub const MAX_DATA_BYTES: u64 = crate::project::MAX_FILE_BYTES;
+
+/// Why a `Filename` target may not travel in a bundle: the message and a
+/// help line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilenameProblem {
+    /// The code (`filename-not-allowed` or `filename-too-large`).
+    pub code: Code,
+    /// One plain line.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+}
+
+/// The extensions a `Filename` of this type may have, `None` when the type
+/// names no file at all.
+fn allowed_extensions(t: AnalysisType) -> Option<&'static [&'static str]> {
+    match t {
+        AnalysisType::Rule
+        | AnalysisType::ScheduledRule
+        | AnalysisType::Policy
+        | AnalysisType::Global
+        | AnalysisType::DataModel => Some(&["py"]),
+        AnalysisType::LookupTable => Some(&["csv", "json", "jsonl"]),
+        _ => None,
+    }
+}
+
+/// Whether a `/`-separated relative path has a hidden file or folder.
+fn has_hidden(rel: &Path) -> bool {
+    rel.components().any(|c| match c {
+        std::path::Component::Normal(n) => n.to_string_lossy().starts_with('.'),
+        _ => false,
+    })
+}
+
+/// Checks what a `Filename` of an item in `yaml` may bring into a bundle
+/// (upload-protocol §2.3: only analysis files and the Python sources or
+/// lookup-table data they name). `root` is the project root (the YAML's
+/// own folder when the YAML is not below it). Returns the absolute target
+/// to read, or `Ok(None)` when the target does not exist (`missing-file`
+/// reports that).
+///
+/// # Errors
+/// The problem to report at the `Filename` value.
+pub fn check_filename(
+    t: AnalysisType,
+    value: &str,
+    yaml: &Path,
+    root: &Path,
+) -> std::result::Result<Option<(PathBuf, u64)>, FilenameProblem> {
+    let not_allowed = |message: String, help: &str| FilenameProblem {
+        code: Code::FilenameNotAllowed,
+        message,
+        help: help.to_owned(),
+    };
+    let Some(exts) = allowed_extensions(t) else {
+        return Err(not_allowed(
+            format!("a `{}` does not name a file; `{value}` is not bundled", t.name()),
+            "remove the `Filename` key",
+        ));
+    };
+    let dir = yaml.parent().unwrap_or_else(|| Path::new(""));
+    let region = if yaml.starts_with(root) { root } else { dir };
+    let name = Path::new(value);
+    if name.is_absolute() || value.starts_with('/') || value.starts_with('\\') || name.has_root() {
+        return Err(not_allowed(
+            format!("`Filename` must be relative to this file's folder; `{value}` is an absolute path"),
+            "name the file relative to the folder of this YAML file, inside the project",
+        ));
+    }
+    let target = discover::absolute(&dir.join(name), dir);
+    let Ok(rel) = target.strip_prefix(region) else {
+        return Err(not_allowed(
+            format!("`Filename` names `{value}`, which is outside the project root"),
+            "a bundle holds only files inside the project; move the file into it",
+        ));
+    };
+    if has_hidden(rel) {
+        return Err(not_allowed(
+            format!("`Filename` names `{value}`, a hidden file or a file in a hidden folder; it is never bundled"),
+            "hidden files (settings, `.env`, `.git`) never go into a bundle; name the source file of this item",
+        ));
+    }
+    let ext = target.extension().map(|e| e.to_string_lossy().to_lowercase());
+    if !ext.as_deref().is_some_and(|e| exts.contains(&e)) {
+        let list: Vec<String> = exts.iter().map(|e| format!("`.{e}`")).collect();
+        return Err(not_allowed(
+            format!(
+                "`Filename` names `{value}`; a `{}` may name only a {} file",
+                t.name(),
+                list.join(" or ")
+            ),
+            "a bundle holds only analysis files and the sources they name; fix the name",
+        ));
+    }
+    // Links are followed: the real file must be inside the project too.
+    let Ok(meta) = std::fs::metadata(&target) else {
+        return Ok(None);
+    };
+    if let (Ok(real), Ok(real_region)) = (std::fs::canonicalize(&target), std::fs::canonicalize(region)) {
+        match real.strip_prefix(&real_region) {
+            Ok(r) if !has_hidden(r) => {}
+            Ok(_) => {
+                return Err(not_allowed(
+                    format!("`Filename` names `{value}`, a link to a hidden file; it is never bundled"),
+                    "name the real source file of this item",
+                ));
+            }
+            Err(_) => {
+                return Err(not_allowed(
+                    format!("`Filename` names `{value}`, a link to a file outside the project root"),
+                    "a bundle holds only files inside the project; replace the link by the file",
+                ));
+            }
+        }
+    }
+    if !meta.is_file() {
+        return Err(not_allowed(
+            format!("`Filename` names `{value}`, which is not a regular file"),
+            "name the source file of this item",
+        ));
+    }
+    let cap = if t == AnalysisType::LookupTable {
+        MAX_DATA_BYTES
+    } else {
+        MAX_PYTHON_BYTES
+    };
+    if meta.len() > cap {
+        return Err(FilenameProblem {
+            code: Code::FilenameTooLarge,
+            message: format!(
+                "`Filename` names `{value}`, which is {} MiB; files above {} MiB are not read",
+                meta.len().div_ceil(1 << 20),
+                cap >> 20
+            ),
+            help: "split the file, or keep the large data out of the repository".to_owned(),
+        });
+    }
+    Ok(Some((target, cap)))
+}
+
+/// The `Filename` diagnostics of a project's items (`filename-not-allowed`,
+/// `filename-too-large`), at the `Filename` value.
+pub fn filename_diagnostics(root: &Path, sources: &[SourceFile], analyses: &[&Analysis]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for a in analyses {
+        let Some(node) = a.root.get("Filename") else { continue };
+        let Some(value) = node.as_str() else { continue };
+        if value.is_empty() {
+            continue;
+        }
+        let Some(src) = sources.get(a.file.0 as usize) else {
+            continue;
+        };
+        if let Err(p) = check_filename(a.analysis_type.value, value, &src.path, root) {
+            out.push(Diagnostic::new(p.code, a.file, node.span, p.message).with_help(p.help));
+        }
+    }
+    out
+}
+
+/// Reads at most `cap` bytes of a `Filename` target (one more byte means
+/// the file grew past the cap since it was checked).
+fn read_bounded(path: &Path, cap: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let read_err = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = std::fs::File::open(path).map_err(read_err)?;
+    let mut bytes = Vec::new();
+    f.take(cap + 1).read_to_end(&mut bytes).map_err(read_err)?;
+    if bytes.len() as u64 > cap {
+        return Err(Error::Usage(format!(
+            "`{}` grew above {} MiB while it was read; nothing was bundled",
+            path.display(),
+            cap >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Byte offset of a 1-based position (column in characters).
@@ -621,6 +920,48 @@ mod tests {
         let f = z.by_index(1).unwrap();
         assert_eq!(f.compression(), zip::CompressionMethod::Deflated);
         assert_eq!(f.unix_mode(), Some(0o100644));
+    }
+
+    #[test]
+    fn filename_rules_by_type_and_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(root.join("rules")).unwrap();
+        std::fs::create_dir_all(root.join("lookup_tables")).unwrap();
+        std::fs::write(root.join("rules/r.py"), "x").unwrap();
+        std::fs::write(root.join("lookup_tables/t.csv"), "a,b\n").unwrap();
+        let yaml = root.join("rules/r.yml");
+        let table = root.join("lookup_tables/t.yml");
+        let code = |t, v: &str, y: &Path| check_filename(t, v, y, &root).err().map(|p| p.code);
+        assert_eq!(code(AnalysisType::Rule, "r.py", &yaml), None);
+        assert_eq!(code(AnalysisType::Rule, "./r.py", &yaml), None);
+        assert_eq!(
+            code(AnalysisType::Policy, "missing.py", &yaml),
+            None,
+            "missing-file reports it"
+        );
+        assert_eq!(code(AnalysisType::LookupTable, "./t.csv", &table), None);
+        assert_eq!(code(AnalysisType::LookupTable, "t.jsonl", &table), None);
+        for (t, v) in [
+            (AnalysisType::Rule, "r.csv"),
+            (AnalysisType::LookupTable, "t.py"),
+            (AnalysisType::CorrelationRule, "r.py"),
+            (AnalysisType::Rule, "../.panther_settings.yml"),
+            (AnalysisType::Rule, "../../elsewhere.py"),
+            (AnalysisType::Rule, "/etc/passwd.py"),
+        ] {
+            let y = if t == AnalysisType::LookupTable { &table } else { &yaml };
+            assert_eq!(code(t, v, y), Some(Code::FilenameNotAllowed), "{v}");
+        }
+        let (target, cap) = check_filename(AnalysisType::Rule, "r.py", &yaml, &root)
+            .unwrap()
+            .unwrap();
+        assert_eq!((target, cap), (root.join("rules/r.py"), MAX_PYTHON_BYTES));
+        assert_eq!(read_bounded(&root.join("rules/r.py"), 1).unwrap(), b"x");
+        assert!(
+            read_bounded(&root.join("lookup_tables/t.csv"), 2).is_err(),
+            "above the cap"
+        );
     }
 
     #[test]

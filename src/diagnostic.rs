@@ -115,6 +115,20 @@ codes! {
     UnknownSetting = "unknown-setting", Warning;
     /// A settings key `detect` applies but PAT ignores.
     PatIgnoresSetting = "pat-ignores-setting", Warning;
+    /// `Filename` names a file a bundle may not hold.
+    FilenameNotAllowed = "filename-not-allowed", Error;
+    /// `Filename` names a file above the size cap.
+    FilenameTooLarge = "filename-too-large", Error;
+    /// A detection file found but not readable (dangling link, FIFO,
+    /// device, read error).
+    UnreadableFile = "unreadable-file", Error;
+    /// A folder that cannot be listed.
+    UnreadableFolder = "unreadable-folder", Error;
+    /// A symbolic link back to a folder already walked.
+    SymlinkLoop = "symlink-loop", Warning;
+    /// A base `--auto-disable-base` keeps enabled: an enabled correlation
+    /// rule needs its signals.
+    DerivedBaseFeedsCorrelation = "derived-base-feeds-correlation", Warning;
 
     /// A `Condition` name that does not exist.
     UnknownCondition = "unknown-condition", Error;

@@ -41,11 +41,37 @@ pub struct Found {
     pub display: String,
 }
 
+/// What went wrong with a path the walk could not use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// A `*.y*ml` entry that cannot be read: a dangling link, a FIFO,
+    /// socket or device, or a read error.
+    File,
+    /// A folder that cannot be listed.
+    Folder,
+    /// A link back to a folder the walk is already in (nothing is lost:
+    /// the folder is walked once).
+    Loop,
+}
+
+/// A path the walk found but could not use (never dropped silently).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file or folder found.
+    pub found: Found,
+    /// What kind of problem.
+    pub kind: ProblemKind,
+    /// One plain line, with the OS error where there is one.
+    pub message: String,
+}
+
 /// The result of a walk.
 #[derive(Debug, Default)]
 pub struct Discovered {
     /// Files to read, sorted by `rel`.
     pub files: Vec<Found>,
+    /// Paths that could not be walked or read, sorted by `rel`.
+    pub problems: Vec<Problem>,
     /// Files the folder-name gate left out that mention `AnalysisType`.
     pub gated: Vec<String>,
     /// The project root.
@@ -123,6 +149,13 @@ fn gate_admits(walk_path: &str) -> bool {
     .any(|p| walk_path.contains(p))
         || walk_path.ends_with("/global_helpers")
         || walk_path.ends_with("/packs")
+}
+
+/// Whether the gate admits the folder of `path` (a walk path below
+/// `abs_root`).
+fn parent_admitted(path: &Path, abs_root: &Path) -> bool {
+    let parent = path.parent().and_then(|p| relative(p, abs_root)).unwrap_or_default();
+    gate_admits(&format!("./{parent}"))
 }
 
 struct Ignore {
@@ -204,28 +237,64 @@ pub fn discover(opts: &DiscoverOptions, cwd: &Path) -> Result<Discovered> {
             !(name.starts_with('.') || (e.file_type().is_dir() && PRUNED.contains(&name.as_ref())))
         });
         for entry in walker {
-            let Ok(entry) = entry else { continue };
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    if let Some((abs, kind, message)) = walk_problem(&e) {
+                        let gated_out =
+                            kind == ProblemKind::File && gated && e.depth() > 1 && !parent_admitted(&abs, &abs_root);
+                        let rel =
+                            relative(&abs, &project_root).unwrap_or_else(|| abs.to_string_lossy().replace('\\', "/"));
+                        if !gated_out && !ignore.is_ignored(&abs, &rel) && seen.insert(abs.clone()) {
+                            out.problems.push(Problem {
+                                found: Found {
+                                    display: display_path(&abs, cwd),
+                                    path: abs,
+                                    rel,
+                                },
+                                kind,
+                                message,
+                            });
+                        }
+                    }
+                    continue;
+                }
+            };
+            let name = entry.file_name().to_string_lossy();
             if !entry.file_type().is_file() {
+                // A FIFO or device named like a detection file is reported,
+                // never opened (reading a FIFO would wait for a writer).
+                let gated_out = gated && entry.depth() > 1 && !parent_admitted(entry.path(), &abs_root);
+                if !entry.file_type().is_dir() && is_yaml_name(&name) && !gated_out {
+                    let abs = entry.path().to_path_buf();
+                    let rel = relative(&abs, &project_root).unwrap_or_else(|| abs.to_string_lossy().replace('\\', "/"));
+                    if !ignore.is_ignored(&abs, &rel) && seen.insert(abs.clone()) {
+                        out.problems.push(Problem {
+                            found: Found {
+                                display: display_path(&abs, cwd),
+                                path: abs,
+                                rel,
+                            },
+                            kind: ProblemKind::File,
+                            message: format!(
+                                "{}, not a regular file; it is not read",
+                                special_kind(&entry.file_type())
+                            ),
+                        });
+                    }
+                }
                 continue;
             }
-            let name = entry.file_name().to_string_lossy();
             if !is_yaml_name(&name) || (name == "dependabot.yml" && entry.depth() <= 2) {
                 continue;
             }
             let abs = entry.path().to_path_buf();
             let rel = relative(&abs, &project_root).unwrap_or_else(|| abs.to_string_lossy().replace('\\', "/"));
-            if gated && entry.depth() > 1 {
-                let parent = entry
-                    .path()
-                    .parent()
-                    .and_then(|p| relative(p, &abs_root))
-                    .unwrap_or_default();
-                if !gate_admits(&format!("./{parent}")) {
-                    if std::fs::read_to_string(&abs).is_ok_and(|t| t.contains("AnalysisType")) {
-                        out.gated.push(rel);
-                    }
-                    continue;
+            if gated && entry.depth() > 1 && !parent_admitted(entry.path(), &abs_root) {
+                if std::fs::read_to_string(&abs).is_ok_and(|t| t.contains("AnalysisType")) {
+                    out.gated.push(rel);
                 }
+                continue;
             }
             if ignore.is_ignored(&abs, &rel) || !seen.insert(abs.clone()) {
                 continue;
@@ -239,8 +308,83 @@ pub fn discover(opts: &DiscoverOptions, cwd: &Path) -> Result<Discovered> {
         }
     }
     out.files.sort_by(|a, b| a.rel.as_bytes().cmp(b.rel.as_bytes()));
+    out.problems
+        .sort_by(|a, b| a.found.rel.as_bytes().cmp(b.found.rel.as_bytes()));
     out.gated.sort();
     Ok(out)
+}
+
+/// What a file that is neither a regular file nor a folder is.
+fn special_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = t;
+    "a special file"
+}
+
+/// The problem a walk error stands for, if the path matters: the path,
+/// the kind and the message. Hidden names and, for files, names that are
+/// not `*.y*ml` do not matter (the walk would have skipped them).
+fn walk_problem(e: &walkdir::Error) -> Option<(PathBuf, ProblemKind, String)> {
+    let path = e.path()?.to_path_buf();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if e.depth() > 0 && (name.starts_with('.') || PRUNED.contains(&name.as_str())) {
+        return None;
+    }
+    if let Some(ancestor) = e.loop_ancestor() {
+        return Some((
+            path,
+            ProblemKind::Loop,
+            format!(
+                "a symbolic link back to `{}`, which is already walked; it is not followed",
+                ancestor.display()
+            ),
+        ));
+    }
+    let io = e.io_error();
+    let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+    let dangling = is_link && std::fs::metadata(&path).is_err();
+    if dangling {
+        return is_yaml_name(&name).then(|| {
+            let target = std::fs::read_link(&path)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            (
+                path,
+                ProblemKind::File,
+                format!("a symbolic link to `{target}`, which does not exist; it is not read"),
+            )
+        });
+    }
+    let os = io.map_or_else(|| e.to_string(), read_error_text);
+    if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+        return Some((path, ProblemKind::Folder, format!("cannot read the folder: {os}")));
+    }
+    is_yaml_name(&name).then(|| (path, ProblemKind::File, format!("cannot read the file: {os}")))
+}
+
+/// An OS error as reports show it (`permission denied (os error 13)`).
+pub fn read_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => format!("{:?}", e.kind()),
+    }
 }
 
 /// The path as reports show it: relative to `cwd` when below it.

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::check::{self, CheckCx};
-use crate::diagnostic::{Diagnostic, Severity};
-use crate::discover::{self, DiscoverOptions};
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::discover::{self, DiscoverOptions, ProblemKind};
 use crate::error::Result;
 use crate::load::{self, LoadOptions};
 use crate::model::Analysis;
@@ -75,7 +75,7 @@ impl Project {
                         ..load::Loaded::default()
                     };
                     loaded.diagnostics.push(Diagnostic::new(
-                        crate::diagnostic::Code::YamlSyntax,
+                        Code::YamlSyntax,
                         id,
                         crate::source::Span::START,
                         format!(
@@ -89,7 +89,20 @@ impl Project {
                         loaded,
                     );
                 }
-                let text = std::fs::read(&f.path).ok().and_then(|b| String::from_utf8(b).ok());
+                let text = match read_text(&f.path) {
+                    Ok(text) => text,
+                    Err(message) => {
+                        let mut loaded = load::Loaded {
+                            is_analysis: true,
+                            ..load::Loaded::default()
+                        };
+                        loaded.diagnostics.push(unreadable(id, message));
+                        return (
+                            SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), None),
+                            loaded,
+                        );
+                    }
+                };
                 let loaded = load::load_file(id, text.as_deref(), opts.load.clone());
                 (
                     SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), text),
@@ -110,6 +123,33 @@ impl Project {
                 });
             }
         }
+        // Paths the walk could not use are reported, never dropped: a file
+        // or folder that could not be read is an invalid entry.
+        for p in &found.problems {
+            let id = FileId(sources.len() as u32);
+            sources.push(SourceFile::new(
+                p.found.path.clone(),
+                p.found.display.clone(),
+                p.found.rel.clone(),
+                None,
+            ));
+            let code = match p.kind {
+                ProblemKind::File => Code::UnreadableFile,
+                ProblemKind::Folder => Code::UnreadableFolder,
+                ProblemKind::Loop => Code::SymlinkLoop,
+            };
+            diagnostics.push(problem_diagnostic(code, id, p.message.clone()));
+            if p.kind != ProblemKind::Loop {
+                entries.push(Entry {
+                    file: id,
+                    analysis: None,
+                });
+            }
+        }
+        entries.sort_by(|a, b| {
+            let rel = |e: &Entry| sources[e.file.0 as usize].rel.as_bytes();
+            rel(a).cmp(rel(b))
+        });
         let invalid: HashSet<FileId> = invalid_files(&diagnostics);
         let analyses: Vec<&Analysis> = entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
         let cx = CheckCx {
@@ -118,6 +158,11 @@ impl Project {
             invalid: &invalid,
         };
         diagnostics.extend(check::run_all(&cx));
+        diagnostics.extend(crate::bundle::filename_diagnostics(
+            &found.project_root,
+            &sources,
+            &analyses,
+        ));
         sort_diagnostics(&mut diagnostics, &sources);
         Ok(Project {
             root: found.project_root,
@@ -151,10 +196,49 @@ impl Project {
     }
 }
 
+/// Reads a detection file: `Ok(None)` when it is not UTF-8 text, `Err`
+/// with the message when it cannot be read. The file type is checked
+/// first, so a FIFO is never opened, and the read is bounded.
+fn read_text(path: &Path) -> std::result::Result<Option<String>, String> {
+    use std::io::Read;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read the file: {}", discover::read_error_text(&e)))?;
+    if !meta.is_file() {
+        return Err("not a regular file (it changed since it was found); it is not read".to_owned());
+    }
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read the file: {}", discover::read_error_text(&e)))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the file: {}", discover::read_error_text(&e)))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "the file grew above {} MB while it was read; it is not read",
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    Ok(String::from_utf8(bytes).ok())
+}
+
+/// `unreadable-file` at line 1 column 1.
+fn unreadable(id: FileId, message: String) -> Diagnostic {
+    problem_diagnostic(Code::UnreadableFile, id, message)
+}
+
+/// A diagnostic about a path that could not be used, at line 1 column 1.
+fn problem_diagnostic(code: Code, id: FileId, message: String) -> Diagnostic {
+    let help = match code {
+        Code::UnreadableFolder => "give the folder read and search permission, or ignore it with `--ignore-files`",
+        Code::SymlinkLoop => "remove the link, or ignore it with `--ignore-files`",
+        _ => "make it a readable regular file, or remove it or ignore it with `--ignore-files`",
+    };
+    Diagnostic::new(code, id, crate::source::Span::START, message).with_help(help)
+}
+
 /// Files with an error that makes them invalid (every error except the test
 /// outcome codes, cli-and-settings §8 item 6).
 pub fn invalid_files(diags: &[Diagnostic]) -> HashSet<FileId> {
-    use crate::diagnostic::Code;
     diags
         .iter()
         .filter(|d| d.severity() == Severity::Error && !matches!(d.code, Code::TestFailed | Code::InsufficientTests))
@@ -174,4 +258,37 @@ pub fn sort_diagnostics(diags: &mut [Diagnostic], sources: &[SourceFile]) {
         };
         key(a).cmp(&key(b))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_errors_are_reported_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone.yml");
+        let e = read_text(&gone).unwrap_err();
+        assert!(e.starts_with("cannot read the file: no such file or directory"), "{e}");
+        let bad = dir.path().join("bad.yml");
+        std::fs::write(&bad, [0xff, 0xfe, b'a']).unwrap();
+        assert_eq!(read_text(&bad), Ok(None), "not UTF-8 is not a read error");
+        let good = dir.path().join("good.yml");
+        std::fs::write(&good, "a: 1\n").unwrap();
+        assert_eq!(read_text(&good), Ok(Some("a: 1\n".to_owned())));
+        assert!(read_text(dir.path()).unwrap_err().contains("not a regular file"));
+    }
+
+    #[test]
+    fn permission_denied_keeps_the_os_error() {
+        // Root reads mode-000 files, so the mapping is checked on the OS
+        // error itself.
+        let e = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(discover::read_error_text(&e), "permission denied");
+        #[cfg(unix)]
+        {
+            let e = std::io::Error::from_raw_os_error(13);
+            assert_eq!(discover::read_error_text(&e), "permission denied (os error 13)");
+        }
+    }
 }

@@ -79,11 +79,29 @@ pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
         opts = DiscoverOptions { roots: files, ..opts };
     }
     let found = discover::discover(&opts, &cx.cwd)?;
-    let outcomes: Vec<Outcome> = found.files.par_iter().map(|f| format_one(f, &cx)).collect();
+    // The same rule as `zip`: a file whose real path (links followed) is
+    // outside the project root is never written.
+    let root = std::fs::canonicalize(&found.project_root).map_err(|source| Error::Read {
+        path: found.project_root.clone(),
+        source,
+    })?;
+    let outcomes: Vec<Outcome> = found
+        .files
+        .par_iter()
+        .map(|f| match outside_root(&f.path, &root) {
+            Some(why) => Outcome::LeftAlone(why),
+            None => format_one(f, &cx),
+        })
+        .collect();
 
     let mut err = std::io::stderr();
     let mut code = exit::SUCCESS;
     let (mut changed, mut unchanged, mut left_alone, mut invalid) = (0usize, 0usize, 0usize, 0usize);
+    // Paths the walk could not use: never opened, never silently dropped.
+    for p in &found.problems {
+        left_alone += 1;
+        let _ = writeln!(err, "warning: {}: left unchanged: {}", p.found.display, p.message);
+    }
     for (f, outcome) in found.files.iter().zip(outcomes) {
         match outcome {
             Outcome::Skipped => {}
@@ -115,7 +133,7 @@ pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
                     code = code.max(exit::FINDINGS);
                 }
                 if !args.check && !args.diff {
-                    if let Err(e) = write_atomic(&f.path, &new) {
+                    if let Err(e) = write_atomic(&f.path, &new, &root) {
                         changed -= 1;
                         code = code.max(exit::USAGE);
                         let _ = writeln!(err, "error: cannot write `{}`: {e}", f.display);
@@ -145,6 +163,23 @@ fn summary(changed: usize, unchanged: usize, left_alone: usize, invalid: usize, 
         let _ = write!(line, ", {invalid} invalid");
     }
     line
+}
+
+/// Why a file may not be written: its real path is outside the
+/// canonical project `root` (or cannot be resolved).
+fn outside_root(path: &Path, root: &Path) -> Option<String> {
+    match std::fs::canonicalize(path) {
+        Ok(real) if real.starts_with(root) => None,
+        Ok(real) => Some(format!(
+            "it resolves to `{}`, outside the project root `{}`; fmt writes only inside the project",
+            real.display(),
+            root.display()
+        )),
+        Err(e) => Some(format!(
+            "cannot resolve its real path: {}",
+            discover::read_error_text(&e)
+        )),
+    }
 }
 
 fn format_one(f: &Found, cx: &Context) -> Outcome {
@@ -190,9 +225,16 @@ fn format_one(f: &Found, cx: &Context) -> Outcome {
 
 /// Replaces the file behind `path` (a symbolic link is followed, not
 /// replaced) with `text`: a temporary file in the same folder with the
-/// file's permissions, renamed over it.
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+/// file's permissions, renamed over it. A real path outside `root` (the
+/// canonical project root) is refused, checked again right before writing.
+fn write_atomic(path: &Path, text: &str, root: &Path) -> std::io::Result<()> {
     let target = std::fs::canonicalize(path)?;
+    if !target.starts_with(root) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("`{}` is outside the project root", target.display()),
+        ));
+    }
     let permissions = std::fs::metadata(&target)?.permissions();
     let dir = target.parent().unwrap_or_else(|| Path::new("."));
     let name = target
@@ -239,7 +281,8 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
         }
-        write_atomic(&p, "new\n").unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        write_atomic(&p, "new\n", &root).unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
         #[cfg(unix)]
         {
@@ -247,5 +290,9 @@ mod tests {
             assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let elsewhere = tempfile::tempdir().unwrap();
+        let elsewhere = std::fs::canonicalize(elsewhere.path()).unwrap();
+        assert!(write_atomic(&p, "other\n", &elsewhere).is_err());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new\n");
     }
 }

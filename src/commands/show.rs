@@ -230,7 +230,8 @@ pub fn view(project: &Project, filters: &[filter::Filter], id: &str) -> Option<V
             (filter::bypasses(rel) || filter::matches_all(filters, &root)) && !resolve::is_status_excluded(&root)
         })
         .collect();
-    let plan = resolve::bases_to_disable(&selection, &analyses, &index);
+    let mut plan = resolve::bases_to_disable(&selection, &analyses, &index);
+    let kept = crate::bundle::keep_correlation_feeders(&mut plan, &analyses, &invalid);
     let auto_disabled = plan.disables(item);
 
     let mut notes = Vec::new();
@@ -258,6 +259,13 @@ pub fn view(project: &Project, filters: &[filter::Filter], id: &str) -> Option<V
                 ));
             }
         }
+    }
+    if let Some((_, corr)) = kept.iter().find(|(x, _)| std::ptr::eq(x.base, item)) {
+        let names: Vec<String> = corr.iter().map(|c| format!("`{}`", c.id_str())).collect();
+        notes.push(format!(
+            "an upload with auto_disable_base keeps this detection enabled: the enabled correlation rule {} needs its signals",
+            names.join(", ")
+        ));
     }
     if auto_disabled {
         let by: Vec<&str> = plan

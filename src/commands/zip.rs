@@ -22,12 +22,12 @@ use crate::commands::connection::say;
 use crate::commands::context::Context;
 use crate::commands::test::{self, TestOptions};
 use crate::commands::validate::{self, Outcome};
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::discover;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::filter;
-use crate::report::{self, Format, RunReport};
+use crate::report::{self, Format, RunReport, Status};
 
 /// Flags `zip` and `upload` share: the test step and the bundle.
 #[derive(Debug, Default, Args)]
@@ -156,16 +156,30 @@ pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
     cx.style.sort = args.sort_test_results || cx.settings.sort_test_results.unwrap_or(false);
     let skip_tests = args.skip_tests || env_bool("PANTHER_SKIP_TESTS") || cx.settings.skip_tests.unwrap_or(false);
     let mut outcome = if skip_tests {
-        validate::run(cx)?
+        let mut outcome = validate::run(cx)?;
+        // Validation alone passes nothing: say what was done.
+        for item in &mut outcome.items {
+            if item.status == Status::Passed {
+                item.status = Status::Validated;
+                item.reason = Some("tests not run (--skip-tests)".to_owned());
+            }
+        }
+        outcome
     } else {
         let opts = test_options(args, cx)?;
         test::run(cx, &opts)?
     };
     if outcome.code != exit::SUCCESS {
+        let mut problems = Vec::new();
+        let unread = unreadable_files(&outcome.project);
+        if !unread.is_empty() {
+            problems.push(format!("nothing was bundled: could not read {}", unread.join(", ")));
+        }
+        problems.push("nothing was bundled: fix the findings above first".to_owned());
         return Ok(Prepared {
             outcome,
             plan: None,
-            problems: vec!["nothing was bundled: fix the findings above first".to_owned()],
+            problems,
         });
     }
     let auto = auto_disable(args, cx);
@@ -208,6 +222,19 @@ pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
             problems,
         })
     }
+}
+
+/// The files and folders of a project that could not be read.
+fn unreadable_files(project: &crate::project::Project) -> Vec<String> {
+    let mut out: Vec<String> = project
+        .diagnostics
+        .iter()
+        .filter(|d| matches!(d.code, Code::UnreadableFile | Code::UnreadableFolder))
+        .filter_map(Diagnostic::file)
+        .map(|f| project.source(f).display.clone())
+        .collect();
+    out.dedup();
+    out
 }
 
 /// `disabledBases` of the JSON report.

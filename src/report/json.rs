@@ -1,6 +1,6 @@
 //! The JSON report (cli-and-settings §6.4): one object with `tool`,
 //! `version`, `command`, `summary` (`paths`, `total`, `passed`, `failed`,
-//! `invalid`, `skipped`, `duration_ms`), `items` (`id`, `type`, `file`,
+//! `invalid`, `skipped`, `validated`, `duration_ms`), `items` (`id`, `type`, `file`,
 //! `status`, `reason` when skipped or strict-failed, `base` for derived
 //! detections, `tests`) and `diagnostics` (`file`, `line`, `column`,
 //! `severity`, `code`, `message`, `help`, optional `related`).
@@ -30,6 +30,7 @@ pub(super) fn to_value(report: &RunReport<'_>) -> Value {
             "failed": s.failed,
             "invalid": s.invalid,
             "skipped": s.skipped,
+            "validated": s.validated,
             "duration_ms": report.duration_ms,
         },
         "items": report.items.iter().map(item).collect::<Vec<_>>(),

@@ -41,7 +41,7 @@ pub(super) fn render(report: &RunReport<'_>, out: &mut dyn Write) -> io::Result<
                 esc(&item.file)
             );
             match item.status {
-                Status::Skipped => {
+                Status::Skipped | Status::Validated => {
                     s += 1;
                     let reason = item.reason.as_deref().unwrap_or("");
                     let _ = writeln!(cases, "><skipped message=\"{}\"/></testcase>", esc(reason));

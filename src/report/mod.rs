@@ -42,6 +42,8 @@ pub enum Status {
     Invalid,
     /// Not run, with a reason.
     Skipped,
+    /// Validated, tests not run (`zip`/`upload --skip-tests`).
+    Validated,
 }
 
 impl Status {
@@ -52,6 +54,7 @@ impl Status {
             Status::Failed => "failed",
             Status::Invalid => "invalid",
             Status::Skipped => "skipped",
+            Status::Validated => "validated",
         }
     }
 }
@@ -116,12 +119,14 @@ pub struct Summary {
     pub invalid: usize,
     /// Skipped items.
     pub skipped: usize,
+    /// Validated items whose tests were not run.
+    pub validated: usize,
 }
 
 impl Summary {
     /// `passed + failed + invalid + skipped`.
     pub fn total(&self) -> usize {
-        self.passed + self.failed + self.invalid + self.skipped
+        self.passed + self.failed + self.invalid + self.skipped + self.validated
     }
 }
 
@@ -154,6 +159,7 @@ impl RunReport<'_> {
                 Status::Failed => s.failed += 1,
                 Status::Invalid => s.invalid += 1,
                 Status::Skipped => s.skipped += 1,
+                Status::Validated => s.validated += 1,
             }
         }
         s
@@ -203,8 +209,13 @@ pub fn render(report: &RunReport<'_>, format: Format, style: Style, out: &mut dy
 /// The one-line summary shared by the human and github formats.
 pub fn summary_line(report: &RunReport<'_>) -> String {
     let s = report.summary();
+    let validated = if s.validated > 0 {
+        format!("Validated: {} (tests not run)  ", s.validated)
+    } else {
+        String::new()
+    };
     format!(
-        "Passed: {}  Failed: {}  Invalid: {}  Skipped: {}  (total {}, {} ms)",
+        "Passed: {}  Failed: {}  Invalid: {}  Skipped: {}  {validated}(total {}, {} ms)",
         s.passed,
         s.failed,
         s.invalid,

@@ -241,3 +241,45 @@ fn corpus_formats_without_changing_values_and_is_idempotent() {
         eprintln!("  {line}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_to_a_file_outside_the_project_is_left_alone() {
+    let (tmp, dir) = repo(false);
+    std::fs::write(dir.join(".pat-root"), "").unwrap();
+    let flow = read(&dir, "rules/flow_and_comments.yml");
+    let outside = tmp.path().join("outside.yml");
+    std::fs::write(&outside, &flow).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("rules/link.yml")).unwrap();
+    // A link inside the project is still followed.
+    std::fs::write(dir.join("rules/inside.txt"), &flow).unwrap();
+    std::os::unix::fs::symlink("inside.txt", dir.join("rules/inside_link.yml")).unwrap();
+    let (code, stdout, stderr) = fmt(&dir, &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("warning: rules/link.yml: left unchanged: it resolves to `")
+            && stderr.contains("outside the project root"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        flow,
+        "the outside file is byte-identical"
+    );
+    assert!(
+        std::fs::symlink_metadata(dir.join("rules/link.yml"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is not replaced"
+    );
+    assert_eq!(
+        read(&dir, "rules/inside.txt"),
+        read(&fixture("fmt/after"), "rules/flow_and_comments.yml")
+    );
+    // Named on the command line: the same.
+    let (code, _, stderr) = fmt(&dir, &["rules/link.yml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("outside the project root"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), flow);
+}

@@ -1,5 +1,6 @@
 //! Integration tests: run the real `detect` binary on fixture repositories.
 
+mod bundle;
 mod conformance;
 mod correlation;
 mod derive;

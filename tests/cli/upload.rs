@@ -23,6 +23,13 @@ const ENTRIES: &[&str] = &[
     "rules/okta_rules/okta_admin_login.yml",
 ];
 
+/// Removes the example's correlation rule: it references the base
+/// `AWS.Console.RootLogin`, which automatic disabling then keeps enabled
+/// (tests in `bundle.rs`); these tests are about disabling itself.
+fn without_correlation_rule(dir: &std::path::Path) {
+    std::fs::remove_file(dir.join("correlation_rules/okta_admin_then_aws_root_login.yml")).expect("test fixture");
+}
+
 /// Checks the entry names of a bundle of the example repository: sorted,
 /// every expected file present, nothing that must stay out (the fixture may
 /// grow, so other analysis files are allowed).
@@ -101,6 +108,7 @@ fn zip_twice_gives_identical_bytes() {
 #[test]
 fn zip_auto_disable_base_edits_the_bundle_only() {
     let (_tmp, dir) = project("http://127.0.0.1:1/public/graphql", "");
+    without_correlation_rule(&dir);
     let before = std::fs::read_to_string(dir.join(BASE)).unwrap();
     let (code, out, err) = detect_run(&dir, &["zip", "--auto-disable-base", "--format", "json"], false);
     assert_eq!(code, 0, "{err}");
@@ -173,6 +181,7 @@ fn upload_async_sends_token_and_bundle_and_polls() {
 fn upload_auto_disable_base_from_settings_keeps_filtered_base() {
     let server = async_server(0);
     let (_tmp, dir) = project(&server.url, "auto_disable_base: true\n");
+    without_correlation_rule(&dir);
     let before = std::fs::read_to_string(dir.join(BASE)).unwrap();
     let (code, out, err) = detect_run(&dir, &["upload", "--filter", "RuleID=AWS.Console.RootLogin.Prod"], true);
     assert_eq!(code, 0, "{out}\n{err}");
@@ -206,6 +215,7 @@ fn upload_auto_disable_base_from_settings_keeps_filtered_base() {
 fn upload_write_base_changes_edits_the_file() {
     let server = async_server(0);
     let (_tmp, dir) = project(&server.url, "");
+    without_correlation_rule(&dir);
     let (code, _, err) = detect_run(&dir, &["upload", "--auto-disable-base", "--write-base-changes"], true);
     assert_eq!(code, 0, "{err}");
     let after = std::fs::read_to_string(dir.join(BASE)).unwrap();
@@ -517,6 +527,7 @@ fn upload_stops_on_a_failed_test_before_any_request() {
 fn upload_dry_run_sends_nothing() {
     let server = async_server(0);
     let (_tmp, dir) = project(&server.url, "");
+    without_correlation_rule(&dir);
     let (code, out, err) = detect_run(&dir, &["upload", "--dry-run", "--auto-disable-base"], false);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(server.requests().is_empty());
@@ -783,8 +794,9 @@ fn zip_refuses_files_outside_the_project_root() {
     std::fs::remove_file(&py).unwrap();
     std::os::unix::fs::symlink(&outside, &py).unwrap();
     let (code, out, err) = detect_run(&dir, &["zip", "--out", "dist"], false);
-    assert_eq!(code, 2, "{out}\n{err}");
-    assert!(err.contains("is outside the project root"), "{err}");
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("error[filename-not-allowed]"), "{err}");
+    assert!(err.contains("outside the project root"), "{err}");
     assert!(!dir.join("dist").exists(), "no bundle is written");
     // A path that climbs out of the root is refused the same way.
     std::fs::remove_file(&py).unwrap();
@@ -792,8 +804,9 @@ fn zip_refuses_files_outside_the_project_root() {
     let text = std::fs::read_to_string(&yml).unwrap();
     std::fs::write(&yml, text.replace("aws_s3_public_acl.py", "../../../outside.py")).unwrap();
     let (code, _, err) = detect_run(&dir, &["zip", "--out", "dist"], false);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("is outside the project root"), "{err}");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error[filename-not-allowed]"), "{err}");
+    assert!(err.contains("outside the project root"), "{err}");
 }
 
 #[test]
@@ -871,6 +884,7 @@ fn zip_auto_disable_base_warns_about_bases_it_cannot_disable() {
 #[test]
 fn zip_of_a_sub_folder_disables_bases_kept_elsewhere_in_the_project() {
     let (_tmp, dir) = project("http://127.0.0.1:1/public/graphql", "");
+    without_correlation_rule(&dir);
     let before = std::fs::read_to_string(dir.join(BASE)).unwrap();
     std::fs::write(
         dir.join("rules/okta_rules/root_login_okta_team.yml"),
