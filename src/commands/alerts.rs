@@ -246,6 +246,60 @@ pub fn deliver(
     opts: &DeliverOptions,
     out: &mut dyn Write,
 ) -> Result<u8> {
+    match prepare(cx, root, items, opts, out)? {
+        Some(p) => {
+            p.journal()?;
+            p.send()
+        }
+        None => Ok(exit::SUCCESS),
+    }
+}
+
+/// Deliveries set up and planned but not yet journaled or sent: the
+/// destinations in use are expanded and the delivery log is open.
+#[derive(Debug)]
+pub struct Prepared {
+    log: DeliveryLog,
+    targets: Vec<Target>,
+    plan: Vec<(usize, Vec<Job>)>,
+    pending: Vec<log::Pending>,
+}
+
+impl Prepared {
+    /// Writes the planned deliveries to the pending journal and syncs it;
+    /// from then on an interrupted delivery is found by `alerts resend`.
+    ///
+    /// # Errors
+    /// The journal cannot be written.
+    pub fn journal(&self) -> Result<()> {
+        self.log.enqueue(&self.pending)
+    }
+
+    /// Sends what [`Prepared::journal`] recorded; returns 0, or 3 when a
+    /// delivery failed for good.
+    ///
+    /// # Errors
+    /// None today; kept for symmetry with the other steps.
+    pub fn send(self) -> Result<u8> {
+        send_planned(&self.log, &self.targets, self.plan, true)
+    }
+}
+
+/// Routes alerts, expands the destinations they use, opens the
+/// delivery log and plans the deliveries that are not already done. `None`
+/// when there is nothing to send (a dry run, no destination, everything
+/// delivered).
+///
+/// # Errors
+/// Configuration errors (missing variables, unknown destination), an
+/// unusable delivery log.
+pub fn prepare(
+    cx: &Context,
+    root: &Path,
+    items: &[Deliverable],
+    opts: &DeliverOptions,
+    out: &mut dyn Write,
+) -> Result<Option<Prepared>> {
     let mut err = std::io::stderr();
     let dests = &cx.settings.destinations;
     let only = match &opts.only {
@@ -257,7 +311,7 @@ pub fn deliver(
             err,
             "warning: no destinations are configured under `detect.destinations`; nothing was delivered"
         );
-        return Ok(exit::SUCCESS);
+        return Ok(None);
     }
     // Route every alert.
     let mut plan: Vec<Vec<usize>> = vec![Vec::new(); dests.len()];
@@ -312,7 +366,7 @@ pub fn deliver(
         }
     }
     if opts.dry_run {
-        return Ok(exit::SUCCESS);
+        return Ok(None);
     }
     // Expand every destination in use before anything is sent.
     let mut targets = Vec::new();
@@ -324,7 +378,7 @@ pub fn deliver(
         }
     }
     if targets.is_empty() {
-        return Ok(exit::SUCCESS);
+        return Ok(None);
     }
     let log = open_log(cx, root)?;
     let (records, warnings) = log::read_records(log.path())?;
@@ -372,7 +426,15 @@ pub fn deliver(
             "{skipped} deliveries skipped: already delivered (use --force to send them again)"
         );
     }
-    send_all(&log, &targets, jobs_plan, pending, true)
+    if jobs_plan.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Prepared {
+        log,
+        targets,
+        plan: jobs_plan,
+        pending,
+    }))
 }
 
 /// Journals, sends, reports; returns the exit code.
@@ -380,13 +442,21 @@ fn send_all(
     log: &DeliveryLog,
     targets: &[Target],
     plan: Vec<(usize, Vec<Job>)>,
-    pending: Vec<log::Pending>,
+    pending: &[log::Pending],
     retries: bool,
 ) -> Result<u8> {
     if plan.is_empty() {
         return Ok(exit::SUCCESS);
     }
-    log.enqueue(&pending)?;
+    log.enqueue(pending)?;
+    send_planned(log, targets, plan, retries)
+}
+
+/// Sends journaled deliveries, reports; returns the exit code.
+fn send_planned(log: &DeliveryLog, targets: &[Target], plan: Vec<(usize, Vec<Job>)>, retries: bool) -> Result<u8> {
+    if plan.is_empty() {
+        return Ok(exit::SUCCESS);
+    }
     let report = |r: &Record| {
         let mut err = std::io::stderr();
         if r.status == log::FAILED {
@@ -601,7 +671,7 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
         }
     }
     let log = open_log(&cx, &root)?;
-    send_all(&log, &targets, plan, journal, true)
+    send_all(&log, &targets, plan, &journal, true)
 }
 
 fn test(args: &TestArgs, out: &mut dyn Write) -> Result<u8> {
@@ -620,7 +690,7 @@ fn test(args: &TestArgs, out: &mut dyn Write) -> Result<u8> {
     };
     let log = open_log(&cx, &root)?;
     let pending = vec![job.pending(&d.name)];
-    let code = send_all(&log, &[target], vec![(0, vec![job])], pending, !args.no_retry)?;
+    let code = send_all(&log, &[target], vec![(0, vec![job])], &pending, !args.no_retry)?;
     let _ = writeln!(
         out,
         "test alert {} {} `{}`",

@@ -538,26 +538,11 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
             return Err(Error::Write(e));
         }
     }
-    if let Some(state) = &args.state {
-        grouper.save_state(state, &metas)?;
-    }
-
-    let mut code = exit::SUCCESS;
-    let alert_count: u64 = stats.alerts.values().sum();
-    if args.fail_on_alert && alert_count > 0 {
-        code = code.max(exit::FINDINGS);
-    }
-    if cx.strict && !plan.skipped.is_empty() {
-        code = code.max(exit::FINDINGS);
-    }
-    if read_failed || (cx.strict && (stats.bad > 0 || stats.no_log_type > 0)) {
-        code = code.max(exit::USAGE);
-    }
-    let _ = latest_time;
-
-    summary(&mut err, &plan, &stats, args, start.elapsed().as_millis());
-
-    if args.deliver {
+    // Delivery is set up (destinations expanded, the delivery log locked)
+    // and the deliveries journaled before the state records a window, so a
+    // failed set-up records nothing and a crash from here on leaves every
+    // alert to `alerts resend` (alerts-and-webhooks §5.4).
+    let prepared = if args.deliver {
         let items: Vec<Deliverable> = alerts
             .iter()
             .map(|a| {
@@ -580,8 +565,46 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
             kind: "alert",
         };
         let mut dry = std::io::stderr();
-        let delivered = alerts::deliver(&cx, &project.root, &items, &opts, &mut dry)?;
-        code = code.max(delivered);
+        let prepared = alerts::prepare(&cx, &project.root, &items, &opts, &mut dry)?;
+        if let Some(p) = &prepared {
+            p.journal()?;
+        }
+        prepared
+    } else {
+        None
+    };
+    let mut state_error = None;
+    if let Some(state) = &args.state {
+        if args.dry_run {
+            if !args.quiet {
+                let _ = writeln!(err, "note: --dry-run: the state file was not updated");
+            }
+        } else if let Err(e) = grouper.save_state(state, &metas) {
+            // The alerts are journaled: deliver them, then fail.
+            state_error = Some(e);
+        }
+    }
+
+    let mut code = exit::SUCCESS;
+    let alert_count: u64 = stats.alerts.values().sum();
+    if args.fail_on_alert && alert_count > 0 {
+        code = code.max(exit::FINDINGS);
+    }
+    if cx.strict && !plan.skipped.is_empty() {
+        code = code.max(exit::FINDINGS);
+    }
+    if read_failed || (cx.strict && (stats.bad > 0 || stats.no_log_type > 0)) {
+        code = code.max(exit::USAGE);
+    }
+    let _ = latest_time;
+
+    summary(&mut err, &plan, &stats, args, start.elapsed().as_millis());
+
+    if let Some(p) = prepared {
+        code = code.max(p.send()?);
+    }
+    if let Some(e) = state_error {
+        return Err(e);
     }
     // The process ends now; freeing the project is wasted work.
     std::mem::forget(project);

@@ -890,3 +890,58 @@ fn state_file_carries_dedup_windows_across_runs() {
     // Without the state, the second run opens a new window at 09:40.
     assert_eq!(run_part(&second, None), ["2024-06-03T09:40:00.000Z"]);
 }
+
+/// The alert IDs of the fixture week, sorted.
+fn expected_alert_ids() -> Vec<String> {
+    let mut ids: Vec<String> = expected_alerts()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("test receiver or fixture")["alertId"]
+                .as_str()
+                .expect("test receiver or fixture")
+                .to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn failed_delivery_set_up_records_no_window_in_the_state() {
+    let rx = Receiver::start(|_| Reply::Status(200, "ok"));
+    let dir = repo(&destination(
+        "soc-pager",
+        &rx.url("/hook"),
+        "      headers:\n        Authorization: \"Bearer ${DETECT_TEST_STATE_TOKEN}\"\n",
+    ));
+    let state = dir.path().join("state.json");
+    let deliver = |token: Option<&str>| {
+        let mut c = detect(dir.path());
+        c.env_remove("DETECT_TEST_STATE_TOKEN");
+        if let Some(t) = token {
+            c.env("DETECT_TEST_STATE_TOKEN", t);
+        }
+        c.args(["run", ".", "--deliver", "--alerts-out", "a.jsonl", "--state"])
+            .arg(&state)
+            .arg("--events")
+            .arg(events("week.jsonl"));
+        run(c)
+    };
+    // The header variable is unset: a configuration error before anything
+    // is sent or recorded.
+    let (code, _, err) = deliver(None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("DETECT_TEST_STATE_TOKEN"), "{err}");
+    assert!(rx.requests().is_empty());
+    // Fixed, the same run delivers every alert of the week, once.
+    let (code, _, err) = deliver(Some("t0ken"));
+    assert_eq!(code, 0, "{err}");
+    let mut acked = rx.acknowledged();
+    acked.sort();
+    assert_eq!(acked, expected_alert_ids(), "{err}");
+    assert!(state.is_file());
+    // And a third run finds every window in the state: nothing new.
+    let (code, _, err) = deliver(Some("t0ken"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(rx.requests().len(), 10);
+}
