@@ -256,7 +256,9 @@ pub fn deliver(
 }
 
 /// Deliveries set up and planned but not yet journaled or sent: the
-/// destinations in use are expanded and the delivery log is open.
+/// destinations in use are expanded and the delivery log is open and
+/// locked (so nothing another process delivers in the meantime is sent
+/// again). Dropping it releases the lock without sending.
 #[derive(Debug)]
 pub struct Prepared {
     log: DeliveryLog,
@@ -285,14 +287,14 @@ impl Prepared {
     }
 }
 
-/// Routes alerts, expands the destinations they use, opens the
+/// Routes alerts, expands the destinations they use, opens and locks the
 /// delivery log and plans the deliveries that are not already done. `None`
 /// when there is nothing to send (a dry run, no destination, everything
 /// delivered).
 ///
 /// # Errors
 /// Configuration errors (missing variables, unknown destination), an
-/// unusable delivery log.
+/// unusable delivery log, or a lock held too long by another process.
 pub fn prepare(
     cx: &Context,
     root: &Path,
@@ -380,6 +382,8 @@ pub fn prepare(
     if targets.is_empty() {
         return Ok(None);
     }
+    // Locked before it is read: what a concurrent run delivered until it
+    // let go is in the log now.
     let log = open_log(cx, root)?;
     let (records, warnings) = log::read_records(log.path())?;
     for w in warnings {
@@ -575,6 +579,20 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
     let root = project_root(&cx);
     let path = log_path(&cx, &root);
     let mut err = std::io::stderr();
+    if !path.exists() {
+        // Checked again below, under the lock: a missing log is an empty one.
+        if let Some(id) = args.alert_ids.first() {
+            return Err(Error::Usage(format!(
+                "alert `{id}` is not in the delivery log {}",
+                path.display()
+            )));
+        }
+        let _ = writeln!(out, "nothing to resend");
+        return Ok(exit::SUCCESS);
+    }
+    // Locked before it is read, so a resend running at the same time has
+    // either finished (its records are read here) or not started.
+    let log = open_log(&cx, &root)?;
     let (records, mut warnings) = log::read_records(&path)?;
     let (pending, w2) = log::read_pending(&path)?;
     warnings.extend(w2);
@@ -670,7 +688,6 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
             jobs.push(job);
         }
     }
-    let log = open_log(&cx, &root)?;
     send_all(&log, &targets, plan, &journal, true)
 }
 

@@ -315,9 +315,16 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
         .map(|d| d.meta.clone())
         .chain(plan.correlations.iter().map(|c| c.meta.clone()))
         .collect();
-    if let Some(state) = &args.state {
-        grouper.load_state(state, &metas)?;
-    }
+    // Held to the end of the run: concurrent runs on one state file take
+    // turns, so neither loses the windows of the other.
+    let _state_lock = match &args.state {
+        Some(state) => {
+            let lock = group::lock_state(state)?;
+            grouper.load_state(state, &metas)?;
+            Some(lock)
+        }
+        None => None,
+    };
 
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = match total_bytes {

@@ -21,6 +21,8 @@ enum Reply {
     WithHeader(u16, &'static str, &'static str),
     /// Never answer (the connection is held open, then dropped).
     Stall,
+    /// Wait this many milliseconds, then answer with status and body.
+    Slow(u64, u16, &'static str),
 }
 
 /// One request as the receiver saw it.
@@ -157,6 +159,10 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Request>>, healthy: &AtomicBool, scr
                 return;
             }
             Reply::Status(s, t) => (s, t, String::new()),
+            Reply::Slow(ms, s, t) => {
+                std::thread::sleep(Duration::from_millis(ms));
+                (s, t, String::new())
+            }
             Reply::WithHeader(s, t, h) => (s, t, format!("{h}\r\n")),
         };
         let response = format!(
@@ -944,4 +950,106 @@ fn failed_delivery_set_up_records_no_window_in_the_state() {
     let (code, _, err) = deliver(Some("t0ken"));
     assert_eq!(code, 0, "{err}");
     assert_eq!(rx.requests().len(), 10);
+}
+
+#[test]
+fn concurrent_runs_on_one_delivery_log_deliver_each_alert_once() {
+    let rx = Receiver::start(|_| Reply::Slow(30, 200, "ok"));
+    let dir = repo(&destination("soc-pager", &rx.url("/hook"), ""));
+    let bin = assert_cmd::cargo::cargo_bin("detect");
+    let children: Vec<std::process::Child> = (0..2)
+        .map(|i| {
+            std::process::Command::new(&bin)
+                .current_dir(dir.path())
+                .args(["run", ".", "--deliver", "--quiet", "--alerts-out"])
+                .arg(format!("a{i}.jsonl"))
+                .arg("--state")
+                .arg("state.json")
+                .arg("--events")
+                .arg(events("week.jsonl"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut acked = rx.acknowledged();
+    acked.sort();
+    assert_eq!(acked, expected_alert_ids(), "each alert acknowledged exactly once");
+    let records = log_records(dir.path());
+    assert_eq!(records.len(), 10);
+}
+
+#[test]
+fn concurrent_resends_send_each_failed_alert_once() {
+    let up = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&up);
+    let rx = Receiver::start(move |_| {
+        if flag.load(Ordering::SeqCst) {
+            Reply::Slow(30, 200, "ok")
+        } else {
+            Reply::Status(500, "down")
+        }
+    });
+    let dir = repo(&destination("soc-pager", &rx.url("/hook"), "      max_retries: 0\n"));
+    let mut c = detect(dir.path());
+    c.args(["run", ".", "--deliver", "--alerts-out", "a.jsonl", "--events"])
+        .arg(events("week.jsonl"));
+    let (code, _, err) = run(c);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(rx.requests().len(), 10);
+    up.store(true, Ordering::SeqCst);
+    let bin = assert_cmd::cargo::cargo_bin("detect");
+    let children: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            std::process::Command::new(&bin)
+                .current_dir(dir.path())
+                .args(["alerts", "resend"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut acked = rx.acknowledged();
+    acked.sort();
+    assert_eq!(acked, expected_alert_ids(), "each alert re-sent exactly once");
+    assert_eq!(log_records(dir.path()).len(), 20);
+}
+
+#[test]
+fn a_torn_last_line_in_the_delivery_log_does_not_swallow_the_next_record() {
+    let rx = Receiver::start(|_| Reply::Status(200, "ok"));
+    let dir = repo(&destination("soc-pager", &rx.url("/hook"), ""));
+    let log = dir.path().join(".detect/deliveries.jsonl");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    // What a crash in the middle of an append leaves behind.
+    std::fs::write(&log, "{\"deliveryId\":\"cut-short\",\"kind\":\"al").unwrap();
+    let deliver = || {
+        let mut c = detect(dir.path());
+        c.args(["run", ".", "--deliver", "--alerts-out", "a.jsonl", "--events"])
+            .arg(events("week.jsonl"));
+        run(c)
+    };
+    let (code, _, err) = deliver();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(rx.requests().len(), 10);
+    let (code, _, err) = deliver();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("10 deliveries skipped: already delivered"), "{err}");
+    assert_eq!(rx.requests().len(), 10, "nothing is sent again");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.starts_with("{\"deliveryId\":\"cut-short\",\"kind\":\"al\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 11);
 }
