@@ -23,6 +23,35 @@ use crate::exit;
 use crate::model::{Analysis, Body};
 use crate::settings::DestinationSettings;
 
+/// Characters of a receiver's reply shown with a failed delivery.
+const REPLY_SHOWN: usize = 200;
+
+/// `1 attempt`, `2 attempts`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// JSON text with the characters serde leaves raw but a terminal acts on
+/// (DEL, C1 controls, bidirectional overrides) written as `\uXXXX`; they
+/// can only occur inside strings, so the JSON means the same.
+fn json_printable(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        // serde_json already escapes C0 controls in strings; the line
+        // breaks of pretty printing are structure and stay.
+        if matches!(c, '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Default delivery log, relative to the project root.
 pub const DEFAULT_LOG: &str = ".detect/deliveries.jsonl";
 
@@ -465,14 +494,29 @@ fn send_planned(log: &DeliveryLog, targets: &[Target], plan: Vec<(usize, Vec<Job
         let mut err = std::io::stderr();
         if r.status == log::FAILED {
             let last = r.attempts.last().and_then(|a| a.error.clone()).unwrap_or_default();
+            // The reply, already scrubbed of secrets, made safe to print.
+            let reply = r
+                .response_body
+                .as_deref()
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+                .map(|b| {
+                    let mut snippet: String = b.chars().take(REPLY_SHOWN).collect();
+                    if snippet.len() < b.len() {
+                        snippet.push('…');
+                    }
+                    format!(" (reply: {})", dest::printable(&snippet))
+                })
+                .unwrap_or_default();
             let _ = writeln!(
                 err,
-                "error: delivery of alert {} (`{}`) to `{}` ({}) failed after {} attempts: {last}",
+                "error: delivery of alert {} (`{}`) to `{}` ({}) failed after {}: {}{reply}",
                 r.alert_id,
-                r.rule_id,
-                r.destination,
+                dest::printable(&r.rule_id),
+                dest::printable(&r.destination),
                 r.destination_host,
-                r.attempts.len()
+                plural(r.attempts.len(), "attempt"),
+                dest::printable(&last)
             );
         }
     };
@@ -753,14 +797,17 @@ fn show_log(args: &LogArgs, out: &mut dyn Write) -> Result<u8> {
     match args.format {
         LogFormat::Json => {
             let v = serde_json::to_string_pretty(&selected).unwrap_or_else(|_| "[]".to_owned());
-            writeln!(out, "{v}").map_err(Error::Write)?;
+            writeln!(out, "{}", json_printable(&v)).map_err(Error::Write)?;
         }
         LogFormat::Human => {
             for p in interrupted.iter().rev() {
                 writeln!(
                     out,
                     "{}  {}  {}  {}  INTERRUPTED  (queued, no record: `detect alerts resend` sends it)",
-                    p.queued_at, p.alert_id, p.rule_id, p.destination
+                    dest::printable(&p.queued_at),
+                    dest::printable(&p.alert_id),
+                    dest::printable(&p.rule_id),
+                    dest::printable(&p.destination)
                 )
                 .map_err(Error::Write)?;
             }
@@ -772,16 +819,15 @@ fn show_log(args: &LogArgs, out: &mut dyn Write) -> Result<u8> {
                     .map_or_else(|| "no response".to_owned(), |s| format!("HTTP {s}"));
                 writeln!(
                     out,
-                    "{}  {}  {}  {}  {}  {} attempt{}  {}  {}",
-                    r.finished_at,
-                    r.alert_id,
-                    r.rule_id,
-                    r.destination,
-                    r.status,
-                    r.attempts.len(),
-                    if r.attempts.len() == 1 { "" } else { "s" },
+                    "{}  {}  {}  {}  {}  {}  {}  {}",
+                    dest::printable(&r.finished_at),
+                    dest::printable(&r.alert_id),
+                    dest::printable(&r.rule_id),
+                    dest::printable(&r.destination),
+                    dest::printable(&r.status),
+                    plural(r.attempts.len(), "attempt"),
                     status,
-                    r.kind
+                    dest::printable(&r.kind)
                 )
                 .map_err(Error::Write)?;
             }

@@ -23,6 +23,9 @@ enum Reply {
     Stall,
     /// Wait this many milliseconds, then answer with status and body.
     Slow(u64, u16, &'static str),
+    /// Answer with this status and a body echoing the request's path and
+    /// `X-Webhook-Secret` header, with terminal escape sequences around.
+    Echo(u16),
 }
 
 /// One request as the receiver saw it.
@@ -158,12 +161,22 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Request>>, healthy: &AtomicBool, scr
                 std::thread::sleep(Duration::from_secs(60));
                 return;
             }
-            Reply::Status(s, t) => (s, t, String::new()),
+            Reply::Status(s, t) => (s, t.to_owned(), String::new()),
             Reply::Slow(ms, s, t) => {
                 std::thread::sleep(Duration::from_millis(ms));
-                (s, t, String::new())
+                (s, t.to_owned(), String::new())
             }
-            Reply::WithHeader(s, t, h) => (s, t, format!("{h}\r\n")),
+            Reply::WithHeader(s, t, h) => (s, t.to_owned(), format!("{h}\r\n")),
+            Reply::Echo(s) => {
+                let l = log.lock().expect("test receiver or fixture");
+                let r = &l[index];
+                let text = format!(
+                    "\x1b[2J\x1b[31mgot {} at {}\x1b[0m\r\nbye\u{202e}",
+                    r.header("x-webhook-secret").unwrap_or("-"),
+                    r.path
+                );
+                (s, text, String::new())
+            }
         };
         let response = format!(
             "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{extra}\r\n{text}",
@@ -1052,4 +1065,65 @@ fn a_torn_last_line_in_the_delivery_log_does_not_swallow_the_next_record() {
         "{text}"
     );
     assert_eq!(text.lines().count(), 11);
+}
+
+#[test]
+fn secrets_echoed_by_a_receiver_are_scrubbed_and_replies_printed_safely() {
+    // The first alert is refused, the second acknowledged; both replies
+    // echo the secret header and the URL.
+    let rx = Receiver::start(|n| Reply::Echo(if n == 0 { 500 } else { 200 }));
+    let url = rx.url("/hook/abcdefgh-path-secret?token=q-s3cret-value&team=soc");
+    let dir = repo(&destination(
+        "soc",
+        &url,
+        "      max_retries: 0\n      headers:\n        X-Webhook-Secret: \"${DETECT_TEST_ECHO_SECRET}\"\n",
+    ));
+    let mut c = detect(dir.path());
+    c.env("DETECT_TEST_ECHO_SECRET", "hdr-s3cret-42")
+        .args([
+            "run",
+            ".",
+            "--rule",
+            "Fixture.Login.BruteForce",
+            "--deliver",
+            "--alerts-out",
+            "a.jsonl",
+            "--events",
+        ])
+        .arg(events("week.jsonl"));
+    let (code, out, err) = run(c);
+    assert_eq!(code, 3, "{err}");
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].header("x-webhook-secret"), Some("hdr-s3cret-42"));
+    let log = std::fs::read_to_string(dir.path().join(".detect/deliveries.jsonl")).unwrap();
+    let journal = std::fs::read_to_string(dir.path().join(".detect/deliveries.pending.jsonl")).unwrap();
+    for text in [&log, &journal, &out, &err] {
+        for secret in ["hdr-s3cret-42", "q-s3cret-value", "abcdefgh-path-secret"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+    // What is kept is the reply with the secrets replaced: the header, the
+    // long path segment and every query value (`soc` too; control
+    // characters are JSON-escaped in the log).
+    let records = log_records(dir.path());
+    assert_eq!(records[1]["status"], "DELIVERED");
+    let body = records[1]["responseBody"].as_str().unwrap();
+    assert!(body.contains("got *** at /hook/***?token=***&team=***"), "{body}");
+    // The refused reply is shown with the error, its escapes made visible.
+    assert!(
+        err.contains("failed after 1 attempt: HTTP 500 (reply: \\u{1b}[2J\\u{1b}[31mgot *** at /hook/***?token=***&team=***\\u{1b}[0m\\r\\nbye\\u{202e})"),
+        "{err}"
+    );
+    assert!(!err.contains('\x1b') && !err.contains('\u{202e}'), "{err:?}");
+    // `alerts log --format json` shows the same records as JSON, with no
+    // raw character a terminal would act on.
+    let mut c = detect(dir.path());
+    c.args(["alerts", "log", "--format", "json"]);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains('\x1b') && !out.contains('\u{202e}'), "{out:?}");
+    let listed: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed[0]["responseBody"].as_str().unwrap().ends_with("bye\u{202e}"));
 }
