@@ -456,7 +456,13 @@ pub fn prepare(
     if skipped > 0 {
         let _ = writeln!(
             err,
-            "{skipped} deliveries skipped: already delivered (use --force to send them again)"
+            "{} skipped: already delivered (use --force to send {} again)",
+            if skipped == 1 {
+                "1 delivery".to_owned()
+            } else {
+                format!("{skipped} deliveries")
+            },
+            if skipped == 1 { "it" } else { "them" }
         );
     }
     if jobs_plan.is_empty() {

@@ -374,8 +374,9 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                     if *n > 0 && !args.quiet {
                         let _ = writeln!(
                             err,
-                            "warning: {name}: {} events had no usable `p_event_time`; they were given the time {}",
-                            group_digits(*n),
+                            "warning: {name}: {} had no usable `p_event_time`; {} given the time {}",
+                            counted(*n, "event", "events"),
+                            if *n == 1 { "it was" } else { "they were" },
                             time::aws(now)
                         );
                     }
@@ -385,8 +386,9 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                         let name = names.get(input).map_or("<input>", String::as_str);
                         let _ = writeln!(
                             err,
-                            "warning: {name}: {} more unreadable or skipped records not shown",
-                            s - SHOWN_PROBLEMS
+                            "warning: {name}: {} more unreadable or skipped {} not shown",
+                            s - SHOWN_PROBLEMS,
+                            if s - SHOWN_PROBLEMS == 1 { "record" } else { "records" }
                         );
                     }
                 }
@@ -826,6 +828,10 @@ fn correlate(
         };
         times.sort_unstable();
         let lookback = c.engine.lookback_minutes() * 60;
+        // Join value → start of its match: a run whose lookback still
+        // reaches back into it finds the same match again, which is not a
+        // new one (a signal each time, one match in the summary).
+        let mut matched: HashMap<String, i64> = HashMap::new();
         for t_end in run_times(&c.trigger, first, last.saturating_add(lookback)) {
             let keys = c.engine.matching_values(&indexed, t_end);
             if keys.is_empty() {
@@ -847,7 +853,13 @@ fn correlate(
                     JoinKey::Text(s) => s.to_owned(),
                 };
                 signals += 1;
-                stats.corr_hits[ci].0 += 1;
+                let new_match = matched
+                    .get(&join)
+                    .is_none_or(|start| t_end >= start.saturating_add(lookback.max(60)));
+                if new_match {
+                    matched.insert(join.clone(), t_end);
+                    stats.corr_hits[ci].0 += 1;
+                }
                 let t_nanos = t_end.saturating_mul(SECOND);
                 for &(cj, item) in &c.feeds {
                     if let Some(slot) = extra.get_mut(cj).and_then(|e| e.get_mut(item)) {
@@ -1235,6 +1247,11 @@ fn rule_meta(id: &str, rule: &Rule, root: &Node, base_root: Option<&Node>, files
     }
 }
 
+/// `1 alert`, `1,204 alerts`.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", group_digits(n), if n == 1 { one } else { many })
+}
+
 /// `1204` → `1,204`.
 fn group_digits(n: u64) -> String {
     let s = n.to_string();
@@ -1253,9 +1270,9 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
     let evaluated = plan.detections.len() + plan.correlations.len();
     let skipped: usize = plan.skipped.values().sum();
     let mut line = format!(
-        "{} events · {} rules evaluated",
-        group_digits(stats.events),
-        group_digits(evaluated as u64)
+        "{} · {} evaluated",
+        counted(stats.events, "event", "events"),
+        counted(evaluated as u64, "rule", "rules")
     );
     if skipped > 0 {
         let reasons: Vec<String> = if plan.skipped.len() == 1 {
@@ -1275,9 +1292,9 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
     let kinds: Vec<String> = stats.alerts.iter().map(|(k, n)| format!("{k} {n}")).collect();
     let _ = write!(
         line,
-        " · {} signals · {} alerts",
-        group_digits(stats.signals),
-        group_digits(alerts)
+        " · {} · {}",
+        counted(stats.signals, "signal", "signals"),
+        counted(alerts, "alert", "alerts")
     );
     if !kinds.is_empty() {
         let _ = write!(line, " ({})", kinds.join(", "));
@@ -1285,8 +1302,8 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
     if stats.bad + stats.no_log_type > 0 {
         let _ = write!(
             line,
-            " · {} records skipped",
-            group_digits(stats.bad + stats.no_log_type)
+            " · {} skipped",
+            counted(stats.bad + stats.no_log_type, "record", "records")
         );
     }
     let _ = write!(line, " · {ms} ms");
@@ -1297,8 +1314,12 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
     if plan.invalid > 0 && !args.quiet {
         let _ = writeln!(
             err,
-            "note: {} detections with errors were not evaluated; `detect validate` lists them",
-            plan.invalid
+            "note: {} not evaluated; `detect validate` lists them",
+            if plan.invalid == 1 {
+                "1 detection with errors was".to_owned()
+            } else {
+                format!("{} detections with errors were", plan.invalid)
+            }
         );
     }
     if args.quiet {
@@ -1321,9 +1342,9 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
     for (id, matches, alerts) in hits {
         let _ = writeln!(
             err,
-            "  {id}: {} matches, {} alerts",
-            group_digits(matches),
-            group_digits(alerts)
+            "  {id}: {}, {}",
+            counted(matches, "match", "matches"),
+            counted(alerts, "alert", "alerts")
         );
     }
     if args.verbose {

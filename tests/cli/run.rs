@@ -355,7 +355,13 @@ fn malformed_lines_are_reported_and_strict_fails() {
     assert!(err.contains("broken.jsonl:2: not valid JSON"), "{err}");
     assert!(err.contains("broken.jsonl:4: not a JSON object but an array"), "{err}");
     assert!(err.contains("broken.jsonl:5: the event has no `p_log_type`"), "{err}");
-    assert!(err.contains("1 events had no usable `p_event_time`"), "{err}");
+    assert!(
+        err.contains(
+            "broken.jsonl: 1 event had no usable `p_event_time`; it was given the time 2024-06-03T09:30:00.000Z"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("  Fixture.Root.Login: 2 matches, 1 alert\n"), "{err}");
     let mut c = detect(&dir);
     c.args(["run", "repo", "--strict", "--events"])
         .arg(events("broken.jsonl"));
@@ -1126,4 +1132,40 @@ fn secrets_echoed_by_a_receiver_are_scrubbed_and_replies_printed_safely() {
     let listed: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(listed.len(), 2);
     assert!(listed[0]["responseBody"].as_str().unwrap().ends_with("bye\u{202e}"));
+}
+
+#[test]
+fn summary_counts_a_correlation_match_once_however_many_runs_find_it() {
+    // With a 180-minute lookback the runs at 10:00, 11:00 and 12:00 all
+    // see the key (09:00) followed by the root login (09:10) in account
+    // 111: three signals, one match, one alert.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("run/repo"), dir.path());
+    let rule = dir.path().join("correlation_rules/key_then_root.yml");
+    let text = std::fs::read_to_string(&rule).unwrap();
+    assert!(text.contains("LookbackWindowMinutes: 90"));
+    std::fs::write(
+        &rule,
+        text.replace("LookbackWindowMinutes: 90", "LookbackWindowMinutes: 180"),
+    )
+    .unwrap();
+    let signals = dir.path().join("signals.jsonl");
+    let mut c = detect(dir.path());
+    c.args(["run", ".", "--signals-out"])
+        .arg(&signals)
+        .arg("--events")
+        .arg(events("week.jsonl"));
+    let (code, _, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    let found = std::fs::read_to_string(&signals)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"ruleId\":\"Fixture.Key.Then.Root.Login\""))
+        .count();
+    assert_eq!(found, 3);
+    assert!(
+        err.contains("  Fixture.Key.Then.Root.Login: 1 match, 1 alert\n"),
+        "{err}"
+    );
+    assert!(err.contains(" · 25 signals · 10 alerts ("), "{err}");
 }
