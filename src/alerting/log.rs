@@ -288,7 +288,8 @@ impl DeliveryLog {
 }
 
 /// Reads the records of a log; a missing file has none. Lines that are not
-/// records (a torn last line after a crash) are returned as warnings.
+/// records (a torn last line after a crash) are returned as warnings, each
+/// a whole `path:line:col: warning[code]: message` line.
 ///
 /// # Errors
 /// The file exists but cannot be read.
@@ -324,9 +325,10 @@ fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(Vec<T>, Ve
         match serde_json::from_slice(line) {
             Ok(r) => out.push(r),
             Err(e) => warnings.push(format!(
-                "{}:{}: not a delivery record, skipped: {e}",
+                "{}:{}:1: warning[{}]: not a delivery record, skipped: {e}",
                 path.display(),
-                i + 1
+                i + 1,
+                crate::diagnostic::Code::DeliveryLogLine.name()
             )),
         }
     }
@@ -474,6 +476,9 @@ mod tests {
         let ids: Vec<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
         assert_eq!(ids, ["1", "3"]);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].contains(":2: not a delivery record"), "{warnings:?}");
+        assert!(
+            warnings[0].ends_with(":2:1: warning[delivery-log-line]: not a delivery record, skipped: EOF while parsing a string at line 1 column 6"),
+            "{warnings:?}"
+        );
     }
 }

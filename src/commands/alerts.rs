@@ -18,6 +18,8 @@ use crate::alerting::log::{self, DeliveryLog, Record};
 use crate::alerting::payload;
 use crate::cli::{OutputArgs, ProjectArgs};
 use crate::commands::context::Context;
+use crate::commands::run::warning;
+use crate::diagnostic::Code;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::model::{Analysis, Body};
@@ -340,7 +342,11 @@ pub fn prepare(
     if dests.is_empty() {
         let _ = writeln!(
             err,
-            "warning: no destinations are configured under `detect.destinations`; nothing was delivered"
+            "{}",
+            warning(
+                Code::NoDestinations,
+                "no destinations are configured under `detect.destinations`; nothing was delivered"
+            )
         );
         return Ok(None);
     }
@@ -361,8 +367,14 @@ pub fn prepare(
             if warned.insert(format!("{}\n{u}", item.rule_id)) {
                 let _ = writeln!(
                     err,
-                    "warning: `{}` lists OutputIds `{u}`, which matches no enabled destination",
-                    item.rule_id
+                    "{}",
+                    warning(
+                        Code::UnmatchedOutputId,
+                        &format!(
+                            "`{}` lists OutputIds `{u}`, which matches no enabled destination",
+                            item.rule_id
+                        )
+                    )
                 );
             }
         }
@@ -416,7 +428,7 @@ pub fn prepare(
     let log = open_log(cx, root)?;
     let (records, warnings) = log::read_records(log.path())?;
     for w in warnings {
-        let _ = writeln!(err, "warning: {w}");
+        let _ = writeln!(err, "{w}");
     }
     let delivered: HashSet<(&str, &str)> = records
         .iter()
@@ -647,7 +659,7 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
     let (pending, w2) = log::read_pending(&path)?;
     warnings.extend(w2);
     for w in warnings {
-        let _ = writeln!(err, "warning: {w}");
+        let _ = writeln!(err, "{w}");
     }
     let only = match &args.destination {
         Some(name) => Some(find_destination(&cx, name)?.1.name.clone()),
@@ -781,7 +793,7 @@ fn show_log(args: &LogArgs, out: &mut dyn Write) -> Result<u8> {
     warnings.extend(w2);
     let mut err = std::io::stderr();
     for w in warnings {
-        let _ = writeln!(err, "warning: {w}");
+        let _ = writeln!(err, "{w}");
     }
     let finished: HashSet<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
     let keep = |alert: &str, dest: &str, failed: bool| {

@@ -29,6 +29,7 @@ use crate::alerting::time::{self, MINUTE, SECOND};
 use crate::cli::{OutputArgs, ProjectArgs};
 use crate::commands::alerts::{self, DeliverOptions, Deliverable};
 use crate::commands::context::Context;
+use crate::diagnostic::Code;
 use crate::engine::Program;
 use crate::engine::correlation::{Correlation, JoinKey, JoinValue};
 use crate::error::{Error, Result};
@@ -273,13 +274,12 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     }
     let mut err = std::io::stderr();
     let project = cx.load()?;
-    for d in project.diagnostics.iter().filter(|d| {
-        matches!(
-            d.code,
-            crate::diagnostic::Code::UnknownSetting | crate::diagnostic::Code::PatIgnoresSetting
-        )
-    }) {
-        let _ = writeln!(err, "warning[{}]: {}", d.code.name(), d.message);
+    for d in project
+        .diagnostics
+        .iter()
+        .filter(|d| matches!(d.code, Code::UnknownSetting | Code::PatIgnoresSetting))
+    {
+        let _ = writeln!(err, "{}", warning(d.code, &d.message));
     }
     let plan = plan(&cx, &project, args)?;
     let console_url = cx.settings.console_url.clone();
@@ -372,13 +372,13 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
             Message::Done { input } => {
                 if let (Some(n), Some(name)) = (no_time.get(input), names.get(input)) {
                     if *n > 0 && !args.quiet {
-                        let _ = writeln!(
-                            err,
-                            "warning: {name}: {} had no usable `p_event_time`; {} given the time {}",
+                        let message = format!(
+                            "{} had no usable `p_event_time`; {} given the time {}",
                             counted(*n, "event", "events"),
                             if *n == 1 { "it was" } else { "they were" },
                             time::aws(now)
                         );
+                        let _ = writeln!(err, "{name}: {}", warning(Code::EventNoTime, &message));
                     }
                 }
                 if let Some(s) = shown.get(input) {
@@ -386,7 +386,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                         let name = names.get(input).map_or("<input>", String::as_str);
                         let _ = writeln!(
                             err,
-                            "warning: {name}: {} more unreadable or skipped {} not shown",
+                            "note: {name}: {} more unreadable or skipped {} not shown",
                             s - SHOWN_PROBLEMS,
                             if s - SHOWN_PROBLEMS == 1 { "record" } else { "records" }
                         );
@@ -402,7 +402,14 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                         Record::Bad(msg) => {
                             stats.bad += 1;
                             stats.events -= 1;
-                            report(&mut err, &mut shown[batch.input], name, line, &msg);
+                            report(
+                                &mut err,
+                                &mut shown[batch.input],
+                                name,
+                                line,
+                                Code::EventUnreadable,
+                                &msg,
+                            );
                         }
                         Record::NoLogType => {
                             stats.no_log_type += 1;
@@ -412,6 +419,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                                 &mut shown[batch.input],
                                 name,
                                 line,
+                                Code::EventNoLogType,
                                 "the event has no `p_log_type` and no `--log-type` was given; skipped",
                             );
                         }
@@ -507,12 +515,12 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
 
     for &rule in &grouper.newly_limited {
         if let Some(m) = metas.get(rule) {
-            let _ = writeln!(
-                err,
-                "warning: `{}` created {} alerts within one hour; it produced signals only from then on (--no-alert-limit lifts this)",
+            let message = format!(
+                "`{}` created {} alerts within one hour; it produced signals only from then on (--no-alert-limit lifts this)",
                 m.id,
                 group::ALERT_LIMIT
             );
+            let _ = writeln!(err, "{}", warning(Code::AlertLimit, &message));
         }
     }
 
@@ -620,12 +628,19 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     Ok(code)
 }
 
-/// Reports an unreadable record, up to [`SHOWN_PROBLEMS`] per input.
-fn report(err: &mut dyn Write, shown: &mut usize, name: &str, line: u64, message: &str) {
+/// Reports an unreadable record, up to [`SHOWN_PROBLEMS`] per input, as
+/// `validate` does (`path:line:col: warning[code]: message`; the column is
+/// where the record starts).
+fn report(err: &mut dyn Write, shown: &mut usize, name: &str, line: u64, code: Code, message: &str) {
     *shown += 1;
     if *shown <= SHOWN_PROBLEMS {
-        let _ = writeln!(err, "warning: {name}:{line}: {message}");
+        let _ = writeln!(err, "{name}:{line}:1: {}", warning(code, message));
     }
+}
+
+/// `warning[code]: message`, the form of `validate`'s warnings.
+pub fn warning(code: Code, message: &str) -> String {
+    format!("warning[{}]: {message}", code.name())
 }
 
 /// Writes one alert line to `--alerts-out` or stdout.

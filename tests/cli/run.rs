@@ -352,13 +352,21 @@ fn malformed_lines_are_reported_and_strict_fails() {
     let (code, out, err) = run(c);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 3);
-    assert!(err.contains("broken.jsonl:2: not valid JSON"), "{err}");
-    assert!(err.contains("broken.jsonl:4: not a JSON object but an array"), "{err}");
-    assert!(err.contains("broken.jsonl:5: the event has no `p_log_type`"), "{err}");
+    // The form of `validate`'s warnings: path:line:col: warning[code]: ...
     assert!(
-        err.contains(
-            "broken.jsonl: 1 event had no usable `p_event_time`; it was given the time 2024-06-03T09:30:00.000Z"
-        ),
+        err.contains("broken.jsonl:2:1: warning[event-unreadable]: not valid JSON"),
+        "{err}"
+    );
+    assert!(
+        err.contains("broken.jsonl:4:1: warning[event-unreadable]: not a JSON object but an array; skipped\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("broken.jsonl:5:1: warning[event-no-log-type]: the event has no `p_log_type`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("broken.jsonl: warning[event-no-time]: 1 event had no usable `p_event_time`; it was given the time 2024-06-03T09:30:00.000Z\n"),
         "{err}"
     );
     assert!(err.contains("  Fixture.Root.Login: 2 matches, 1 alert\n"), "{err}");
@@ -841,7 +849,10 @@ fn alerts_test_manual_dispatch_and_configuration_errors() {
         out.contains("Fixture.Root.Login HIGH RULE -> no destination (OutputIds)"),
         "{out}"
     );
-    assert!(err.contains("OutputIds `soc-pager`"), "{err}");
+    assert!(
+        err.contains("warning[unmatched-output-id]: `Fixture.Root.Login` lists OutputIds `soc-pager`, which matches no enabled destination"),
+        "{err}"
+    );
 }
 
 #[test]
