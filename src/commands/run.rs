@@ -555,6 +555,21 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
             return Err(Error::Write(e));
         }
     }
+    let mut code = exit::SUCCESS;
+    let alert_count: u64 = stats.alerts.values().sum();
+    if args.fail_on_alert && alert_count > 0 {
+        code = code.max(exit::FINDINGS);
+    }
+    if cx.strict && !plan.skipped.is_empty() {
+        code = code.max(exit::FINDINGS);
+    }
+    if read_failed || (cx.strict && (stats.bad > 0 || stats.no_log_type > 0)) {
+        code = code.max(exit::USAGE);
+    }
+    let _ = latest_time;
+
+    summary(&mut err, &plan, &stats, args, start.elapsed().as_millis());
+
     // Delivery is set up (destinations expanded, the delivery log locked)
     // and the deliveries journaled before the state records a window, so a
     // failed set-up records nothing and a crash from here on leaves every
@@ -601,21 +616,6 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
             state_error = Some(e);
         }
     }
-
-    let mut code = exit::SUCCESS;
-    let alert_count: u64 = stats.alerts.values().sum();
-    if args.fail_on_alert && alert_count > 0 {
-        code = code.max(exit::FINDINGS);
-    }
-    if cx.strict && !plan.skipped.is_empty() {
-        code = code.max(exit::FINDINGS);
-    }
-    if read_failed || (cx.strict && (stats.bad > 0 || stats.no_log_type > 0)) {
-        code = code.max(exit::USAGE);
-    }
-    let _ = latest_time;
-
-    summary(&mut err, &plan, &stats, args, start.elapsed().as_millis());
 
     if let Some(p) = prepared {
         code = code.max(p.send()?);

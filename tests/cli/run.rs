@@ -968,7 +968,20 @@ fn failed_delivery_set_up_records_no_window_in_the_state() {
     let (code, _, err) = deliver(None);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("DETECT_TEST_STATE_TOKEN"), "{err}");
+    assert!(err.contains(" · 10 alerts ("), "the summary is printed first: {err}");
     assert!(rx.requests().is_empty());
+    assert!(!state.exists(), "no window is recorded");
+    // A dry run sends nothing, so it records nothing either.
+    let mut c = detect(dir.path());
+    c.env("DETECT_TEST_STATE_TOKEN", "t0ken")
+        .args(["run", ".", "--deliver", "--dry-run", "--state"])
+        .arg(&state)
+        .arg("--events")
+        .arg(events("week.jsonl"));
+    let (code, _, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("note: --dry-run: the state file was not updated"), "{err}");
+    assert!(!state.exists());
     // Fixed, the same run delivers every alert of the week, once.
     let (code, _, err) = deliver(Some("t0ken"));
     assert_eq!(code, 0, "{err}");
