@@ -464,4 +464,33 @@ mod tests {
         let a = g2.add(&rules, at("10:30", "b")).unwrap();
         assert_eq!(a.payload.alert_id, payload::alert_id("R", "d", at("10:00", "").time));
     }
+
+    #[test]
+    fn concurrent_state_writers_never_share_a_temporary_file() {
+        // Without the lock (which separate runs take), writers in one
+        // process still each write a temporary file of their own: every
+        // save succeeds and leaves a whole state behind.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let rules = [meta(2, 60)];
+        let mut g = Grouper::new(1, false, false, None);
+        assert!(g.add(&rules, at("10:00", "a")).is_none());
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        g.save_state(&path, &rules).unwrap();
+                    }
+                });
+            }
+        });
+        let mut g2 = Grouper::new(1, false, false, None);
+        g2.load_state(&path, &rules).unwrap();
+        assert!(g2.add(&rules, at("10:30", "b")).is_some());
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["state.json"], "no temporary file is left");
+    }
 }
