@@ -283,6 +283,20 @@ codes! {
     CorrNoTests = "corr-no-tests", Info;
     /// A sequence without transitions.
     CorrNoTransitions = "corr-no-transitions", Info;
+    /// A line of an events file that is not a JSON object (`run` skips it).
+    EventUnreadable = "event-unreadable", Warning;
+    /// An event without `p_log_type` while no `--log-type` was given.
+    EventNoLogType = "event-no-log-type", Warning;
+    /// Events without a usable `p_event_time` (given the `--now` time).
+    EventNoTime = "event-no-time", Warning;
+    /// A detection created 1,000 alerts within one hour of event time.
+    AlertLimit = "alert-limit", Warning;
+    /// An `OutputIds` entry that names no enabled destination.
+    UnmatchedOutputId = "unmatched-output-id", Warning;
+    /// Delivery was asked for but no destination is configured.
+    NoDestinations = "no-destinations", Warning;
+    /// A line of the delivery log or its journal that is not a record.
+    DeliveryLogLine = "delivery-log-line", Warning;
 }
 
 /// A location with an optional note.

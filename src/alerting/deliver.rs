@@ -173,6 +173,10 @@ pub fn send(client: Result<&Client, &str>, t: &Target, job: &Job, retries: bool)
             }
         }
         attempt.duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+        // A receiver may echo a header or the URL back: nothing it sent is
+        // kept before the destination's secrets are scrubbed from it.
+        attempt.response_body = attempt.response_body.map(|b| t.scrub(&b));
+        attempt.error = attempt.error.map(|e| t.scrub(&e));
         attempts.push(attempt);
         if delivered || k == max_attempts {
             break;
@@ -280,6 +284,7 @@ mod tests {
             max_retries: 10,
             backoff_initial_ms: 1000,
             backoff_max_ms: 60_000,
+            secrets: Vec::new(),
         };
         let caps: Vec<u64> = (1..=10).map(|k| backoff_cap(&t, k) / 1000).collect();
         assert_eq!(caps, [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]);

@@ -32,6 +32,8 @@ pub struct Target {
     pub backoff_initial_ms: u64,
     /// Longest backoff.
     pub backoff_max_ms: u64,
+    /// Texts replaced by [`Target::scrub`], longest first.
+    pub secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for Target {
@@ -121,6 +123,7 @@ impl Target {
             value.set_sensitive(true);
             headers.append(name, value);
         }
+        let secrets = secrets_of(&url, &headers);
         Ok(Target {
             name: d.name.clone(),
             host: host_of(&url),
@@ -130,8 +133,117 @@ impl Target {
             max_retries: d.max_retries.min(10),
             backoff_initial_ms: d.backoff_initial_ms,
             backoff_max_ms: d.backoff_max_ms,
+            secrets,
         })
     }
+
+    /// Replaces every secret of the destination (header values, the URL's
+    /// user, password, query values and longer path segments) with `***`
+    /// in a text that came back from the receiver or the network.
+    pub fn scrub(&self, text: &str) -> String {
+        scrub(text, &self.secrets)
+    }
+}
+
+/// Shortest text treated as a secret: replacing one- or two-character
+/// values would garble any reply and hide nothing.
+pub const MIN_SECRET: usize = 3;
+
+/// Path segments at least this long are treated as secrets (webhook
+/// services put tokens there); shorter ones (`hook`, `api`, `v1`) are not.
+pub const MIN_PATH_SECRET: usize = 8;
+
+/// The texts to scrub for a destination: every expanded header value, and
+/// its part after the first space (`Bearer <token>`); the URL's user,
+/// password, `user:password` and the `Basic` credentials made of them;
+/// every query value; path segments of [`MIN_PATH_SECRET`] or more
+/// characters. Raw and percent-decoded forms; longest first.
+fn secrets_of(url: &Url, headers: &HeaderMap) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in headers.values() {
+        let Ok(v) = v.to_str() else { continue };
+        out.push(v.to_owned());
+        if let Some((_, rest)) = v.split_once(' ') {
+            out.push(rest.trim().to_owned());
+        }
+    }
+    let (user, password) = (url.username(), url.password().unwrap_or(""));
+    if !user.is_empty() || !password.is_empty() {
+        for part in [user, password] {
+            out.push(part.to_owned());
+            out.push(decode(part));
+        }
+        let pair = format!("{}:{}", decode(user), decode(password));
+        out.push(crate::bundle::base64(pair.as_bytes()));
+        out.push(pair);
+    }
+    if let Some(q) = url.query() {
+        for (raw, (_, value)) in q.split('&').zip(url.query_pairs()) {
+            if let Some((_, v)) = raw.split_once('=') {
+                out.push(v.to_owned());
+            }
+            out.push(value.into_owned());
+        }
+    }
+    for seg in url.path_segments().into_iter().flatten() {
+        if seg.chars().count() >= MIN_PATH_SECRET {
+            out.push(seg.to_owned());
+            out.push(decode(seg));
+        }
+    }
+    out.retain(|s| s.chars().count() >= MIN_SECRET);
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    out
+}
+
+/// `%XX` escapes decoded (invalid ones kept as written); `+` is left alone.
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if let (b'%', Some(h), Some(l)) = (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Replaces each of `secrets` (longest first) in `text` with `***`.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "***");
+        }
+    }
+    out
+}
+
+/// A text from outside made safe for a terminal: control characters (C0,
+/// DEL, C1) and bidirectional overrides are written as escapes (`\n`,
+/// `\u{1b}`), so a reply cannot move the cursor, recolour or rewrite what
+/// is shown.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// What routing looks at for one alert.
@@ -251,6 +363,40 @@ mod tests {
             "{e}"
         );
         assert!(expand("${OPEN", "h", "d").is_err());
+    }
+
+    #[test]
+    fn secrets_cover_headers_credentials_query_and_long_path_segments() {
+        let url = Url::parse("https://bot:p%40ss@h.example/services/T0KENPATH123/x?sig=a%2Fb&v=1").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", HeaderValue::from_static("Bearer tok-9"));
+        headers.insert("x-short", HeaderValue::from_static("ab"));
+        let s = secrets_of(&url, &headers);
+        for want in [
+            "Bearer tok-9",
+            "tok-9",
+            "bot",
+            "p%40ss",
+            "p@ss",
+            "bot:p@ss",
+            "T0KENPATH123",
+            "a%2Fb",
+            "a/b",
+        ] {
+            assert!(s.iter().any(|x| x == want), "{want} not in {s:?}");
+        }
+        // `Basic` credentials reqwest makes of the URL's user and password.
+        assert!(s.contains(&crate::bundle::base64(b"bot:p@ss")), "{s:?}");
+        // Too short to scrub: `ab`, `1`, `x`; `services` is a long segment.
+        assert!(!s.iter().any(|x| x == "ab" || x == "1" || x == "x"), "{s:?}");
+        assert_eq!(
+            scrub("echo Bearer tok-9 and tok-9 at /services/T0KENPATH123?sig=a/b", &s),
+            "echo *** and *** at /***/***?sig=***"
+        );
+        assert_eq!(
+            printable("a\x1b[2J\r\n\u{7f}\u{9b}\u{202e}é"),
+            "a\\u{1b}[2J\\r\\n\\u{7f}\\u{9b}\\u{202e}é"
+        );
     }
 
     #[test]

@@ -297,11 +297,55 @@ impl Grouper {
         windows.sort_by(|a, b| (&a.rule_id, &a.dedup).cmp(&(&b.rule_id, &b.dedup)));
         let state = State { version: 1, windows };
         let text = serde_json::to_string_pretty(&state).unwrap_or_default();
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text + "\n")
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(Error::Write)
+        // A name of its own in the same folder (so the rename is atomic and
+        // concurrent writers never share a temporary file), synced before
+        // it replaces the state.
+        let name = path
+            .file_name()
+            .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
+        let tmp = path.with_file_name(format!(".{name}.{}.{:016x}.tmp", std::process::id(), fastrand::u64(..)));
+        let written = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, (text + "\n").as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map_err(|e| {
+            Error::Usage(format!(
+                "cannot write the state file `{}`: {e}; the windows of this run are not recorded",
+                path.display()
+            ))
+        })
     }
+}
+
+/// Locks a state file for this run (an advisory lock on `FILE.lock` next to
+/// it, since the state itself is replaced by a rename), waiting at most
+/// [`crate::alerting::log::LOCK_WAIT`] for another run; the lock lasts as
+/// long as the returned file is open.
+///
+/// # Errors
+/// The lock file cannot be created (a missing folder), or another run holds
+/// the lock for too long.
+pub fn lock_state(path: &Path) -> Result<std::fs::File> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
+    let lock = path.with_file_name(format!("{name}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|source| Error::Read {
+            path: lock.clone(),
+            source,
+        })?;
+    crate::alerting::log::lock_exclusive(&file, path, "the state file")?;
+    Ok(file)
 }
 
 /// The state file (§5.4).
@@ -419,5 +463,34 @@ mod tests {
         g2.load_state(&path, &rules).unwrap();
         let a = g2.add(&rules, at("10:30", "b")).unwrap();
         assert_eq!(a.payload.alert_id, payload::alert_id("R", "d", at("10:00", "").time));
+    }
+
+    #[test]
+    fn concurrent_state_writers_never_share_a_temporary_file() {
+        // Without the lock (which separate runs take), writers in one
+        // process still each write a temporary file of their own: every
+        // save succeeds and leaves a whole state behind.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let rules = [meta(2, 60)];
+        let mut g = Grouper::new(1, false, false, None);
+        assert!(g.add(&rules, at("10:00", "a")).is_none());
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        g.save_state(&path, &rules).unwrap();
+                    }
+                });
+            }
+        });
+        let mut g2 = Grouper::new(1, false, false, None);
+        g2.load_state(&path, &rules).unwrap();
+        assert!(g2.add(&rules, at("10:30", "b")).is_some());
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["state.json"], "no temporary file is left");
     }
 }

@@ -14,16 +14,101 @@
 //! `detect alerts resend` picks up like a failed one. The journal only
 //! grows; it may be deleted whenever no delivery is running and
 //! `detect alerts log` shows no interrupted delivery.
+//!
+//! An open [`DeliveryLog`] holds an exclusive advisory lock (`flock`) on
+//! the log file, so two processes never deliver from one log at the same
+//! time: the second waits (at most [`LOCK_WAIT`]) and reads the log only
+//! once it holds the lock, so it skips what the first delivered. Opening
+//! also ends a torn last line (a crash in the middle of an append) with a
+//! newline, so the next record starts on a line of its own; the torn line
+//! is then skipped with a warning when the log is read.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+
+/// Longest wait for another process that holds the delivery log or a
+/// state file.
+pub const LOCK_WAIT: Duration = Duration::from_secs(600);
+
+/// Takes an exclusive advisory lock on `file` (which is `path`, `what` in
+/// messages), waiting at most [`LOCK_WAIT`] for another process to let go;
+/// the lock ends when the file is closed.
+///
+/// # Errors
+/// The lock cannot be taken, or is still held by another process when the
+/// wait is over.
+pub fn lock_exclusive(file: &File, path: &Path, what: &str) -> Result<()> {
+    let failed = |source: std::io::Error| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    if try_lock(file).map_err(failed)? {
+        return Ok(());
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "note: another detect process is using {what} `{}`; waiting for it to finish (at most {} s)",
+        path.display(),
+        LOCK_WAIT.as_secs()
+    );
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        if try_lock(file).map_err(failed)? {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Usage(format!(
+                "{what} `{}` is still in use by another detect process after {} s; run again once it has finished",
+                path.display(),
+                LOCK_WAIT.as_secs()
+            )));
+        }
+    }
+}
+
+/// Tries to take an exclusive `flock` on `file` without waiting: `false`
+/// when another open file holds it.
+#[cfg(unix)]
+fn try_lock(file: &File) -> std::io::Result<bool> {
+    use rustix::fs::{FlockOperation, flock};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Elsewhere no inter-process lock is taken (yet).
+#[cfg(not(unix))]
+fn try_lock(_file: &File) -> std::io::Result<bool> {
+    Ok(true)
+}
+
+/// Ends a file that does not end with a newline (a torn last line) with
+/// one, so that the next appended line stands on its own.
+fn end_torn_line(file: &mut File) -> std::io::Result<()> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    file.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8];
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")?;
+        file.sync_data()?;
+    }
+    Ok(())
+}
 
 /// Status of a finished delivery.
 pub const DELIVERED: &str = "DELIVERED";
@@ -125,6 +210,7 @@ pub fn journal_path(log: &Path) -> PathBuf {
 fn open_append(path: &Path) -> Result<File> {
     OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(path)
         .map_err(|source| Error::Read {
@@ -141,10 +227,13 @@ fn append_lines(file: &Mutex<File>, text: &[u8]) -> std::io::Result<()> {
 }
 
 impl DeliveryLog {
-    /// Opens (creating folders and the file as needed).
+    /// Opens (creating folders and the file as needed) and locks the log
+    /// for this process, then ends torn last lines of the log and the
+    /// journal.
     ///
     /// # Errors
-    /// The folder or file cannot be created.
+    /// The folder or file cannot be created or written, or another process
+    /// holds the lock for longer than [`LOCK_WAIT`].
     pub fn open(path: &Path) -> Result<DeliveryLog> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| Error::Read {
@@ -153,8 +242,11 @@ impl DeliveryLog {
             })?;
         }
         let created = !path.exists();
-        let file = open_append(path)?;
-        let journal = open_append(&journal_path(path))?;
+        let mut file = open_append(path)?;
+        lock_exclusive(&file, path, "the delivery log")?;
+        let mut journal = open_append(&journal_path(path))?;
+        end_torn_line(&mut file).map_err(Error::Write)?;
+        end_torn_line(&mut journal).map_err(Error::Write)?;
         Ok(DeliveryLog {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -196,7 +288,8 @@ impl DeliveryLog {
 }
 
 /// Reads the records of a log; a missing file has none. Lines that are not
-/// records (a torn last line after a crash) are returned as warnings.
+/// records (a torn last line after a crash) are returned as warnings, each
+/// a whole `path:line:col: warning[code]: message` line.
 ///
 /// # Errors
 /// The file exists but cannot be read.
@@ -232,9 +325,10 @@ fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(Vec<T>, Ve
         match serde_json::from_slice(line) {
             Ok(r) => out.push(r),
             Err(e) => warnings.push(format!(
-                "{}:{}: not a delivery record, skipped: {e}",
+                "{}:{}:1: warning[{}]: not a delivery record, skipped: {e}",
                 path.display(),
-                i + 1
+                i + 1,
+                crate::diagnostic::Code::DeliveryLogLine.name()
             )),
         }
     }
@@ -371,5 +465,20 @@ mod tests {
         let l = latest(&records, &pend);
         let got: Vec<(&str, &str)> = l.iter().map(|l| (l.alert_id.as_str(), l.status.as_str())).collect();
         assert_eq!(got, [("a", FAILED), ("b", INTERRUPTED)]);
+        // Opened again (the first handle closed, so its lock is gone), the
+        // torn line is ended and the next record stands on its own.
+        drop(log);
+        let log = DeliveryLog::open(&path).unwrap();
+        assert!(!log.created);
+        log.append(&record("3", "c", DELIVERED, "2024-01-01T00:00:02.000Z"))
+            .unwrap();
+        let (records, warnings) = read_records(&path).unwrap();
+        let ids: Vec<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
+        assert_eq!(ids, ["1", "3"]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].ends_with(":2:1: warning[delivery-log-line]: not a delivery record, skipped: EOF while parsing a string at line 1 column 6"),
+            "{warnings:?}"
+        );
     }
 }

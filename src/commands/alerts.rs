@@ -18,10 +18,41 @@ use crate::alerting::log::{self, DeliveryLog, Record};
 use crate::alerting::payload;
 use crate::cli::{OutputArgs, ProjectArgs};
 use crate::commands::context::Context;
+use crate::commands::run::warning;
+use crate::diagnostic::Code;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::model::{Analysis, Body};
 use crate::settings::DestinationSettings;
+
+/// Characters of a receiver's reply shown with a failed delivery.
+const REPLY_SHOWN: usize = 200;
+
+/// `1 attempt`, `2 attempts`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// JSON text with the characters serde leaves raw but a terminal acts on
+/// (DEL, C1 controls, bidirectional overrides) written as `\uXXXX`; they
+/// can only occur inside strings, so the JSON means the same.
+fn json_printable(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        // serde_json already escapes C0 controls in strings; the line
+        // breaks of pretty printing are structure and stay.
+        if matches!(c, '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// Default delivery log, relative to the project root.
 pub const DEFAULT_LOG: &str = ".detect/deliveries.jsonl";
@@ -246,6 +277,62 @@ pub fn deliver(
     opts: &DeliverOptions,
     out: &mut dyn Write,
 ) -> Result<u8> {
+    match prepare(cx, root, items, opts, out)? {
+        Some(p) => {
+            p.journal()?;
+            p.send()
+        }
+        None => Ok(exit::SUCCESS),
+    }
+}
+
+/// Deliveries set up and planned but not yet journaled or sent: the
+/// destinations in use are expanded and the delivery log is open and
+/// locked (so nothing another process delivers in the meantime is sent
+/// again). Dropping it releases the lock without sending.
+#[derive(Debug)]
+pub struct Prepared {
+    log: DeliveryLog,
+    targets: Vec<Target>,
+    plan: Vec<(usize, Vec<Job>)>,
+    pending: Vec<log::Pending>,
+}
+
+impl Prepared {
+    /// Writes the planned deliveries to the pending journal and syncs it;
+    /// from then on an interrupted delivery is found by `alerts resend`.
+    ///
+    /// # Errors
+    /// The journal cannot be written.
+    pub fn journal(&self) -> Result<()> {
+        self.log.enqueue(&self.pending)
+    }
+
+    /// Sends what [`Prepared::journal`] recorded; returns 0, or 3 when a
+    /// delivery failed for good.
+    ///
+    /// # Errors
+    /// None today; kept for symmetry with the other steps.
+    pub fn send(self) -> Result<u8> {
+        send_planned(&self.log, &self.targets, self.plan, true)
+    }
+}
+
+/// Routes alerts, expands the destinations they use, opens and locks the
+/// delivery log and plans the deliveries that are not already done. `None`
+/// when there is nothing to send (a dry run, no destination, everything
+/// delivered).
+///
+/// # Errors
+/// Configuration errors (missing variables, unknown destination), an
+/// unusable delivery log, or a lock held too long by another process.
+pub fn prepare(
+    cx: &Context,
+    root: &Path,
+    items: &[Deliverable],
+    opts: &DeliverOptions,
+    out: &mut dyn Write,
+) -> Result<Option<Prepared>> {
     let mut err = std::io::stderr();
     let dests = &cx.settings.destinations;
     let only = match &opts.only {
@@ -255,9 +342,13 @@ pub fn deliver(
     if dests.is_empty() {
         let _ = writeln!(
             err,
-            "warning: no destinations are configured under `detect.destinations`; nothing was delivered"
+            "{}",
+            warning(
+                Code::NoDestinations,
+                "no destinations are configured under `detect.destinations`; nothing was delivered"
+            )
         );
-        return Ok(exit::SUCCESS);
+        return Ok(None);
     }
     // Route every alert.
     let mut plan: Vec<Vec<usize>> = vec![Vec::new(); dests.len()];
@@ -276,8 +367,14 @@ pub fn deliver(
             if warned.insert(format!("{}\n{u}", item.rule_id)) {
                 let _ = writeln!(
                     err,
-                    "warning: `{}` lists OutputIds `{u}`, which matches no enabled destination",
-                    item.rule_id
+                    "{}",
+                    warning(
+                        Code::UnmatchedOutputId,
+                        &format!(
+                            "`{}` lists OutputIds `{u}`, which matches no enabled destination",
+                            item.rule_id
+                        )
+                    )
                 );
             }
         }
@@ -312,7 +409,7 @@ pub fn deliver(
         }
     }
     if opts.dry_run {
-        return Ok(exit::SUCCESS);
+        return Ok(None);
     }
     // Expand every destination in use before anything is sent.
     let mut targets = Vec::new();
@@ -324,12 +421,14 @@ pub fn deliver(
         }
     }
     if targets.is_empty() {
-        return Ok(exit::SUCCESS);
+        return Ok(None);
     }
+    // Locked before it is read: what a concurrent run delivered until it
+    // let go is in the log now.
     let log = open_log(cx, root)?;
     let (records, warnings) = log::read_records(log.path())?;
     for w in warnings {
-        let _ = writeln!(err, "warning: {w}");
+        let _ = writeln!(err, "{w}");
     }
     let delivered: HashSet<(&str, &str)> = records
         .iter()
@@ -369,10 +468,24 @@ pub fn deliver(
     if skipped > 0 {
         let _ = writeln!(
             err,
-            "{skipped} deliveries skipped: already delivered (use --force to send them again)"
+            "{} skipped: already delivered (use --force to send {} again)",
+            if skipped == 1 {
+                "1 delivery".to_owned()
+            } else {
+                format!("{skipped} deliveries")
+            },
+            if skipped == 1 { "it" } else { "them" }
         );
     }
-    send_all(&log, &targets, jobs_plan, pending, true)
+    if jobs_plan.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Prepared {
+        log,
+        targets,
+        plan: jobs_plan,
+        pending,
+    }))
 }
 
 /// Journals, sends, reports; returns the exit code.
@@ -380,25 +493,48 @@ fn send_all(
     log: &DeliveryLog,
     targets: &[Target],
     plan: Vec<(usize, Vec<Job>)>,
-    pending: Vec<log::Pending>,
+    pending: &[log::Pending],
     retries: bool,
 ) -> Result<u8> {
     if plan.is_empty() {
         return Ok(exit::SUCCESS);
     }
-    log.enqueue(&pending)?;
+    log.enqueue(pending)?;
+    send_planned(log, targets, plan, retries)
+}
+
+/// Sends journaled deliveries, reports; returns the exit code.
+fn send_planned(log: &DeliveryLog, targets: &[Target], plan: Vec<(usize, Vec<Job>)>, retries: bool) -> Result<u8> {
+    if plan.is_empty() {
+        return Ok(exit::SUCCESS);
+    }
     let report = |r: &Record| {
         let mut err = std::io::stderr();
         if r.status == log::FAILED {
             let last = r.attempts.last().and_then(|a| a.error.clone()).unwrap_or_default();
+            // The reply, already scrubbed of secrets, made safe to print.
+            let reply = r
+                .response_body
+                .as_deref()
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+                .map(|b| {
+                    let mut snippet: String = b.chars().take(REPLY_SHOWN).collect();
+                    if snippet.len() < b.len() {
+                        snippet.push('…');
+                    }
+                    format!(" (reply: {})", dest::printable(&snippet))
+                })
+                .unwrap_or_default();
             let _ = writeln!(
                 err,
-                "error: delivery of alert {} (`{}`) to `{}` ({}) failed after {} attempts: {last}",
+                "error: delivery of alert {} (`{}`) to `{}` ({}) failed after {}: {}{reply}",
                 r.alert_id,
-                r.rule_id,
-                r.destination,
+                dest::printable(&r.rule_id),
+                dest::printable(&r.destination),
                 r.destination_host,
-                r.attempts.len()
+                plural(r.attempts.len(), "attempt"),
+                dest::printable(&last)
             );
         }
     };
@@ -505,11 +641,25 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
     let root = project_root(&cx);
     let path = log_path(&cx, &root);
     let mut err = std::io::stderr();
+    if !path.exists() {
+        // Checked again below, under the lock: a missing log is an empty one.
+        if let Some(id) = args.alert_ids.first() {
+            return Err(Error::Usage(format!(
+                "alert `{id}` is not in the delivery log {}",
+                path.display()
+            )));
+        }
+        let _ = writeln!(out, "nothing to resend");
+        return Ok(exit::SUCCESS);
+    }
+    // Locked before it is read, so a resend running at the same time has
+    // either finished (its records are read here) or not started.
+    let log = open_log(&cx, &root)?;
     let (records, mut warnings) = log::read_records(&path)?;
     let (pending, w2) = log::read_pending(&path)?;
     warnings.extend(w2);
     for w in warnings {
-        let _ = writeln!(err, "warning: {w}");
+        let _ = writeln!(err, "{w}");
     }
     let only = match &args.destination {
         Some(name) => Some(find_destination(&cx, name)?.1.name.clone()),
@@ -600,8 +750,7 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
             jobs.push(job);
         }
     }
-    let log = open_log(&cx, &root)?;
-    send_all(&log, &targets, plan, journal, true)
+    send_all(&log, &targets, plan, &journal, true)
 }
 
 fn test(args: &TestArgs, out: &mut dyn Write) -> Result<u8> {
@@ -620,7 +769,7 @@ fn test(args: &TestArgs, out: &mut dyn Write) -> Result<u8> {
     };
     let log = open_log(&cx, &root)?;
     let pending = vec![job.pending(&d.name)];
-    let code = send_all(&log, &[target], vec![(0, vec![job])], pending, !args.no_retry)?;
+    let code = send_all(&log, &[target], vec![(0, vec![job])], &pending, !args.no_retry)?;
     let _ = writeln!(
         out,
         "test alert {} {} `{}`",
@@ -644,7 +793,7 @@ fn show_log(args: &LogArgs, out: &mut dyn Write) -> Result<u8> {
     warnings.extend(w2);
     let mut err = std::io::stderr();
     for w in warnings {
-        let _ = writeln!(err, "warning: {w}");
+        let _ = writeln!(err, "{w}");
     }
     let finished: HashSet<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
     let keep = |alert: &str, dest: &str, failed: bool| {
@@ -666,14 +815,17 @@ fn show_log(args: &LogArgs, out: &mut dyn Write) -> Result<u8> {
     match args.format {
         LogFormat::Json => {
             let v = serde_json::to_string_pretty(&selected).unwrap_or_else(|_| "[]".to_owned());
-            writeln!(out, "{v}").map_err(Error::Write)?;
+            writeln!(out, "{}", json_printable(&v)).map_err(Error::Write)?;
         }
         LogFormat::Human => {
             for p in interrupted.iter().rev() {
                 writeln!(
                     out,
                     "{}  {}  {}  {}  INTERRUPTED  (queued, no record: `detect alerts resend` sends it)",
-                    p.queued_at, p.alert_id, p.rule_id, p.destination
+                    dest::printable(&p.queued_at),
+                    dest::printable(&p.alert_id),
+                    dest::printable(&p.rule_id),
+                    dest::printable(&p.destination)
                 )
                 .map_err(Error::Write)?;
             }
@@ -685,16 +837,15 @@ fn show_log(args: &LogArgs, out: &mut dyn Write) -> Result<u8> {
                     .map_or_else(|| "no response".to_owned(), |s| format!("HTTP {s}"));
                 writeln!(
                     out,
-                    "{}  {}  {}  {}  {}  {} attempt{}  {}  {}",
-                    r.finished_at,
-                    r.alert_id,
-                    r.rule_id,
-                    r.destination,
-                    r.status,
-                    r.attempts.len(),
-                    if r.attempts.len() == 1 { "" } else { "s" },
+                    "{}  {}  {}  {}  {}  {}  {}  {}",
+                    dest::printable(&r.finished_at),
+                    dest::printable(&r.alert_id),
+                    dest::printable(&r.rule_id),
+                    dest::printable(&r.destination),
+                    dest::printable(&r.status),
+                    plural(r.attempts.len(), "attempt"),
                     status,
-                    r.kind
+                    dest::printable(&r.kind)
                 )
                 .map_err(Error::Write)?;
             }

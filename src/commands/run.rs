@@ -29,6 +29,7 @@ use crate::alerting::time::{self, MINUTE, SECOND};
 use crate::cli::{OutputArgs, ProjectArgs};
 use crate::commands::alerts::{self, DeliverOptions, Deliverable};
 use crate::commands::context::Context;
+use crate::diagnostic::Code;
 use crate::engine::Program;
 use crate::engine::correlation::{Correlation, JoinKey, JoinValue};
 use crate::error::{Error, Result};
@@ -273,13 +274,12 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     }
     let mut err = std::io::stderr();
     let project = cx.load()?;
-    for d in project.diagnostics.iter().filter(|d| {
-        matches!(
-            d.code,
-            crate::diagnostic::Code::UnknownSetting | crate::diagnostic::Code::PatIgnoresSetting
-        )
-    }) {
-        let _ = writeln!(err, "warning[{}]: {}", d.code.name(), d.message);
+    for d in project
+        .diagnostics
+        .iter()
+        .filter(|d| matches!(d.code, Code::UnknownSetting | Code::PatIgnoresSetting))
+    {
+        let _ = writeln!(err, "{}", warning(d.code, &d.message));
     }
     let plan = plan(&cx, &project, args)?;
     let console_url = cx.settings.console_url.clone();
@@ -315,9 +315,16 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
         .map(|d| d.meta.clone())
         .chain(plan.correlations.iter().map(|c| c.meta.clone()))
         .collect();
-    if let Some(state) = &args.state {
-        grouper.load_state(state, &metas)?;
-    }
+    // Held to the end of the run: concurrent runs on one state file take
+    // turns, so neither loses the windows of the other.
+    let _state_lock = match &args.state {
+        Some(state) => {
+            let lock = group::lock_state(state)?;
+            grouper.load_state(state, &metas)?;
+            Some(lock)
+        }
+        None => None,
+    };
 
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = match total_bytes {
@@ -365,12 +372,13 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
             Message::Done { input } => {
                 if let (Some(n), Some(name)) = (no_time.get(input), names.get(input)) {
                     if *n > 0 && !args.quiet {
-                        let _ = writeln!(
-                            err,
-                            "warning: {name}: {} events had no usable `p_event_time`; they were given the time {}",
-                            group_digits(*n),
+                        let message = format!(
+                            "{} had no usable `p_event_time`; {} given the time {}",
+                            counted(*n, "event", "events"),
+                            if *n == 1 { "it was" } else { "they were" },
                             time::aws(now)
                         );
+                        let _ = writeln!(err, "{name}: {}", warning(Code::EventNoTime, &message));
                     }
                 }
                 if let Some(s) = shown.get(input) {
@@ -378,8 +386,9 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                         let name = names.get(input).map_or("<input>", String::as_str);
                         let _ = writeln!(
                             err,
-                            "warning: {name}: {} more unreadable or skipped records not shown",
-                            s - SHOWN_PROBLEMS
+                            "note: {name}: {} more unreadable or skipped {} not shown",
+                            s - SHOWN_PROBLEMS,
+                            if s - SHOWN_PROBLEMS == 1 { "record" } else { "records" }
                         );
                     }
                 }
@@ -393,7 +402,14 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                         Record::Bad(msg) => {
                             stats.bad += 1;
                             stats.events -= 1;
-                            report(&mut err, &mut shown[batch.input], name, line, &msg);
+                            report(
+                                &mut err,
+                                &mut shown[batch.input],
+                                name,
+                                line,
+                                Code::EventUnreadable,
+                                &msg,
+                            );
                         }
                         Record::NoLogType => {
                             stats.no_log_type += 1;
@@ -403,6 +419,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                                 &mut shown[batch.input],
                                 name,
                                 line,
+                                Code::EventNoLogType,
                                 "the event has no `p_log_type` and no `--log-type` was given; skipped",
                             );
                         }
@@ -498,12 +515,12 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
 
     for &rule in &grouper.newly_limited {
         if let Some(m) = metas.get(rule) {
-            let _ = writeln!(
-                err,
-                "warning: `{}` created {} alerts within one hour; it produced signals only from then on (--no-alert-limit lifts this)",
+            let message = format!(
+                "`{}` created {} alerts within one hour; it produced signals only from then on (--no-alert-limit lifts this)",
                 m.id,
                 group::ALERT_LIMIT
             );
+            let _ = writeln!(err, "{}", warning(Code::AlertLimit, &message));
         }
     }
 
@@ -538,10 +555,6 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
             return Err(Error::Write(e));
         }
     }
-    if let Some(state) = &args.state {
-        grouper.save_state(state, &metas)?;
-    }
-
     let mut code = exit::SUCCESS;
     let alert_count: u64 = stats.alerts.values().sum();
     if args.fail_on_alert && alert_count > 0 {
@@ -557,7 +570,11 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
 
     summary(&mut err, &plan, &stats, args, start.elapsed().as_millis());
 
-    if args.deliver {
+    // Delivery is set up (destinations expanded, the delivery log locked)
+    // and the deliveries journaled before the state records a window, so a
+    // failed set-up records nothing and a crash from here on leaves every
+    // alert to `alerts resend` (alerts-and-webhooks §5.4).
+    let prepared = if args.deliver {
         let items: Vec<Deliverable> = alerts
             .iter()
             .map(|a| {
@@ -580,20 +597,50 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
             kind: "alert",
         };
         let mut dry = std::io::stderr();
-        let delivered = alerts::deliver(&cx, &project.root, &items, &opts, &mut dry)?;
-        code = code.max(delivered);
+        let prepared = alerts::prepare(&cx, &project.root, &items, &opts, &mut dry)?;
+        if let Some(p) = &prepared {
+            p.journal()?;
+        }
+        prepared
+    } else {
+        None
+    };
+    let mut state_error = None;
+    if let Some(state) = &args.state {
+        if args.dry_run {
+            if !args.quiet {
+                let _ = writeln!(err, "note: --dry-run: the state file was not updated");
+            }
+        } else if let Err(e) = grouper.save_state(state, &metas) {
+            // The alerts are journaled: deliver them, then fail.
+            state_error = Some(e);
+        }
+    }
+
+    if let Some(p) = prepared {
+        code = code.max(p.send()?);
+    }
+    if let Some(e) = state_error {
+        return Err(e);
     }
     // The process ends now; freeing the project is wasted work.
     std::mem::forget(project);
     Ok(code)
 }
 
-/// Reports an unreadable record, up to [`SHOWN_PROBLEMS`] per input.
-fn report(err: &mut dyn Write, shown: &mut usize, name: &str, line: u64, message: &str) {
+/// Reports an unreadable record, up to [`SHOWN_PROBLEMS`] per input, as
+/// `validate` does (`path:line:col: warning[code]: message`; the column is
+/// where the record starts).
+fn report(err: &mut dyn Write, shown: &mut usize, name: &str, line: u64, code: Code, message: &str) {
     *shown += 1;
     if *shown <= SHOWN_PROBLEMS {
-        let _ = writeln!(err, "warning: {name}:{line}: {message}");
+        let _ = writeln!(err, "{name}:{line}:1: {}", warning(code, message));
     }
+}
+
+/// `warning[code]: message`, the form of `validate`'s warnings.
+pub fn warning(code: Code, message: &str) -> String {
+    format!("warning[{}]: {message}", code.name())
 }
 
 /// Writes one alert line to `--alerts-out` or stdout.
@@ -796,6 +843,10 @@ fn correlate(
         };
         times.sort_unstable();
         let lookback = c.engine.lookback_minutes() * 60;
+        // Join value → start of its match: a run whose lookback still
+        // reaches back into it finds the same match again, which is not a
+        // new one (a signal each time, one match in the summary).
+        let mut matched: HashMap<String, i64> = HashMap::new();
         for t_end in run_times(&c.trigger, first, last.saturating_add(lookback)) {
             let keys = c.engine.matching_values(&indexed, t_end);
             if keys.is_empty() {
@@ -817,7 +868,13 @@ fn correlate(
                     JoinKey::Text(s) => s.to_owned(),
                 };
                 signals += 1;
-                stats.corr_hits[ci].0 += 1;
+                let new_match = matched
+                    .get(&join)
+                    .is_none_or(|start| t_end >= start.saturating_add(lookback.max(60)));
+                if new_match {
+                    matched.insert(join.clone(), t_end);
+                    stats.corr_hits[ci].0 += 1;
+                }
                 let t_nanos = t_end.saturating_mul(SECOND);
                 for &(cj, item) in &c.feeds {
                     if let Some(slot) = extra.get_mut(cj).and_then(|e| e.get_mut(item)) {
@@ -1205,6 +1262,11 @@ fn rule_meta(id: &str, rule: &Rule, root: &Node, base_root: Option<&Node>, files
     }
 }
 
+/// `1 alert`, `1,204 alerts`.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", group_digits(n), if n == 1 { one } else { many })
+}
+
 /// `1204` → `1,204`.
 fn group_digits(n: u64) -> String {
     let s = n.to_string();
@@ -1223,9 +1285,9 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
     let evaluated = plan.detections.len() + plan.correlations.len();
     let skipped: usize = plan.skipped.values().sum();
     let mut line = format!(
-        "{} events · {} rules evaluated",
-        group_digits(stats.events),
-        group_digits(evaluated as u64)
+        "{} · {} evaluated",
+        counted(stats.events, "event", "events"),
+        counted(evaluated as u64, "rule", "rules")
     );
     if skipped > 0 {
         let reasons: Vec<String> = if plan.skipped.len() == 1 {
@@ -1245,9 +1307,9 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
     let kinds: Vec<String> = stats.alerts.iter().map(|(k, n)| format!("{k} {n}")).collect();
     let _ = write!(
         line,
-        " · {} signals · {} alerts",
-        group_digits(stats.signals),
-        group_digits(alerts)
+        " · {} · {}",
+        counted(stats.signals, "signal", "signals"),
+        counted(alerts, "alert", "alerts")
     );
     if !kinds.is_empty() {
         let _ = write!(line, " ({})", kinds.join(", "));
@@ -1255,8 +1317,8 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
     if stats.bad + stats.no_log_type > 0 {
         let _ = write!(
             line,
-            " · {} records skipped",
-            group_digits(stats.bad + stats.no_log_type)
+            " · {} skipped",
+            counted(stats.bad + stats.no_log_type, "record", "records")
         );
     }
     let _ = write!(line, " · {ms} ms");
@@ -1267,8 +1329,12 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
     if plan.invalid > 0 && !args.quiet {
         let _ = writeln!(
             err,
-            "note: {} detections with errors were not evaluated; `detect validate` lists them",
-            plan.invalid
+            "note: {} not evaluated; `detect validate` lists them",
+            if plan.invalid == 1 {
+                "1 detection with errors was".to_owned()
+            } else {
+                format!("{} detections with errors were", plan.invalid)
+            }
         );
     }
     if args.quiet {
@@ -1291,9 +1357,9 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
     for (id, matches, alerts) in hits {
         let _ = writeln!(
             err,
-            "  {id}: {} matches, {} alerts",
-            group_digits(matches),
-            group_digits(alerts)
+            "  {id}: {}, {}",
+            counted(matches, "match", "matches"),
+            counted(alerts, "alert", "alerts")
         );
     }
     if args.verbose {

@@ -21,6 +21,11 @@ enum Reply {
     WithHeader(u16, &'static str, &'static str),
     /// Never answer (the connection is held open, then dropped).
     Stall,
+    /// Wait this many milliseconds, then answer with status and body.
+    Slow(u64, u16, &'static str),
+    /// Answer with this status and a body echoing the request's path and
+    /// `X-Webhook-Secret` header, with terminal escape sequences around.
+    Echo(u16),
 }
 
 /// One request as the receiver saw it.
@@ -156,8 +161,22 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Request>>, healthy: &AtomicBool, scr
                 std::thread::sleep(Duration::from_secs(60));
                 return;
             }
-            Reply::Status(s, t) => (s, t, String::new()),
-            Reply::WithHeader(s, t, h) => (s, t, format!("{h}\r\n")),
+            Reply::Status(s, t) => (s, t.to_owned(), String::new()),
+            Reply::Slow(ms, s, t) => {
+                std::thread::sleep(Duration::from_millis(ms));
+                (s, t.to_owned(), String::new())
+            }
+            Reply::WithHeader(s, t, h) => (s, t.to_owned(), format!("{h}\r\n")),
+            Reply::Echo(s) => {
+                let l = log.lock().expect("test receiver or fixture");
+                let r = &l[index];
+                let text = format!(
+                    "\x1b[2J\x1b[31mgot {} at {}\x1b[0m\r\nbye\u{202e}",
+                    r.header("x-webhook-secret").unwrap_or("-"),
+                    r.path
+                );
+                (s, text, String::new())
+            }
         };
         let response = format!(
             "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{extra}\r\n{text}",
@@ -333,10 +352,24 @@ fn malformed_lines_are_reported_and_strict_fails() {
     let (code, out, err) = run(c);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 3);
-    assert!(err.contains("broken.jsonl:2: not valid JSON"), "{err}");
-    assert!(err.contains("broken.jsonl:4: not a JSON object but an array"), "{err}");
-    assert!(err.contains("broken.jsonl:5: the event has no `p_log_type`"), "{err}");
-    assert!(err.contains("1 events had no usable `p_event_time`"), "{err}");
+    // The form of `validate`'s warnings: path:line:col: warning[code]: ...
+    assert!(
+        err.contains("broken.jsonl:2:1: warning[event-unreadable]: not valid JSON"),
+        "{err}"
+    );
+    assert!(
+        err.contains("broken.jsonl:4:1: warning[event-unreadable]: not a JSON object but an array; skipped\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("broken.jsonl:5:1: warning[event-no-log-type]: the event has no `p_log_type`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("broken.jsonl: warning[event-no-time]: 1 event had no usable `p_event_time`; it was given the time 2024-06-03T09:30:00.000Z\n"),
+        "{err}"
+    );
+    assert!(err.contains("  Fixture.Root.Login: 2 matches, 1 alert\n"), "{err}");
     let mut c = detect(&dir);
     c.args(["run", "repo", "--strict", "--events"])
         .arg(events("broken.jsonl"));
@@ -816,7 +849,10 @@ fn alerts_test_manual_dispatch_and_configuration_errors() {
         out.contains("Fixture.Root.Login HIGH RULE -> no destination (OutputIds)"),
         "{out}"
     );
-    assert!(err.contains("OutputIds `soc-pager`"), "{err}");
+    assert!(
+        err.contains("warning[unmatched-output-id]: `Fixture.Root.Login` lists OutputIds `soc-pager`, which matches no enabled destination"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -889,4 +925,271 @@ fn state_file_carries_dedup_windows_across_runs() {
     );
     // Without the state, the second run opens a new window at 09:40.
     assert_eq!(run_part(&second, None), ["2024-06-03T09:40:00.000Z"]);
+}
+
+/// The alert IDs of the fixture week, sorted.
+fn expected_alert_ids() -> Vec<String> {
+    let mut ids: Vec<String> = expected_alerts()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("test receiver or fixture")["alertId"]
+                .as_str()
+                .expect("test receiver or fixture")
+                .to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn failed_delivery_set_up_records_no_window_in_the_state() {
+    let rx = Receiver::start(|_| Reply::Status(200, "ok"));
+    let dir = repo(&destination(
+        "soc-pager",
+        &rx.url("/hook"),
+        "      headers:\n        Authorization: \"Bearer ${DETECT_TEST_STATE_TOKEN}\"\n",
+    ));
+    let state = dir.path().join("state.json");
+    let deliver = |token: Option<&str>| {
+        let mut c = detect(dir.path());
+        c.env_remove("DETECT_TEST_STATE_TOKEN");
+        if let Some(t) = token {
+            c.env("DETECT_TEST_STATE_TOKEN", t);
+        }
+        c.args(["run", ".", "--deliver", "--alerts-out", "a.jsonl", "--state"])
+            .arg(&state)
+            .arg("--events")
+            .arg(events("week.jsonl"));
+        run(c)
+    };
+    // The header variable is unset: a configuration error before anything
+    // is sent or recorded.
+    let (code, _, err) = deliver(None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("DETECT_TEST_STATE_TOKEN"), "{err}");
+    assert!(err.contains(" · 10 alerts ("), "the summary is printed first: {err}");
+    assert!(rx.requests().is_empty());
+    assert!(!state.exists(), "no window is recorded");
+    // A dry run sends nothing, so it records nothing either.
+    let mut c = detect(dir.path());
+    c.env("DETECT_TEST_STATE_TOKEN", "t0ken")
+        .args(["run", ".", "--deliver", "--dry-run", "--state"])
+        .arg(&state)
+        .arg("--events")
+        .arg(events("week.jsonl"));
+    let (code, _, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("note: --dry-run: the state file was not updated"), "{err}");
+    assert!(!state.exists());
+    // Fixed, the same run delivers every alert of the week, once.
+    let (code, _, err) = deliver(Some("t0ken"));
+    assert_eq!(code, 0, "{err}");
+    let mut acked = rx.acknowledged();
+    acked.sort();
+    assert_eq!(acked, expected_alert_ids(), "{err}");
+    assert!(state.is_file());
+    // And a third run finds every window in the state: nothing new.
+    let (code, _, err) = deliver(Some("t0ken"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(rx.requests().len(), 10);
+}
+
+#[test]
+fn concurrent_runs_on_one_delivery_log_deliver_each_alert_once() {
+    let rx = Receiver::start(|_| Reply::Slow(30, 200, "ok"));
+    let dir = repo(&destination("soc-pager", &rx.url("/hook"), ""));
+    let bin = assert_cmd::cargo::cargo_bin("detect");
+    let children: Vec<std::process::Child> = (0..2)
+        .map(|i| {
+            std::process::Command::new(&bin)
+                .current_dir(dir.path())
+                .args(["run", ".", "--deliver", "--quiet", "--alerts-out"])
+                .arg(format!("a{i}.jsonl"))
+                .arg("--state")
+                .arg("state.json")
+                .arg("--events")
+                .arg(events("week.jsonl"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut acked = rx.acknowledged();
+    acked.sort();
+    assert_eq!(acked, expected_alert_ids(), "each alert acknowledged exactly once");
+    let records = log_records(dir.path());
+    assert_eq!(records.len(), 10);
+}
+
+#[test]
+fn concurrent_resends_send_each_failed_alert_once() {
+    let up = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&up);
+    let rx = Receiver::start(move |_| {
+        if flag.load(Ordering::SeqCst) {
+            Reply::Slow(30, 200, "ok")
+        } else {
+            Reply::Status(500, "down")
+        }
+    });
+    let dir = repo(&destination("soc-pager", &rx.url("/hook"), "      max_retries: 0\n"));
+    let mut c = detect(dir.path());
+    c.args(["run", ".", "--deliver", "--alerts-out", "a.jsonl", "--events"])
+        .arg(events("week.jsonl"));
+    let (code, _, err) = run(c);
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(rx.requests().len(), 10);
+    up.store(true, Ordering::SeqCst);
+    let bin = assert_cmd::cargo::cargo_bin("detect");
+    let children: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            std::process::Command::new(&bin)
+                .current_dir(dir.path())
+                .args(["alerts", "resend"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut acked = rx.acknowledged();
+    acked.sort();
+    assert_eq!(acked, expected_alert_ids(), "each alert re-sent exactly once");
+    assert_eq!(log_records(dir.path()).len(), 20);
+}
+
+#[test]
+fn a_torn_last_line_in_the_delivery_log_does_not_swallow_the_next_record() {
+    let rx = Receiver::start(|_| Reply::Status(200, "ok"));
+    let dir = repo(&destination("soc-pager", &rx.url("/hook"), ""));
+    let log = dir.path().join(".detect/deliveries.jsonl");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    // What a crash in the middle of an append leaves behind.
+    std::fs::write(&log, "{\"deliveryId\":\"cut-short\",\"kind\":\"al").unwrap();
+    let deliver = || {
+        let mut c = detect(dir.path());
+        c.args(["run", ".", "--deliver", "--alerts-out", "a.jsonl", "--events"])
+            .arg(events("week.jsonl"));
+        run(c)
+    };
+    let (code, _, err) = deliver();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(rx.requests().len(), 10);
+    let (code, _, err) = deliver();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("10 deliveries skipped: already delivered"), "{err}");
+    assert_eq!(rx.requests().len(), 10, "nothing is sent again");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.starts_with("{\"deliveryId\":\"cut-short\",\"kind\":\"al\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 11);
+}
+
+#[test]
+fn secrets_echoed_by_a_receiver_are_scrubbed_and_replies_printed_safely() {
+    // The first alert is refused, the second acknowledged; both replies
+    // echo the secret header and the URL.
+    let rx = Receiver::start(|n| Reply::Echo(if n == 0 { 500 } else { 200 }));
+    let url = rx.url("/hook/abcdefgh-path-secret?token=q-s3cret-value&team=soc");
+    let dir = repo(&destination(
+        "soc",
+        &url,
+        "      max_retries: 0\n      headers:\n        X-Webhook-Secret: \"${DETECT_TEST_ECHO_SECRET}\"\n",
+    ));
+    let mut c = detect(dir.path());
+    c.env("DETECT_TEST_ECHO_SECRET", "hdr-s3cret-42")
+        .args([
+            "run",
+            ".",
+            "--rule",
+            "Fixture.Login.BruteForce",
+            "--deliver",
+            "--alerts-out",
+            "a.jsonl",
+            "--events",
+        ])
+        .arg(events("week.jsonl"));
+    let (code, out, err) = run(c);
+    assert_eq!(code, 3, "{err}");
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].header("x-webhook-secret"), Some("hdr-s3cret-42"));
+    let log = std::fs::read_to_string(dir.path().join(".detect/deliveries.jsonl")).unwrap();
+    let journal = std::fs::read_to_string(dir.path().join(".detect/deliveries.pending.jsonl")).unwrap();
+    for text in [&log, &journal, &out, &err] {
+        for secret in ["hdr-s3cret-42", "q-s3cret-value", "abcdefgh-path-secret"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+    // What is kept is the reply with the secrets replaced: the header, the
+    // long path segment and every query value (`soc` too; control
+    // characters are JSON-escaped in the log).
+    let records = log_records(dir.path());
+    assert_eq!(records[1]["status"], "DELIVERED");
+    let body = records[1]["responseBody"].as_str().unwrap();
+    assert!(body.contains("got *** at /hook/***?token=***&team=***"), "{body}");
+    // The refused reply is shown with the error, its escapes made visible.
+    assert!(
+        err.contains("failed after 1 attempt: HTTP 500 (reply: \\u{1b}[2J\\u{1b}[31mgot *** at /hook/***?token=***&team=***\\u{1b}[0m\\r\\nbye\\u{202e})"),
+        "{err}"
+    );
+    assert!(!err.contains('\x1b') && !err.contains('\u{202e}'), "{err:?}");
+    // `alerts log --format json` shows the same records as JSON, with no
+    // raw character a terminal would act on.
+    let mut c = detect(dir.path());
+    c.args(["alerts", "log", "--format", "json"]);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains('\x1b') && !out.contains('\u{202e}'), "{out:?}");
+    let listed: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed[0]["responseBody"].as_str().unwrap().ends_with("bye\u{202e}"));
+}
+
+#[test]
+fn summary_counts_a_correlation_match_once_however_many_runs_find_it() {
+    // With a 180-minute lookback the runs at 10:00, 11:00 and 12:00 all
+    // see the key (09:00) followed by the root login (09:10) in account
+    // 111: three signals, one match, one alert.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("run/repo"), dir.path());
+    let rule = dir.path().join("correlation_rules/key_then_root.yml");
+    let text = std::fs::read_to_string(&rule).unwrap();
+    assert!(text.contains("LookbackWindowMinutes: 90"));
+    std::fs::write(
+        &rule,
+        text.replace("LookbackWindowMinutes: 90", "LookbackWindowMinutes: 180"),
+    )
+    .unwrap();
+    let signals = dir.path().join("signals.jsonl");
+    let mut c = detect(dir.path());
+    c.args(["run", ".", "--signals-out"])
+        .arg(&signals)
+        .arg("--events")
+        .arg(events("week.jsonl"));
+    let (code, _, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    let found = std::fs::read_to_string(&signals)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"ruleId\":\"Fixture.Key.Then.Root.Login\""))
+        .count();
+    assert_eq!(found, 3);
+    assert!(
+        err.contains("  Fixture.Key.Then.Root.Login: 1 match, 1 alert\n"),
+        "{err}"
+    );
+    assert!(err.contains(" · 25 signals · 10 alerts ("), "{err}");
 }
