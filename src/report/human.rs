@@ -80,17 +80,16 @@ fn diagnostic(report: &RunReport<'_>, d: &Diagnostic, p: &Paint, out: &mut dyn W
             if let Some(text) = src.and_then(|s| s.line(l.span.start.line)) {
                 let num = l.span.start.line.to_string();
                 let pad = " ".repeat(num.len());
-                let shown: String = text.chars().take(200).collect();
                 let col = l.span.start.col.max(1) as usize;
                 let width = if l.span.end.line == l.span.start.line && l.span.end.col > l.span.start.col {
                     (l.span.end.col - l.span.start.col) as usize
                 } else {
                     1
                 };
-                let width = width.min(shown.chars().count().saturating_sub(col - 1).max(1));
+                let (shown, at, width) = excerpt(text, col, width);
                 writeln!(out, "{pad} {}", p.blue("|"))?;
                 writeln!(out, "{num} {} {shown}", p.blue("|"))?;
-                let caret = format!("{}{}", " ".repeat(col - 1), "^".repeat(width));
+                let caret = format!("{}{}", " ".repeat(at), "^".repeat(width));
                 let caret = if d.severity() == Severity::Error {
                     p.red(&caret)
                 } else {
@@ -117,6 +116,37 @@ fn diagnostic(report: &RunReport<'_>, d: &Diagnostic, p: &Paint, out: &mut dyn W
         writeln!(out, "  = help: {h}")?;
     }
     Ok(())
+}
+
+/// Characters of a source line shown under a diagnostic.
+const EXCERPT: usize = 200;
+/// Characters kept before the column when the line is cut on the left.
+const LEAD: usize = 60;
+
+/// The part of a source line shown under a diagnostic, at most [`EXCERPT`]
+/// characters around the 1-based column `col` (`…` marks a cut), with the
+/// caret's offset and width inside it: the caret line is never longer than
+/// the excerpt, however long the source line.
+fn excerpt(text: &str, col: usize, width: usize) -> (String, usize, usize) {
+    let col0 = col.saturating_sub(1);
+    let start = if col0 < EXCERPT - LEAD { 0 } else { col0 - LEAD };
+    let mut chars = text.chars().skip(start);
+    let mut shown: String = chars.by_ref().take(EXCERPT).collect();
+    let cut_right = chars.next().is_some();
+    let mut at = col0 - start;
+    let len = shown.chars().count();
+    if start > 0 {
+        shown.insert(0, '…');
+        at += 1;
+    }
+    let width = width.min(len.saturating_sub(col0 - start).max(1));
+    if cut_right {
+        shown.push('…');
+    }
+    // A column past the end of the line (a missing value at the end): the
+    // caret sits just after the last character shown.
+    let at = at.min(shown.chars().count());
+    (shown, at, width)
 }
 
 fn tests(report: &RunReport<'_>, style: Style, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
@@ -214,4 +244,34 @@ fn lists(report: &RunReport<'_>, p: &Paint, out: &mut dyn Write) -> io::Result<(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn excerpt_keeps_short_lines_whole() {
+        assert_eq!(excerpt("Key: value", 6, 5), ("Key: value".to_owned(), 5, 5));
+    }
+
+    #[test]
+    fn excerpt_cuts_long_lines_around_the_column() {
+        let line = format!("{}X{}", "a".repeat(1000), "b".repeat(1000));
+        let (shown, at, width) = excerpt(&line, 1001, 1);
+        // 60 characters before the column, the column, then up to 200 in all.
+        assert_eq!(shown.chars().count(), 1 + 200 + 1);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(at), Some('X'));
+        assert_eq!((at, width), (61, 1));
+        // A span running past the cut is shortened to the excerpt.
+        let (_, at, width) = excerpt(&line, 1001, 5000);
+        assert_eq!(at + width, 201);
+    }
+
+    #[test]
+    fn excerpt_clamps_a_column_past_the_end() {
+        let (shown, at, _) = excerpt("abc", 500, 1);
+        assert!(at <= shown.chars().count());
+    }
 }

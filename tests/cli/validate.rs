@@ -187,3 +187,39 @@ fn deny_warnings_and_filters() {
     assert_eq!(code, 2);
     assert!(stderr.contains("did you mean `Severity`"), "{stderr}");
 }
+
+#[test]
+fn diagnostics_on_one_huge_line_print_a_bounded_excerpt() {
+    // 100 unknown keys in a flow mapping on one 10 MB line: each
+    // diagnostic shows a window of the line, and its caret line is no
+    // longer than that window.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let filler = "x".repeat(100_000);
+    let mut line = String::from(
+        "{AnalysisType: rule, RuleID: Huge.Line, Enabled: true, LogTypes: [AWS.CloudTrail], Severity: Low, Detection: [{KeyPath: a, Condition: Exists}]",
+    );
+    for i in 0..100 {
+        line.push_str(", Unknown");
+        line.push_str(&i.to_string());
+        line.push_str(": ");
+        line.push_str(&filler);
+    }
+    line.push_str("}\n");
+    assert!(line.len() > 10_000_000);
+    std::fs::write(rules.join("huge.yml"), &line).unwrap();
+    let (code, stdout, stderr) = run({
+        let mut c = detect(dir.path());
+        c.arg("validate");
+        c
+    });
+    assert_eq!(code, 1, "{stderr}");
+    let count = stdout.matches("[unknown-key]").count();
+    assert_eq!(count, 100, "{}", &stdout[..stdout.len().min(2000)]);
+    assert!(stdout.len() < 1_000_000, "printed {} bytes", stdout.len());
+    // Every caret line stays within the excerpt (200 characters and the cut marks).
+    let longest = stdout.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(longest < 400, "longest line {longest}");
+}
