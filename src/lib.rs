@@ -27,4 +27,5 @@ pub mod resolve;
 pub mod settings;
 pub mod sha256;
 pub mod source;
+pub mod text;
 pub mod yaml;

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         Err(e) => {
             #[expect(clippy::print_stderr, reason = "the one place a fatal error is shown")]
             {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", detect::text::escape_control(&e.to_string()));
             }
             ExitCode::from(e.exit_code())
         }

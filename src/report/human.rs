@@ -6,6 +6,7 @@
 use std::io::{self, Write};
 
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::text::escape_control as esc;
 
 use super::{ItemReport, RunReport, Status, Style};
 
@@ -51,7 +52,7 @@ pub(super) fn render(report: &RunReport<'_>, style: Style, out: &mut dyn Write) 
     }
     if style.verbose {
         for n in &report.notes {
-            writeln!(out, "note: {n}")?;
+            writeln!(out, "note: {}", esc(n))?;
         }
     }
     lists(report, &p, out)?;
@@ -71,11 +72,11 @@ fn diagnostic(report: &RunReport<'_>, d: &Diagnostic, p: &Paint, out: &mut dyn W
         Severity::Warning => p.yellow("warning"),
         Severity::Info => p.blue("info"),
     };
-    let head = format!("{sev}[{}]: {}", d.code.name(), d.message);
+    let head = format!("{sev}[{}]: {}", d.code.name(), esc(&d.message));
     match &d.primary {
         Some(l) => {
             let src = report.sources.get(l.file.0 as usize);
-            let path = src.map_or("?", |s| s.display.as_str());
+            let path = esc(src.map_or("?", |s| s.display.as_str()));
             writeln!(out, "{path}:{}:{}: {head}", l.span.start.line, l.span.start.col)?;
             if let Some(text) = src.and_then(|s| s.line(l.span.start.line)) {
                 let num = l.span.start.line.to_string();
@@ -87,6 +88,7 @@ fn diagnostic(report: &RunReport<'_>, d: &Diagnostic, p: &Paint, out: &mut dyn W
                     1
                 };
                 let (shown, at, width) = excerpt(text, col, width);
+                let shown = esc(&shown);
                 writeln!(out, "{pad} {}", p.blue("|"))?;
                 writeln!(out, "{num} {} {shown}", p.blue("|"))?;
                 let caret = format!("{}{}", " ".repeat(at), "^".repeat(width));
@@ -101,11 +103,11 @@ fn diagnostic(report: &RunReport<'_>, d: &Diagnostic, p: &Paint, out: &mut dyn W
         None => writeln!(out, "{head}")?,
     }
     for r in &d.related {
-        let path = report
+        let path = esc(report
             .sources
             .get(r.file.0 as usize)
-            .map_or("?", |s| s.display.as_str());
-        let text = r.text.as_deref().unwrap_or("related");
+            .map_or("?", |s| s.display.as_str()));
+        let text = esc(r.text.as_deref().unwrap_or("related"));
         writeln!(
             out,
             "  = note: {text}: {path}:{}:{}",
@@ -113,7 +115,7 @@ fn diagnostic(report: &RunReport<'_>, d: &Diagnostic, p: &Paint, out: &mut dyn W
         )?;
     }
     if let Some(h) = &d.help {
-        writeln!(out, "  = help: {h}")?;
+        writeln!(out, "  = help: {}", esc(h))?;
     }
     Ok(())
 }
@@ -164,7 +166,7 @@ fn tests(report: &RunReport<'_>, style: Style, p: &Paint, out: &mut dyn Write) -
         if shown.is_empty() {
             continue;
         }
-        writeln!(out, "{}", p.bold(item.id.as_deref().unwrap_or(&item.file)))?;
+        writeln!(out, "{}", p.bold(&esc(item.id.as_deref().unwrap_or(&item.file))))?;
         for t in shown {
             let tag = match t.status {
                 Status::Passed => p.green("[PASS]"),
@@ -174,11 +176,11 @@ fn tests(report: &RunReport<'_>, style: Style, p: &Paint, out: &mut dyn Write) -
             let inherited = t
                 .inherited_from
                 .as_ref()
-                .map(|b| format!(" (inherited from {b})"))
+                .map(|b| format!(" (inherited from {})", esc(b)))
                 .unwrap_or_default();
-            writeln!(out, "\t{tag} {}{inherited}", t.name)?;
+            writeln!(out, "\t{tag} {}{inherited}", esc(&t.name))?;
             if let Some(e) = &t.error {
-                writeln!(out, "\t\t{} [rule] {e}", p.red("[FAIL]"))?;
+                writeln!(out, "\t\t{} [rule] {}", p.red("[FAIL]"), esc(e))?;
             } else if let Some(m) = t.matched {
                 let rtag = if t.status == Status::Failed {
                     p.red("[FAIL]")
@@ -192,10 +194,10 @@ fn tests(report: &RunReport<'_>, style: Style, p: &Paint, out: &mut dyn Write) -
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                writeln!(out, "\t\t{} [{}] {v}", p.green("[PASS]"), f.name)?;
+                writeln!(out, "\t\t{} [{}] {}", p.green("[PASS]"), f.name, esc(&v))?;
             }
             for line in &t.explain {
-                writeln!(out, "\t\t  {line}")?;
+                writeln!(out, "\t\t  {}", esc(line))?;
             }
         }
         writeln!(out)?;
@@ -204,7 +206,7 @@ fn tests(report: &RunReport<'_>, style: Style, p: &Paint, out: &mut dyn Write) -
 }
 
 fn lists(report: &RunReport<'_>, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
-    let name = |i: &ItemReport| i.id.clone().unwrap_or_else(|| i.file.clone());
+    let name = |i: &ItemReport| esc(i.id.as_deref().unwrap_or(&i.file)).into_owned();
     let skipped: Vec<_> = report.items.iter().filter(|i| i.status == Status::Skipped).collect();
     if !skipped.is_empty() {
         writeln!(out, "{}", p.bold("Skipped:"))?;
@@ -213,8 +215,8 @@ fn lists(report: &RunReport<'_>, p: &Paint, out: &mut dyn Write) -> io::Result<(
                 out,
                 "  {} ({}): skipped: {}",
                 name(i),
-                i.file,
-                i.reason.as_deref().unwrap_or("")
+                esc(&i.file),
+                esc(i.reason.as_deref().unwrap_or(""))
             )?;
         }
     }
@@ -226,21 +228,21 @@ fn lists(report: &RunReport<'_>, p: &Paint, out: &mut dyn Write) -> io::Result<(
                 .tests
                 .iter()
                 .filter(|t| t.status == Status::Failed)
-                .map(|t| t.name.as_str())
+                .map(|t| esc(&t.name))
                 .collect();
             let why = match (&i.reason, tests.is_empty()) {
-                (Some(r), _) => format!("strict: {r}"),
+                (Some(r), _) => format!("strict: {}", esc(r)),
                 (None, false) => tests.join(", "),
                 (None, true) => "see the diagnostics above".to_owned(),
             };
-            writeln!(out, "  {} ({}): {why}", name(i), i.file)?;
+            writeln!(out, "  {} ({}): {why}", name(i), esc(&i.file))?;
         }
     }
     let invalid: Vec<_> = report.items.iter().filter(|i| i.status == Status::Invalid).collect();
     if !invalid.is_empty() {
         writeln!(out, "{}", p.red("Invalid:"))?;
         for i in invalid {
-            writeln!(out, "  {}", i.file)?;
+            writeln!(out, "  {}", esc(&i.file))?;
         }
     }
     Ok(())

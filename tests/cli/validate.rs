@@ -223,3 +223,46 @@ fn diagnostics_on_one_huge_line_print_a_bounded_excerpt() {
     let longest = stdout.lines().map(|l| l.chars().count()).max().unwrap_or(0);
     assert!(longest < 400, "longest line {longest}");
 }
+
+#[test]
+fn control_characters_from_files_reach_the_terminal_escaped() {
+    // A value spelled with YAML escapes (quoted in a message) and a raw
+    // escape byte on the first line (the parser's error shows that line):
+    // neither may clear the screen or start a fake line.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    std::fs::write(
+        rules.join("quoted.yml"),
+        "AnalysisType: rule\nRuleID: Esc.Quoted\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\n\
+         Detection:\n  - KeyPath: a\n    Condition: \"Equalz\\e[2J\\rPassed: 99\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("raw.yml"),
+        "# Equalz\x1b[2J\rPassed: 99\nAnalysisType: rule\nRuleID: Esc.Raw\n",
+    )
+    .unwrap();
+    for format in ["human", "github"] {
+        let (code, stdout, stderr) = run({
+            let mut c = detect(dir.path());
+            c.args(["validate", "--format", format]);
+            c
+        });
+        assert_eq!(code, 1, "{stdout}{stderr}");
+        assert!(
+            !stdout.contains(['\x1b', '\r']),
+            "{format}: raw control characters in {stdout:?}"
+        );
+        assert!(
+            !stdout.lines().any(|l| l.starts_with("Passed: 99")),
+            "{format}: {stdout}"
+        );
+        assert!(stdout.contains("\\x1b[2J\\rPassed: 99"), "{format}: {stdout}");
+        assert!(
+            stdout.contains("quoted.yml") && stdout.contains("raw.yml"),
+            "{format}: {stdout}"
+        );
+    }
+}
