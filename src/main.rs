@@ -137,8 +137,9 @@ fn emit(cx: &Context, report: &report::RunReport<'_>) -> Result<(), Error> {
             let f = std::fs::File::create(path).map_err(Error::Write)?;
             let mut f = std::io::BufWriter::new(f);
             let r = report::render(report, cx.format, cx.style, &mut f).and_then(|()| f.flush());
-            if r.is_ok() && cx.format != report::Format::Human {
-                // Keep the one-line summary visible on the terminal.
+            if r.is_ok() {
+                // Keep the one-line summary visible on the terminal (also
+                // for the human format: the file holds the whole report).
                 let mut err = std::io::stderr();
                 let _ = writeln!(err, "{}", report::summary_line(report));
             }

@@ -1,7 +1,9 @@
 //! Human output: rustc/ruff-style diagnostics with the source line and a
 //! caret, PAT-style test blocks (`[PASS]`/`[FAIL]` and the alert function
 //! lines), the lists of skipped, failed and invalid items, and the summary
-//! line `Passed: N  Failed: N  Invalid: N  Skipped: N  (total N, <ms> ms)`.
+//! line `Passed: N  Failed: N  Invalid: N  Skipped: N  (total N, <ms> ms)`
+//! (`test` also counts unit tests there). Skipped items are counted per
+//! reason unless `--verbose`; `--quiet` prints errors one line each.
 
 use std::io::{self, Write};
 
@@ -48,14 +50,14 @@ pub(super) fn render(report: &RunReport<'_>, style: Style, out: &mut dyn Write) 
         if style.quiet && d.severity() != Severity::Error {
             continue;
         }
-        diagnostic(report, d, &p, out)?;
+        diagnostic(report, d, &p, !style.quiet, out)?;
     }
     if style.verbose {
         for n in &report.notes {
             writeln!(out, "note: {}", esc(n))?;
         }
     }
-    lists(report, &p, out)?;
+    lists(report, style, &p, out)?;
     let s = report.summary();
     let line = super::summary_line(report);
     let line = if s.failed + s.invalid > 0 {
@@ -66,7 +68,15 @@ pub(super) fn render(report: &RunReport<'_>, style: Style, out: &mut dyn Write) 
     writeln!(out, "{line}")
 }
 
-fn diagnostic(report: &RunReport<'_>, d: &Diagnostic, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
+/// One diagnostic; `excerpt` adds the source line and caret (not under
+/// `--quiet`, which prints one line per error and its help).
+fn diagnostic(
+    report: &RunReport<'_>,
+    d: &Diagnostic,
+    p: &Paint,
+    excerpt_on: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let sev = match d.severity() {
         Severity::Error => p.red("error"),
         Severity::Warning => p.yellow("warning"),
@@ -78,7 +88,7 @@ fn diagnostic(report: &RunReport<'_>, d: &Diagnostic, p: &Paint, out: &mut dyn W
             let src = report.sources.get(l.file.0 as usize);
             let path = esc(src.map_or("?", |s| s.display.as_str()));
             writeln!(out, "{path}:{}:{}: {head}", l.span.start.line, l.span.start.col)?;
-            if let Some(text) = src.and_then(|s| s.line(l.span.start.line)) {
+            if let Some(text) = src.and_then(|s| s.line(l.span.start.line)).filter(|_| excerpt_on) {
                 let num = l.span.start.line.to_string();
                 let pad = " ".repeat(num.len());
                 let col = l.span.start.col.max(1) as usize;
@@ -102,7 +112,7 @@ fn diagnostic(report: &RunReport<'_>, d: &Diagnostic, p: &Paint, out: &mut dyn W
         }
         None => writeln!(out, "{head}")?,
     }
-    for r in &d.related {
+    for r in d.related.iter().filter(|_| excerpt_on) {
         let path = esc(report
             .sources
             .get(r.file.0 as usize)
@@ -152,7 +162,13 @@ fn excerpt(text: &str, col: usize, width: usize) -> (String, usize, usize) {
 }
 
 fn tests(report: &RunReport<'_>, style: Style, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
-    let mut items: Vec<&ItemReport> = report.items.iter().filter(|i| !i.tests.is_empty()).collect();
+    // Tests of skipped items are listed with `--verbose` only: on a
+    // repository of Python rules they are thousands of `[SKIP]` lines.
+    let mut items: Vec<&ItemReport> = report
+        .items
+        .iter()
+        .filter(|i| !i.tests.is_empty() && (style.verbose || i.status != Status::Skipped))
+        .collect();
     if style.sort {
         let failing = |i: &ItemReport| i.tests.iter().any(|t| t.status == Status::Failed);
         items.sort_by(|a, b| (failing(a), &a.id).cmp(&(failing(b), &b.id)));
@@ -205,12 +221,14 @@ fn tests(report: &RunReport<'_>, style: Style, p: &Paint, out: &mut dyn Write) -
     Ok(())
 }
 
-fn lists(report: &RunReport<'_>, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
+/// The lists of skipped (counted per reason; names with `--verbose`),
+/// failed and invalid items.
+fn lists(report: &RunReport<'_>, style: Style, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
     let name = |i: &ItemReport| esc(i.id.as_deref().unwrap_or(&i.file)).into_owned();
     let skipped: Vec<_> = report.items.iter().filter(|i| i.status == Status::Skipped).collect();
-    if !skipped.is_empty() {
+    if !skipped.is_empty() && style.verbose {
         writeln!(out, "{}", p.bold("Skipped:"))?;
-        for i in skipped {
+        for i in &skipped {
             writeln!(
                 out,
                 "  {} ({}): skipped: {}",
@@ -219,6 +237,21 @@ fn lists(report: &RunReport<'_>, p: &Paint, out: &mut dyn Write) -> io::Result<(
                 esc(i.reason.as_deref().unwrap_or(""))
             )?;
         }
+    }
+    if !skipped.is_empty() && !style.verbose && !style.failures_only {
+        let reasons: Vec<String> = report
+            .skip_reasons()
+            .iter()
+            .map(|(r, n)| format!("{n} {}", esc(r)))
+            .collect();
+        writeln!(
+            out,
+            "{} {} {} ({}; -v lists them)",
+            p.bold("Skipped:"),
+            skipped.len(),
+            super::plural(skipped.len(), "item", "items"),
+            reasons.join(", "),
+        )?;
     }
     let failed: Vec<_> = report.items.iter().filter(|i| i.status == Status::Failed).collect();
     if !failed.is_empty() {

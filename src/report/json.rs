@@ -1,6 +1,7 @@
 //! The JSON report (cli-and-settings §6.4): one object with `tool`,
 //! `version`, `command`, `summary` (`paths`, `total`, `passed`, `failed`,
-//! `invalid`, `skipped`, `duration_ms`), `items` (`id`, `type`, `file`,
+//! `invalid`, `skipped`, `duration_ms`, and `tests` with `total`, `passed`,
+//! `failed`, `skipped` unit tests, `null` for `validate`), `items` (`id`, `type`, `file`,
 //! `status`, `reason` when skipped or strict-failed, `base` for derived
 //! detections, `tests`) and `diagnostics` (`file`, `line`, `column`,
 //! `severity`, `code`, `message`, `help`, optional `related`).
@@ -31,6 +32,9 @@ pub(super) fn to_value(report: &RunReport<'_>) -> Value {
             "invalid": s.invalid,
             "skipped": s.skipped,
             "duration_ms": report.duration_ms,
+            "tests": report.test_counts().map(|t| json!({
+                "total": t.total(), "passed": t.passed, "failed": t.failed, "skipped": t.skipped,
+            })),
         },
         "items": report.items.iter().map(item).collect::<Vec<_>>(),
         "diagnostics": report.diagnostics.iter().map(|d| {
