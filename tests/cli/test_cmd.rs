@@ -220,3 +220,170 @@ fn json_summary_counts_tests_and_human_output_file_keeps_the_summary_on_stderr()
     let written = std::fs::read_to_string(&report).unwrap();
     assert!(written.contains("\t[FAIL] two"), "{written}");
 }
+
+/// `many_skipped` plus a settings file turning every switch on, and a
+/// disabled rule with an unknown key.
+fn with_settings() -> tempfile::TempDir {
+    let dir = many_skipped();
+    std::fs::write(
+        dir.path().join(".panther_settings.yml"),
+        "skip_disabled_tests: true\nsort_test_results: true\nshow_failures_only: true\nignore_extra_keys: true\n",
+    )
+    .expect("test fixture");
+    std::fs::write(
+        dir.path().join("rules/disabled.yml"),
+        "AnalysisType: rule\nRuleID: Many.Disabled\nEnabled: false\nLogTypes: [Custom.App]\nSeverity: Low\n\
+         Extra: 1\nDetection:\n  - KeyPath: a\n    Condition: Exists\n\
+         Tests:\n  - Name: disabled one\n    ExpectedResult: true\n    Log: {a: 1}\n",
+    )
+    .expect("test fixture");
+    dir
+}
+
+fn json_in(dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let (_, stdout, stderr) = run({
+        let mut c = detect(dir);
+        c.args(args).args(["--format", "json"]);
+        c
+    });
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"))
+}
+
+fn item<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    v["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["id"] == id))
+        .unwrap_or_else(|| panic!("no item {id}"))
+}
+
+#[test]
+fn no_forms_turn_switches_off_and_the_last_one_wins() {
+    let dir = with_settings();
+    let d = dir.path();
+    // Settings: the disabled rule is skipped, its extra key only a warning.
+    let v = json_in(d, &["test"]);
+    assert_eq!(item(&v, "Many.Disabled")["reason"], "disabled");
+    let v = json_in(d, &["test", "--no-skip-disabled-tests"]);
+    assert_eq!(item(&v, "Many.Disabled")["status"], "passed");
+    let v = json_in(d, &["test", "--no-skip-disabled-tests", "--skip-disabled-tests"]);
+    assert_eq!(item(&v, "Many.Disabled")["reason"], "disabled");
+    let v = json_in(d, &["test", "--skip-disabled-tests", "--no-skip-disabled-tests"]);
+    assert_eq!(item(&v, "Many.Disabled")["status"], "passed");
+    let v = json_in(d, &["validate", "--no-ignore-extra-keys"]);
+    assert_eq!(item(&v, "Many.Disabled")["status"], "invalid");
+    let v = json_in(d, &["validate", "--no-ignore-extra-keys", "--ignore-extra-keys"]);
+    assert_eq!(item(&v, "Many.Disabled")["status"], "passed");
+    // Human switches: settings show failures only, passing first.
+    let human = |args: &[&str]| {
+        let (_, stdout, _) = run({
+            let mut c = detect(d);
+            c.arg("test").args(args);
+            c
+        });
+        stdout
+    };
+    assert!(!human(&[]).contains("[PASS] one"));
+    assert!(human(&["--no-show-failures-only"]).contains("[PASS] one"));
+    assert!(!human(&["--no-show-failures-only", "--show-failures-only"]).contains("[PASS] one"));
+    let order = |out: &str| {
+        let at = |id: &str| out.lines().position(|l| l == id);
+        (at("Many.Pass"), at("Many.Fail"))
+    };
+    let sorted = human(&["--no-show-failures-only"]);
+    let (pass, fail) = order(&sorted);
+    assert!(pass.is_some() && fail.is_some() && pass < fail, "{sorted}");
+    let unsorted = human(&["--no-show-failures-only", "--no-sort-test-results"]);
+    let (pass, fail) = order(&unsorted);
+    // File order: fail.yml before pass.yml.
+    assert!(pass.is_some() && fail.is_some() && fail < pass, "{unsorted}");
+}
+
+#[test]
+fn zip_switches_have_no_forms_and_debug_is_global() {
+    let dir = many_skipped();
+    let d = dir.path();
+    let zip = |args: &[&str]| {
+        let out = tempfile::tempdir().expect("temp dir");
+        let (code, stdout, stderr) = run({
+            let mut c = detect(d);
+            c.arg("zip").args(args).arg("--out").arg(out.path());
+            c
+        });
+        (code, format!("{stdout}{stderr}"))
+    };
+    // Many.Fail has a failing test: with tests the bundle is refused.
+    assert_eq!(zip(&["--skip-tests"]).0, 0);
+    assert_eq!(zip(&["--skip-tests", "--no-skip-tests"]).0, 1);
+    assert_eq!(zip(&["--no-skip-tests", "--skip-tests"]).0, 0);
+    assert_eq!(
+        zip(&["--skip-tests", "--auto-disable-base", "--no-auto-disable-base"]).0,
+        0
+    );
+    for args in [&["--debug", "validate"][..], &["validate", "--debug"]] {
+        let (code, stdout, stderr) = run({
+            let mut c = detect(d);
+            c.args(args);
+            c
+        });
+        assert_eq!(code, 0, "{args:?}: {stdout}{stderr}");
+    }
+}
+
+#[test]
+fn pat_commands_detect_lacks_point_to_what_does_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    for (cmd, want) in [
+        ("check-packs", "`check-packs` is part of `detect validate`"),
+        ("debug", "`debug` is part of `detect test`"),
+        ("test-lookup-table", "`test-lookup-table` is part of `detect validate`"),
+        ("init", "`init` is not needed"),
+        ("release", "`detect zip"),
+        ("publish", "`detect zip"),
+        ("update-custom-schemas", "not part of `detect`"),
+        ("benchmark", "not part of `detect`"),
+        ("enrich-test-data", "not part of `detect`"),
+        ("update", "not part of `detect`"),
+        ("install", "not part of `detect`"),
+        ("explore", "not part of `detect`"),
+        ("merge", "not part of `detect`"),
+        ("migrate", "not part of `detect`"),
+    ] {
+        let (code, stdout, stderr) = run({
+            let mut c = detect(dir.path());
+            c.args(["--debug", cmd, "--path", "."]);
+            c
+        });
+        assert_eq!((code, stdout.as_str()), (2, ""), "{cmd}");
+        assert_eq!(stderr.lines().count(), 1, "{cmd}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(want),
+            "{cmd}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn help_lists_environment_and_exit_codes() {
+    for args in [
+        &["--help"][..],
+        &["test", "--help"],
+        &["validate", "-h"],
+        &["zip", "--help"],
+    ] {
+        let (code, stdout, _) = run({
+            let mut c = detect(&crate::util::root());
+            c.args(args);
+            c
+        });
+        assert_eq!(code, 0);
+        for want in [
+            "Environment (",
+            "PANTHER_API_TOKEN",
+            "DETECT_FORMAT",
+            "Exit codes:",
+            "3  remote failure",
+        ] {
+            assert!(stdout.contains(want), "{args:?} lacks {want}: {stdout}");
+        }
+    }
+}
