@@ -49,6 +49,7 @@ impl Outcome {
             sources: &self.project.sources,
             duration_ms: self.duration_ms,
             notes: self.notes.clone(),
+            root: crate::discover::absolute(&self.project.root, &cx.cwd),
         }
     }
 }

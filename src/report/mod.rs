@@ -16,6 +16,11 @@ use std::io::{self, Write};
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceFile;
 
+/// This tool's own project page: SARIF's `tool.driver.informationUri`.
+/// Cargo.toml has no `repository`; this is the one place to change it (the
+/// same address as the install lines of docs/deploying.md).
+pub const TOOL_URL: &str = "https://github.com/your-org/detect";
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -160,6 +165,8 @@ pub struct RunReport<'a> {
     pub duration_ms: u128,
     /// Lines for `--verbose` (gated files and the like).
     pub notes: Vec<String>,
+    /// The project root, absolute (SARIF locations are relative to it).
+    pub root: std::path::PathBuf,
 }
 
 impl RunReport<'_> {

@@ -387,3 +387,30 @@ fn help_lists_environment_and_exit_codes() {
         }
     }
 }
+
+#[test]
+fn json_report_carries_the_explanation_of_failing_tests() {
+    let (_, out) = outcomes(&["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let tests = &item(&v, "Outcomes.Failing")["tests"];
+    let failing = tests
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "expects the wrong result"))
+        .unwrap();
+    // The tree printed in the human report (see its snapshot), as data.
+    assert_eq!(
+        failing["explain"],
+        serde_json::json!([
+            {"text": "Detection (all of)", "result": false, "children": [
+                {"text": "user.roles Contains \"admin\" (saw [\"dev\"])", "result": false, "children": []},
+                {"text": "src_ip IsIPAddressPublic (saw \"8.8.8.8\")", "result": true, "children": []},
+            ]},
+        ])
+    );
+    // Passing tests carry none without --explain.
+    let passing = tests
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["status"] == "passed"))
+        .unwrap();
+    assert!(passing.get("explain").is_none(), "{passing}");
+}

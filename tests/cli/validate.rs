@@ -266,3 +266,35 @@ fn control_characters_from_files_reach_the_terminal_escaped() {
         );
     }
 }
+
+#[test]
+fn sarif_locations_are_relative_to_the_project_root() {
+    // Run from a sub-folder: the URI is still relative to the project root,
+    // which `%SRCROOT%` maps to; the tool's URI is the tool's own.
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("rules").join("team a");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    std::fs::write(sub.join("bad.yml"), "AnalysisType: rule\nRuleID: Bad\nEnabled: maybe\n").unwrap();
+    let (code, stdout, stderr) = run({
+        let mut c = detect(&dir.path().join("rules"));
+        c.args(["validate", "--format", "sarif", "team a"]);
+        c
+    });
+    assert_eq!(code, 1, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let run = &v["runs"][0];
+    assert_eq!(run["tool"]["driver"]["informationUri"], detect::report::TOOL_URL);
+    let root = dir.path().canonicalize().unwrap();
+    assert_eq!(
+        run["originalUriBaseIds"]["%SRCROOT%"]["uri"],
+        format!("file://{}/", root.display())
+    );
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let loc = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+        assert_eq!(loc["uri"], "rules/team%20a/bad.yml", "{r}");
+        assert_eq!(loc["uriBaseId"], "%SRCROOT%", "{r}");
+    }
+}
