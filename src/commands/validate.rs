@@ -3,6 +3,7 @@
 //! Every item ends `passed` or `invalid` (cli-and-settings §8 item 6, step
 //! 1). Files named on the command line limit the report, not the load.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use crate::commands::context::Context;
@@ -12,6 +13,7 @@ use crate::exit;
 use crate::project::Project;
 use crate::report::{ItemReport, RunReport, Status};
 use crate::resolve::Index;
+use crate::source::FileId;
 
 /// The outcome of a command: its report data and exit code.
 pub struct Outcome {
@@ -23,21 +25,35 @@ pub struct Outcome {
     pub code: u8,
     /// Notes for `--verbose`.
     pub notes: Vec<String>,
+    /// Why the run failed when no diagnostic says it (nothing found,
+    /// filters matched nothing): a line of its own in every report.
+    pub problem: Option<String>,
     /// Milliseconds.
     pub duration_ms: u128,
 }
 
 impl Outcome {
     /// The report to render.
+    ///
+    /// Diagnostics are those of the reported files (files named on the
+    /// command line limit them) and, with `--filter`, only of files whose
+    /// item the filters select: a deselected item is not part of the run,
+    /// its errors neither fail it nor are shown. A file whose item cannot
+    /// be read is always reported (it cannot be filtered).
     pub fn report<'a>(&'a self, cx: &'a Context, command: &'static str) -> RunReport<'a> {
+        let deselected = deselected(cx, &self.project);
         let diagnostics = self
             .project
             .diagnostics
             .iter()
             .filter(|d| match d.file() {
-                Some(f) => self.project.sources.get(f.0 as usize).is_some_and(|s| {
-                    cx.is_reported(&s.path) || s.path.file_name().is_some_and(|n| n == crate::settings::FILE_NAME)
-                }),
+                Some(f) => {
+                    !deselected.contains(&f)
+                        && self.project.sources.get(f.0 as usize).is_some_and(|s| {
+                            cx.is_reported(&s.path)
+                                || s.path.file_name().is_some_and(|n| n == crate::settings::FILE_NAME)
+                        })
+                }
                 None => true,
             })
             .collect();
@@ -49,9 +65,31 @@ impl Outcome {
             sources: &self.project.sources,
             duration_ms: self.duration_ms,
             notes: self.notes.clone(),
+            problem: self.problem.clone(),
             root: crate::discover::absolute(&self.project.root, &cx.cwd),
         }
     }
+}
+
+/// Files whose item `--filter` does not select.
+fn deselected(cx: &Context, project: &Project) -> HashSet<FileId> {
+    if cx.filters.is_empty() {
+        return HashSet::new();
+    }
+    let invalid = project.invalid_files();
+    let index = Index::new(project.entries.iter().filter_map(|e| e.analysis.as_ref()), |a| {
+        invalid.contains(&a.file)
+    });
+    project
+        .entries
+        .iter()
+        .filter(|e| {
+            e.analysis
+                .as_ref()
+                .is_some_and(|a| !cx.selects(a, &project.source(e.file).rel, &index))
+        })
+        .map(|e| e.file)
+        .collect()
 }
 
 /// Builds the validate items of a loaded project.
@@ -107,12 +145,16 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
     if any_invalid || (cx.deny_warnings && warnings) {
         code = exit::FINDINGS;
     }
+    let mut problem = None;
     if cx.report_files.is_none() {
         if project.entries.is_empty() {
-            notes.push(format!("nothing to validate in {}", cx.paths.join(", ")));
+            problem = Some(format!(
+                "nothing to validate: no analysis file found in {}",
+                cx.paths.join(", ")
+            ));
             code = exit::FINDINGS;
         } else if items.is_empty() && !cx.filters.is_empty() {
-            notes.push("no analysis item matched the filters".to_owned());
+            problem = Some("nothing to validate: no detection matched the filters".to_owned());
             code = exit::FINDINGS;
         }
     }
@@ -122,6 +164,7 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
         items,
         code,
         notes,
+        problem,
         duration_ms,
     })
 }

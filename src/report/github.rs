@@ -40,5 +40,8 @@ pub(super) fn render(report: &RunReport<'_>, out: &mut dyn Write) -> io::Result<
         }
         writeln!(out, "::{level} {}::{}", props.join(","), escape_data(&msg))?;
     }
+    if let Some(problem) = &report.problem {
+        writeln!(out, "::error title=detect::{}", escape_data(&esc(problem)))?;
+    }
     writeln!(out, "{}", super::summary_line(report))
 }

@@ -58,6 +58,9 @@ pub(super) fn render(report: &RunReport<'_>, style: Style, out: &mut dyn Write) 
         }
     }
     lists(report, style, &p, out)?;
+    if let Some(problem) = &report.problem {
+        writeln!(out, "{}: {}", p.red("error"), esc(problem))?;
+    }
     let s = report.summary();
     let line = super::summary_line(report);
     let line = if s.failed + s.invalid > 0 {

@@ -26,6 +26,7 @@ pub(super) fn to_value(report: &RunReport<'_>) -> Value {
         "tool": "detect",
         "version": env!("CARGO_PKG_VERSION"),
         "command": report.command,
+        "error": report.problem,
         "summary": {
             "paths": report.paths,
             "total": s.total(),

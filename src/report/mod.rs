@@ -165,6 +165,9 @@ pub struct RunReport<'a> {
     pub duration_ms: u128,
     /// Lines for `--verbose` (gated files and the like).
     pub notes: Vec<String>,
+    /// Why the run failed when no diagnostic says it (nothing to test,
+    /// filters matched nothing).
+    pub problem: Option<String>,
     /// The project root, absolute (SARIF locations are relative to it).
     pub root: std::path::PathBuf,
 }

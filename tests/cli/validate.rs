@@ -298,3 +298,158 @@ fn sarif_locations_are_relative_to_the_project_root() {
         assert_eq!(loc["uriBaseId"], "%SRCROOT%", "{r}");
     }
 }
+
+#[test]
+fn a_settings_value_error_names_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    for (text, key) in [
+        ("skip_disabled_tests: maybe\n", "`skip_disabled_tests`"),
+        ("detect:\n  jobs: many\n", "`detect.jobs`"),
+        (
+            "detect:\n  upload:\n    poll_interval_seconds: soon\n",
+            "`detect.upload.poll_interval_seconds`",
+        ),
+    ] {
+        std::fs::write(dir.path().join(".panther_settings.yml"), text).unwrap();
+        let (code, stdout, stderr) = run({
+            let mut c = detect(dir.path());
+            c.arg("validate");
+            c
+        });
+        assert_eq!(code, 2, "{stdout}{stderr}");
+        assert!(stderr.contains(key), "{key}: {stderr}");
+        assert!(stderr.contains(".panther_settings.yml:"), "{stderr}");
+    }
+}
+
+/// Two rules: `Sel.High` (valid) and `Sel.Low`, whose condition is unknown.
+fn two_severities() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("test fixture");
+    std::fs::write(dir.path().join(".pat-root"), "").expect("test fixture");
+    let rule = |id: &str, sev: &str, cond: &str| {
+        format!(
+            "AnalysisType: rule\nRuleID: {id}\nEnabled: true\nLogTypes: [Custom.App]\nSeverity: {sev}\n\
+             Detection:\n  - KeyPath: a\n    Condition: {cond}\n\
+             Tests:\n  - Name: t\n    ExpectedResult: true\n    Log: {{a: 1}}\n"
+        )
+    };
+    std::fs::write(rules.join("high.yml"), rule("Sel.High", "High", "Exists")).expect("test fixture");
+    std::fs::write(rules.join("low.yml"), rule("Sel.Low", "Low", "Existz")).expect("test fixture");
+    dir
+}
+
+#[test]
+fn diagnostics_of_files_the_filters_deselect_are_not_reported() {
+    let dir = two_severities();
+    for cmd in ["validate", "test"] {
+        let (code, stdout, _) = run({
+            let mut c = detect(dir.path());
+            c.arg(cmd);
+            c
+        });
+        assert_eq!(code, 1, "{cmd}: {stdout}");
+        assert!(
+            stdout.contains("low.yml:8:16: error[unknown-condition]"),
+            "{cmd}: {stdout}"
+        );
+        let (code, stdout, _) = run({
+            let mut c = detect(dir.path());
+            c.args([cmd, "--filter", "Severity=High"]);
+            c
+        });
+        assert_eq!(code, 0, "{cmd}: {stdout}");
+        assert!(!stdout.contains("low.yml"), "{cmd}: {stdout}");
+        assert!(
+            stdout.contains("Passed: 1  Failed: 0  Invalid: 0  Skipped: 0  (total 1"),
+            "{cmd}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn nothing_to_do_gets_a_line_of_its_own() {
+    let dir = two_severities();
+    for (cmd, args, want) in [
+        (
+            "test",
+            &["--filter", "Severity=Critical"][..],
+            "error: nothing to test: no detection matched the filters",
+        ),
+        (
+            "validate",
+            &["--filter", "Severity=Critical"],
+            "error: nothing to validate: no detection matched the filters",
+        ),
+    ] {
+        let (code, stdout, _) = run({
+            let mut c = detect(dir.path());
+            c.arg(cmd).args(args);
+            c
+        });
+        assert_eq!(code, 1, "{cmd}: {stdout}");
+        assert!(stdout.lines().any(|l| l == want), "{cmd}: {stdout}");
+    }
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join(".pat-root"), "").unwrap();
+    for (cmd, want) in [
+        ("test", "error: nothing to test: no detection found in ."),
+        ("validate", "error: nothing to validate: no analysis file found in ."),
+    ] {
+        let (code, stdout, _) = run({
+            let mut c = detect(empty.path());
+            c.arg(cmd);
+            c
+        });
+        assert_eq!(code, 1, "{cmd}: {stdout}");
+        assert!(stdout.lines().any(|l| l == want), "{cmd}: {stdout}");
+        let (_, json, _) = run({
+            let mut c = detect(empty.path());
+            c.args([cmd, "--format", "json"]);
+            c
+        });
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["error"], want.trim_start_matches("error: "), "{cmd}");
+    }
+}
+
+#[test]
+fn one_test_is_singular() {
+    let dir = two_severities();
+    let (_, stdout, _) = run({
+        let mut c = detect(dir.path());
+        c.args([
+            "test",
+            "--filter",
+            "Severity=High",
+            "--minimum-tests",
+            "2",
+            "--format",
+            "json",
+        ]);
+        c
+    });
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let messages: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["message"].as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        ["insufficient test coverage: 2 tests required but only 1 found"],
+        "{stdout}"
+    );
+    let (_, human, _) = run({
+        let mut c = detect(dir.path());
+        c.args(["test", "--filter", "Severity=High"]);
+        c
+    });
+    assert!(
+        human.contains("(total 1, 1 test: 1 passed, 0 failed, 0 skipped,"),
+        "{human}"
+    );
+}
