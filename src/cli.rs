@@ -207,6 +207,25 @@ pub struct ProjectArgs {
     pub valid_table_names: Vec<String>,
 }
 
+/// The one loading flag of commands that read only the settings file
+/// (`check-connection`, `delete`): they take no paths or filters.
+#[derive(Debug, Default, Args)]
+pub struct ConfigArgs {
+    /// Settings file (default: `.panther_settings.yml`, searched upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// The same, as the loading flags `Context::resolve` takes.
+    pub fn project(&self) -> ProjectArgs {
+        ProjectArgs {
+            config: self.config.clone(),
+            ..ProjectArgs::default()
+        }
+    }
+}
+
 /// Flags that shape the report.
 #[derive(Debug, Default, Args)]
 pub struct OutputArgs {

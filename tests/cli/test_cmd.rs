@@ -414,3 +414,39 @@ fn json_report_carries_the_explanation_of_failing_tests() {
         .unwrap();
     assert!(passing.get("explain").is_none(), "{passing}");
 }
+
+#[test]
+fn network_only_commands_take_no_paths_or_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in ["check-connection", "delete"] {
+        let (code, help, _) = run({
+            let mut c = detect(dir.path());
+            c.args([cmd, "--help"]);
+            c
+        });
+        assert_eq!(code, 0);
+        assert!(
+            help.contains("--config <FILE>") && help.contains("--api-host"),
+            "{cmd}: {help}"
+        );
+        // The flags, before the environment section (which names every variable).
+        let flags = help.split("Environment (").next().unwrap_or_default();
+        for absent in [
+            "[PATHS]",
+            "--filter",
+            "--ignore-files",
+            "--valid-table-names",
+            "--ignore-table-names",
+        ] {
+            assert!(!flags.contains(absent), "{cmd} lists {absent}: {help}");
+        }
+        for args in [&["."][..], &["--filter", "Severity=High"], &["--ignore-table-names"]] {
+            let (code, _, err) = run({
+                let mut c = detect(dir.path());
+                c.arg(cmd).args(args);
+                c
+            });
+            assert_eq!(code, 2, "{cmd} {args:?}: {err}");
+        }
+    }
+}
