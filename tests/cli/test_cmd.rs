@@ -450,3 +450,36 @@ fn network_only_commands_take_no_paths_or_filters() {
         }
     }
 }
+
+#[test]
+fn no_ignore_table_names_overrides_the_settings_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("queries");
+    std::fs::create_dir_all(&queries).unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    std::fs::write(dir.path().join(".panther_settings.yml"), "ignore_table_names: true\n").unwrap();
+    std::fs::write(
+        queries.join("q.yml"),
+        "AnalysisType: scheduled_query\nQueryName: Q.One\nEnabled: true\nQuery: SELECT 1 FROM mytable\n\
+         Schedule:\n  RateMinutes: 5\n  TimeoutMinutes: 1\n",
+    )
+    .unwrap();
+    let validate = |args: &[&str]| {
+        let (code, stdout, _) = run({
+            let mut c = detect(dir.path());
+            c.arg("validate").args(args);
+            c
+        });
+        (code, stdout.contains("error[invalid-table-name]"))
+    };
+    assert_eq!(validate(&[]), (0, false));
+    assert_eq!(validate(&["--no-ignore-table-names"]), (1, true));
+    assert_eq!(
+        validate(&["--no-ignore-table-names", "--ignore-table-names"]),
+        (0, false)
+    );
+    assert_eq!(
+        validate(&["--ignore-table-names", "--no-ignore-table-names"]),
+        (1, true)
+    );
+}
