@@ -593,7 +593,7 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
     let bad = items
         .iter()
         .any(|i| matches!(i.status, Status::Failed | Status::Invalid));
-    let warnings = project.diagnostics.iter().any(|d| d.severity() == Severity::Warning);
+    let warnings = crate::commands::validate::reported(cx, &project).any(|d| d.severity() == Severity::Warning);
     if bad || (cx.deny_warnings && warnings) {
         code = exit::FINDINGS;
     }

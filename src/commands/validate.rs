@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use crate::commands::context::Context;
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Result;
 use crate::exit;
 use crate::project::Project;
@@ -41,22 +41,7 @@ impl Outcome {
     /// its errors neither fail it nor are shown. A file whose item cannot
     /// be read is always reported (it cannot be filtered).
     pub fn report<'a>(&'a self, cx: &'a Context, command: &'static str) -> RunReport<'a> {
-        let deselected = deselected(cx, &self.project);
-        let diagnostics = self
-            .project
-            .diagnostics
-            .iter()
-            .filter(|d| match d.file() {
-                Some(f) => {
-                    !deselected.contains(&f)
-                        && self.project.sources.get(f.0 as usize).is_some_and(|s| {
-                            cx.is_reported(&s.path)
-                                || s.path.file_name().is_some_and(|n| n == crate::settings::FILE_NAME)
-                        })
-                }
-                None => true,
-            })
-            .collect();
+        let diagnostics = reported(cx, &self.project).collect();
         RunReport {
             command,
             paths: cx.paths.clone(),
@@ -69,6 +54,21 @@ impl Outcome {
             root: crate::discover::absolute(&self.project.root, &cx.cwd),
         }
     }
+}
+
+/// The diagnostics a report shows (see [`Outcome::report`]); `--deny-warnings`
+/// counts these only.
+pub fn reported<'a>(cx: &'a Context, project: &'a Project) -> impl Iterator<Item = &'a Diagnostic> + 'a {
+    let deselected = deselected(cx, project);
+    project.diagnostics.iter().filter(move |d| match d.file() {
+        Some(f) => {
+            !deselected.contains(&f)
+                && project.sources.get(f.0 as usize).is_some_and(|s| {
+                    cx.is_reported(&s.path) || s.path.file_name().is_some_and(|n| n == crate::settings::FILE_NAME)
+                })
+        }
+        None => true,
+    })
 }
 
 /// Files whose item `--filter` does not select.
@@ -141,7 +141,7 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
     notes.extend(project.gated_note());
     let mut code = exit::SUCCESS;
     let any_invalid = items.iter().any(|i| i.status == Status::Invalid);
-    let warnings = project.diagnostics.iter().any(|d| d.severity() == Severity::Warning);
+    let warnings = reported(cx, &project).any(|d| d.severity() == Severity::Warning);
     if any_invalid || (cx.deny_warnings && warnings) {
         code = exit::FINDINGS;
     }

@@ -367,6 +367,26 @@ fn diagnostics_of_files_the_filters_deselect_are_not_reported() {
             "{cmd}: {stdout}"
         );
     }
+    // A warning in a deselected file does not fail --deny-warnings either.
+    let medium = std::fs::read_to_string(dir.path().join("rules/high.yml"))
+        .unwrap()
+        .replace("Sel.High", "Sel.Medium")
+        .replace("Severity: High", "Severity: Medium\nExtra: 1");
+    std::fs::write(dir.path().join("rules/medium.yml"), medium).unwrap();
+    for (sev, want) in [("High", 0), ("Medium", 1)] {
+        let (code, stdout, _) = run({
+            let mut c = detect(dir.path());
+            c.args(["validate", "--ignore-extra-keys", "--deny-warnings", "--filter"])
+                .arg(format!("Severity={sev}"));
+            c
+        });
+        assert_eq!(code, want, "{sev}: {stdout}");
+        assert_eq!(
+            stdout.contains("warning[extra-key-ignored]"),
+            want == 1,
+            "{sev}: {stdout}"
+        );
+    }
 }
 
 #[test]
