@@ -244,10 +244,23 @@ fn control_characters_from_files_reach_the_terminal_escaped() {
         "# Equalz\x1b[2J\rPassed: 99\nAnalysisType: rule\nRuleID: Esc.Raw\n",
     )
     .unwrap();
-    for format in ["human", "github"] {
+    // A test name, printed in test blocks and the list of failed items.
+    std::fs::write(
+        rules.join("named.yml"),
+        "AnalysisType: rule\nRuleID: Esc.Named\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\n\
+         Detection:\n  - KeyPath: a\n    Condition: Exists\n\
+         Tests:\n  - Name: \"t\\e[2J\\rPassed: 99\"\n    ExpectedResult: false\n    Log: {a: 1}\n",
+    )
+    .unwrap();
+    for (cmd, format) in [
+        ("validate", "human"),
+        ("validate", "github"),
+        ("test", "human"),
+        ("test", "github"),
+    ] {
         let (code, stdout, stderr) = run({
             let mut c = detect(dir.path());
-            c.args(["validate", "--format", format]);
+            c.args([cmd, "--format", format]);
             c
         });
         assert_eq!(code, 1, "{stdout}{stderr}");
@@ -259,6 +272,13 @@ fn control_characters_from_files_reach_the_terminal_escaped() {
             !stdout.lines().any(|l| l.starts_with("Passed: 99")),
             "{format}: {stdout}"
         );
+        if (cmd, format) == ("test", "human") {
+            assert!(stdout.contains("\t[FAIL] t\\x1b[2J\\rPassed: 99"), "{stdout}");
+            assert!(
+                stdout.contains("Esc.Named (rules/named.yml): t\\x1b[2J\\rPassed: 99"),
+                "{stdout}"
+            );
+        }
         assert!(stdout.contains("\\x1b[2J\\rPassed: 99"), "{format}: {stdout}");
         assert!(
             stdout.contains("quoted.yml") && stdout.contains("raw.yml"),
