@@ -4,16 +4,117 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+/// A switch with a `--no-` form: off when the `--no-` form was given last,
+/// on when the switch was, otherwise `fallback` (environment, settings).
+/// The two flags override each other, so at most one of them is set.
+pub fn switch(on: bool, off: bool, fallback: impl FnOnce() -> bool) -> bool {
+    !off && (on || fallback())
+}
+
+/// PAT commands `detect` does not have, with what does the job instead
+/// (exit 2 with this line).
+pub const PAT_ONLY: &[(&str, &str)] = &[
+    (
+        "debug",
+        "`debug` is part of `detect test`: `detect test --filter RuleID=ID --test-names NAME --explain` prints the evaluation of one test",
+    ),
+    (
+        "check-packs",
+        "`check-packs` is part of `detect validate`: it checks every pack's detection IDs",
+    ),
+    (
+        "test-lookup-table",
+        "`test-lookup-table` is part of `detect validate`: lookup table specs are checked with everything else",
+    ),
+    (
+        "init",
+        "`init` is not needed: `detect` works on any folder (add `.panther_settings.yml` for settings, see `detect --help`)",
+    ),
+    (
+        "release",
+        "`release` is not part of `detect`: `detect zip --out DIR` writes the bundle to attach to a release",
+    ),
+    (
+        "publish",
+        "`publish` is not part of `detect`: `detect zip --out DIR` writes the bundle; publish it with your release tooling",
+    ),
+    (
+        "update-custom-schemas",
+        "`update-custom-schemas` is not part of `detect`: use panther_analysis_tool for custom schemas",
+    ),
+    (
+        "benchmark",
+        "`benchmark` is not part of `detect`: it measures Python rules on the Panther instance; use panther_analysis_tool",
+    ),
+    (
+        "enrich-test-data",
+        "`enrich-test-data` is not part of `detect`: use panther_analysis_tool",
+    ),
+    (
+        "update",
+        "`update` (Panther Analysis content) is not part of `detect`: use panther_analysis_tool",
+    ),
+    (
+        "install",
+        "`install` (Panther Analysis content) is not part of `detect`: use panther_analysis_tool",
+    ),
+    (
+        "explore",
+        "`explore` (Panther Analysis content) is not part of `detect`: use panther_analysis_tool",
+    ),
+    (
+        "merge",
+        "`merge` (Panther Analysis content) is not part of `detect`: use panther_analysis_tool",
+    ),
+    (
+        "migrate",
+        "`migrate` (Panther Analysis content) is not part of `detect`: use panther_analysis_tool",
+    ),
+];
+
+/// The pointer for a PAT command `detect` does not have: the first
+/// argument that is not a flag, when it names one.
+pub fn pat_only(args: &[String]) -> Option<&'static str> {
+    let first = args.iter().skip(1).find(|a| !a.starts_with('-'))?;
+    PAT_ONLY.iter().find(|(name, _)| name == first).map(|(_, why)| *why)
+}
+
+/// Environment variables and exit codes, shown under every `--help`.
+pub const AFTER_HELP: &str = "\
+Environment (a flag wins over it, it wins over the settings file):
+  PANTHER_PATH            folder to read when no path is given
+  PANTHER_FILTER          filters (as --filter, space-separated)
+  PANTHER_IGNORE_FILES    files to skip (as --ignore-files)
+  PANTHER_WORKERS         worker threads (as --jobs)
+  PANTHER_MINIMUM_TESTS   as --minimum-tests
+  PANTHER_TEST_NAMES      as --test-names (space-separated)
+  PANTHER_SKIP_DISABLED_TESTS, PANTHER_SKIP_TESTS   as the flags
+  PANTHER_OUT             bundle folder of zip and upload
+  PANTHER_API_TOKEN, PANTHER_API_HOST   the Panther API (network commands)
+  DETECT_CONFIG           settings file (default: .panther_settings.yml)
+  DETECT_FORMAT           report format (as --format)
+  DETECT_STRICT           as --strict
+  NO_COLOR                no colour with --color auto
+
+Exit codes:
+  0  success
+  1  findings: invalid files, failed tests, nothing to test, filters that matched nothing
+  2  usage or configuration error
+  3  remote failure (network, token, server)";
+
 use crate::report::Format;
 
 /// Detections-as-code for Panther-format repositories: validate, test and
 /// more, offline and fast.
 #[derive(Debug, Parser)]
-#[command(name = "detect", version, about, long_about = None)]
+#[command(name = "detect", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Accepted for PAT compatibility; `detect` never checks for updates.
     #[arg(long, global = true, hide = true)]
     pub skip_version_check: bool,
+    /// Accepted for PAT compatibility (PAT's debug logging); use `-v`.
+    #[arg(long, global = true, hide = true)]
+    pub debug: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -23,26 +124,37 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check every detection file and report all problems (no tests run).
+    #[command(after_help = AFTER_HELP)]
     Validate(ValidateArgs),
     /// Validate, then run the unit tests of every detection `detect` can evaluate.
+    #[command(after_help = AFTER_HELP)]
     Test(TestArgs),
     /// Print the effective detection of an ID, each field with its source.
+    #[command(after_help = AFTER_HELP)]
     Show(crate::commands::show::ShowArgs),
     /// Scaffold a derived detection of a base rule.
+    #[command(after_help = AFTER_HELP)]
     Derive(crate::commands::derive::DeriveArgs),
     /// Rewrite analysis YAML files in the canonical layout (`--check`, `--diff`).
+    #[command(after_help = AFTER_HELP)]
     Fmt(crate::commands::fmt::FmtArgs),
     /// Validate, test and write the upload bundle.
+    #[command(after_help = AFTER_HELP)]
     Zip(crate::commands::zip::ZipArgs),
     /// Validate, test, bundle and upload to Panther.
+    #[command(after_help = AFTER_HELP)]
     Upload(crate::commands::upload::UploadArgs),
     /// Check the API host and token.
+    #[command(after_help = AFTER_HELP)]
     CheckConnection(crate::commands::connection::CheckConnectionArgs),
     /// Delete detections or saved queries on Panther.
+    #[command(after_help = AFTER_HELP)]
     Delete(crate::commands::delete::DeleteArgs),
     /// Run detections over log files and write or deliver alerts.
+    #[command(after_help = AFTER_HELP)]
     Run(crate::commands::run::RunArgs),
     /// Deliver, resend, test and inspect alert deliveries.
+    #[command(after_help = AFTER_HELP)]
     Alerts(crate::commands::alerts::AlertsArgs),
 }
 
@@ -79,14 +191,39 @@ pub struct ProjectArgs {
     #[arg(long)]
     pub all_dirs: bool,
     /// Accept unknown top-level keys of rules and policies (warning).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_ignore_extra_keys")]
     pub ignore_extra_keys: bool,
+    /// Turns `--ignore-extra-keys` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "ignore_extra_keys", hide_short_help = true)]
+    pub no_ignore_extra_keys: bool,
     /// Skip the table-name check of scheduled queries.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_ignore_table_names")]
     pub ignore_table_names: bool,
+    /// Turns `--ignore-table-names` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "ignore_table_names", hide_short_help = true)]
+    pub no_ignore_table_names: bool,
     /// Extra allowed table names for scheduled queries (`*` = any; repeatable).
     #[arg(long, value_name = "PATTERN")]
     pub valid_table_names: Vec<String>,
+}
+
+/// The one loading flag of commands that read only the settings file
+/// (`check-connection`, `delete`): they take no paths or filters.
+#[derive(Debug, Default, Args)]
+pub struct ConfigArgs {
+    /// Settings file (default: `.panther_settings.yml`, searched upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// The same, as the loading flags `Context::resolve` takes.
+    pub fn project(&self) -> ProjectArgs {
+        ProjectArgs {
+            config: self.config.clone(),
+            ..ProjectArgs::default()
+        }
+    }
 }
 
 /// Flags that shape the report.
@@ -157,14 +294,23 @@ pub struct TestArgs {
     #[arg(long = "test-names", value_name = "NAME")]
     pub test_names: Vec<String>,
     /// Skip detections whose effective `Enabled` is false.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_skip_disabled_tests")]
     pub skip_disabled_tests: bool,
+    /// Turns `--skip-disabled-tests` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "skip_disabled_tests", hide_short_help = true)]
+    pub no_skip_disabled_tests: bool,
     /// Print only failing tests (the summary is still printed).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_show_failures_only")]
     pub show_failures_only: bool,
+    /// Turns `--show-failures-only` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "show_failures_only", hide_short_help = true)]
+    pub no_show_failures_only: bool,
     /// Print passing tests first, then failing ones, each sorted by ID.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_sort_test_results")]
     pub sort_test_results: bool,
+    /// Turns `--sort-test-results` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "sort_test_results", hide_short_help = true)]
+    pub no_sort_test_results: bool,
     /// Print the evaluation tree of every test, not only failing ones.
     #[arg(long)]
     pub explain: bool,

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use detect::cli::{Cli, Command};
+use detect::cli::{Cli, Command, switch};
 use detect::commands::context::Context;
 use detect::commands::test::{self, TestOptions};
 use detect::commands::validate;
@@ -18,13 +18,21 @@ use detect::report;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(why) = detect::cli::pat_only(&args) {
+        #[expect(clippy::print_stderr, reason = "a usage error, before any command runs")]
+        {
+            eprintln!("error: {why}");
+        }
+        return ExitCode::from(detect::exit::USAGE);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             #[expect(clippy::print_stderr, reason = "the one place a fatal error is shown")]
             {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", detect::text::escape_control(&e.to_string()));
             }
             ExitCode::from(e.exit_code())
         }
@@ -67,8 +75,12 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Test(args) => {
             let mut cx = Context::resolve(&args.project, &args.output)?;
             let opts = test_options(&args, &cx)?;
-            cx.style.failures_only = args.show_failures_only || cx.settings.show_failures_only.unwrap_or(false);
-            cx.style.sort = args.sort_test_results || cx.settings.sort_test_results.unwrap_or(false);
+            cx.style.failures_only = switch(args.show_failures_only, args.no_show_failures_only, || {
+                cx.settings.show_failures_only.unwrap_or(false)
+            });
+            cx.style.sort = switch(args.sort_test_results, args.no_sort_test_results, || {
+                cx.settings.sort_test_results.unwrap_or(false)
+            });
             let outcome = test::run(&mut cx, &opts)?;
             let report = outcome.report(&cx, "test");
             emit(&cx, &report)?;
@@ -111,10 +123,10 @@ fn test_options(args: &detect::cli::TestArgs, cx: &Context) -> Result<TestOption
     } else {
         cx.settings.test_names.clone().unwrap_or_default()
     };
-    let skip_disabled = args.skip_disabled_tests
-        || env("PANTHER_SKIP_DISABLED_TESTS")
-            .is_some_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes"))
-        || cx.settings.skip_disabled_tests.unwrap_or(false);
+    let skip_disabled = switch(args.skip_disabled_tests, args.no_skip_disabled_tests, || {
+        env("PANTHER_SKIP_DISABLED_TESTS").is_some_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes"))
+            || cx.settings.skip_disabled_tests.unwrap_or(false)
+    });
     let remote = if args.remote_bases {
         let client = detect::commands::connection::output_client(&cx.settings, &args.output)?;
         Some(std::sync::Arc::new(client))
@@ -137,8 +149,9 @@ fn emit(cx: &Context, report: &report::RunReport<'_>) -> Result<(), Error> {
             let f = std::fs::File::create(path).map_err(Error::Write)?;
             let mut f = std::io::BufWriter::new(f);
             let r = report::render(report, cx.format, cx.style, &mut f).and_then(|()| f.flush());
-            if r.is_ok() && cx.format != report::Format::Human {
-                // Keep the one-line summary visible on the terminal.
+            if r.is_ok() {
+                // Keep the one-line summary visible on the terminal (also
+                // for the human format: the file holds the whole report).
                 let mut err = std::io::stderr();
                 let _ = writeln!(err, "{}", report::summary_line(report));
             }

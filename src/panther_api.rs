@@ -12,7 +12,7 @@
 //! scrubbed of it before it leaves this module. The endpoint is only ever
 //! shown without its user name, password and query values
 //! ([`redact_url`]), and text from the server is shown with its control
-//! characters escaped ([`crate::text::escape_control_line`]).
+//! characters escaped ([`crate::text::escape_control`]).
 //!
 //! This module classifies failures ([`ApiError`]) and parses answers; the
 //! retry policy belongs to the commands.
@@ -26,7 +26,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER,
 use serde_json::{Value, json};
 
 use crate::settings::Secret;
-use crate::text::escape_control_line;
+use crate::text::escape_control;
 
 /// Largest response body read; a bigger one is a protocol error.
 pub const MAX_RESPONSE_BYTES: u64 = 32 << 20;
@@ -136,7 +136,7 @@ pub fn redact_url(url: &Url) -> String {
             }
         }
     }
-    escape_control_line(u.as_str()).into_owned()
+    escape_control(u.as_str()).into_owned()
 }
 
 /// An `api_host` value as it may be shown in an error: a URL as
@@ -153,7 +153,7 @@ pub fn redact_host_text(api_host: &str) -> String {
         s.truncate(i);
         s.push_str("?***");
     }
-    escape_control_line(&s).into_owned()
+    escape_control(&s).into_owned()
 }
 
 /// `api_host` with its user name, password and query values replaced by
@@ -198,7 +198,7 @@ fn is_loopback(url: &Url) -> bool {
 pub enum ApiError {
     /// No answer: connection refused or reset, DNS failure, TLS failure,
     /// time-out.
-    #[error("{}", escape_control_line(.message))]
+    #[error("{}", escape_control(.message))]
     Transport {
         /// What happened.
         message: String,
@@ -212,7 +212,7 @@ pub enum ApiError {
         status: u16,
     },
     /// An HTTP error status without a GraphQL answer.
-    #[error("HTTP {status}: {}", escape_control_line(.message))]
+    #[error("HTTP {status}: {}", escape_control(.message))]
     Http {
         /// The status.
         status: u16,
@@ -223,7 +223,7 @@ pub enum ApiError {
     },
     /// A GraphQL error (`errors[0]`); `message` is the server's text as
     /// sent (for [`render_error`]), shown escaped.
-    #[error("{}", escape_control_line(.message))]
+    #[error("{}", escape_control(.message))]
     GraphQl {
         /// `message` (or `body`).
         message: String,
@@ -232,7 +232,7 @@ pub enum ApiError {
     },
     /// An answer that is neither data nor errors, or lacks what the
     /// operation must return.
-    #[error("unexpected answer from Panther: {}", escape_control_line(.message))]
+    #[error("unexpected answer from Panther: {}", escape_control(.message))]
     Protocol {
         /// What was wrong.
         message: String,
@@ -430,7 +430,7 @@ pub fn render_error(text: &str) -> RenderedError {
         }
     }
     RenderedError {
-        message: escape_control_line(&text).into_owned(),
+        message: escape_control(&text).into_owned(),
         issues: Vec::new(),
     }
 }
@@ -452,7 +452,7 @@ fn parse_issues(v: &Value) -> Vec<Issue> {
 /// A backend text as printed: escaped unicode undone, then control
 /// characters escaped.
 fn shown(s: &str) -> String {
-    escape_control_line(&unescape_unicode(s)).into_owned()
+    escape_control(&unescape_unicode(s)).into_owned()
 }
 
 /// `\u003c` → `<` (escaped unicode left in backend messages).
@@ -640,7 +640,7 @@ impl Client {
     #[expect(clippy::print_stderr, reason = "--verbose traffic log, never the token")]
     fn log(&self, line: &str) {
         if self.verbose {
-            eprintln!("detect: {}", escape_control_line(&self.scrub(line)));
+            eprintln!("detect: {}", escape_control(&self.scrub(line)));
         }
     }
 
@@ -777,7 +777,7 @@ impl Client {
         data["generalSettings"]["pantherVersion"]
             .as_str()
             .filter(|v| !v.is_empty())
-            .map(|v| escape_control_line(v).into_owned())
+            .map(|v| escape_control(v).into_owned())
             .ok_or_else(|| ApiError::Protocol {
                 message: "did not receive version in response".to_owned(),
             })
@@ -796,7 +796,7 @@ impl Client {
             self.timeouts.request,
         )?;
         match data["uploadDetectionEntitiesAsync"]["receiptId"].as_str() {
-            Some(r) if !r.is_empty() => Ok(escape_control_line(r).into_owned()),
+            Some(r) if !r.is_empty() => Ok(escape_control(r).into_owned()),
             _ => Err(ApiError::EmptyReceipt),
         }
     }
@@ -817,7 +817,7 @@ impl Client {
             "NOT_PROCESSED" => UploadStatus::NotProcessed,
             "COMPLETED" => UploadStatus::Completed(Stats::from_json(&s["result"])),
             "FAILED" => UploadStatus::Failed(self.scrub(s["error"].as_str().unwrap_or("upload failed"))),
-            other => UploadStatus::Unexpected(escape_control_line(&self.scrub(other)).into_owned()),
+            other => UploadStatus::Unexpected(escape_control(&self.scrub(other)).into_owned()),
         })
     }
 
@@ -846,7 +846,7 @@ impl Client {
         let vars = json!({"input": {"data": zip_base64, "patVersion": pat_version}});
         let data = self.call("ValidateBulkUpload", VALIDATE, vars, self.timeouts.request)?;
         match data["validateBulkUpload"]["receiptId"].as_str() {
-            Some(r) if !r.is_empty() => Ok(escape_control_line(r).into_owned()),
+            Some(r) if !r.is_empty() => Ok(escape_control(r).into_owned()),
             _ => Err(ApiError::EmptyReceipt),
         }
     }
@@ -865,7 +865,7 @@ impl Client {
                 error: s["error"].as_str().filter(|e| !e.is_empty()).map(|e| self.scrub(e)),
                 issues: parse_issues(&s["result"]["issues"]),
             },
-            other => ValidateStatus::Unexpected(escape_control_line(&self.scrub(other)).into_owned()),
+            other => ValidateStatus::Unexpected(escape_control(&self.scrub(other)).into_owned()),
         })
     }
 
@@ -948,7 +948,7 @@ impl Client {
             .map(|ts| {
                 ts.iter()
                     .map(|t| RemoteTest {
-                        name: escape_control_line(t["name"].as_str().unwrap_or_default()).into_owned(),
+                        name: escape_control(t["name"].as_str().unwrap_or_default()).into_owned(),
                         expected_result: t["expectedResult"].as_bool().unwrap_or(false),
                         log: t["resource"]
                             .as_str()
@@ -994,7 +994,7 @@ fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
             a.iter()
-                .filter_map(|s| s.as_str().map(|s| escape_control_line(s).into_owned()))
+                .filter_map(|s| s.as_str().map(|s| escape_control(s).into_owned()))
                 .collect()
         })
         .unwrap_or_default()

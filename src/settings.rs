@@ -306,10 +306,12 @@ pub fn read(path: &Path) -> Result<Settings> {
                 .with_help(format!("write `{key}` so that PAT reads it too")),
             );
         }
+        // Value errors name the key.
+        let at_key = |n: &Node| format!("{}: `{raw}`", at(n));
         match key.as_str() {
-            "path" => s.path_value = Some(string(v, &at)?),
-            "ignore_files" => s.ignore_files = Some(strings(v, &at)?),
-            "_filter" => s.filter = Some(strings(v, &at)?),
+            "path" => s.path_value = Some(string(v, &at_key)?),
+            "ignore_files" => s.ignore_files = Some(strings(v, &at_key)?),
+            "_filter" => s.filter = Some(strings(v, &at_key)?),
             "filter" => {
                 s.diagnostics.push(
                     Diagnostic::new(
@@ -320,28 +322,28 @@ pub fn read(path: &Path) -> Result<Settings> {
                     )
                     .with_help("rename the key to `_filter` so that both tools apply it"),
                 );
-                s.filter = Some(filter_value(v, &at)?);
+                s.filter = Some(filter_value(v, &at_key)?);
             }
-            "minimum_tests" => s.minimum_tests = Some(int(v, &at)?),
-            "skip_disabled_tests" => s.skip_disabled_tests = Some(boolean(v, &at)?),
-            "ignore_extra_keys" => s.ignore_extra_keys = Some(boolean(v, &at)?),
-            "sort_test_results" => s.sort_test_results = Some(boolean(v, &at)?),
-            "show_failures_only" => s.show_failures_only = Some(boolean(v, &at)?),
-            "test_names" => s.test_names = Some(strings(v, &at)?),
-            "ignore_table_names" => s.ignore_table_names = Some(boolean(v, &at)?),
-            "valid_table_names" => s.valid_table_names = Some(strings(v, &at)?),
-            "workers" => s.jobs = s.jobs.or(Some(int(v, &at)?)),
-            "api_token" => s.api_token = Some(Secret::new(string(v, &at)?)).filter(|t| !t.expose().is_empty()),
-            "api_host" => s.api_host = Some(string(v, &at)?),
-            "out" => s.out = Some(string(v, &at)?),
-            "skip_tests" => s.skip_tests = Some(boolean(v, &at)?),
-            "auto_disable_base" => s.auto_disable_base = Some(boolean(v, &at)?),
-            "max_retries" => s.max_retries = Some(int(v, &at)?),
-            "no_async" => s.no_async = Some(boolean(v, &at)?),
-            "batch" => s.batch = Some(boolean(v, &at)?),
-            "confirm" => s.confirm = Some(boolean(v, &at)?),
-            "analysis_id" => s.analysis_id = Some(strings(v, &at)?),
-            "query_id" => s.query_id = Some(strings(v, &at)?),
+            "minimum_tests" => s.minimum_tests = Some(int(v, &at_key)?),
+            "skip_disabled_tests" => s.skip_disabled_tests = Some(boolean(v, &at_key)?),
+            "ignore_extra_keys" => s.ignore_extra_keys = Some(boolean(v, &at_key)?),
+            "sort_test_results" => s.sort_test_results = Some(boolean(v, &at_key)?),
+            "show_failures_only" => s.show_failures_only = Some(boolean(v, &at_key)?),
+            "test_names" => s.test_names = Some(strings(v, &at_key)?),
+            "ignore_table_names" => s.ignore_table_names = Some(boolean(v, &at_key)?),
+            "valid_table_names" => s.valid_table_names = Some(strings(v, &at_key)?),
+            "workers" => s.jobs = s.jobs.or(Some(int(v, &at_key)?)),
+            "api_token" => s.api_token = Some(Secret::new(string(v, &at_key)?)).filter(|t| !t.expose().is_empty()),
+            "api_host" => s.api_host = Some(string(v, &at_key)?),
+            "out" => s.out = Some(string(v, &at_key)?),
+            "skip_tests" => s.skip_tests = Some(boolean(v, &at_key)?),
+            "auto_disable_base" => s.auto_disable_base = Some(boolean(v, &at_key)?),
+            "max_retries" => s.max_retries = Some(int(v, &at_key)?),
+            "no_async" => s.no_async = Some(boolean(v, &at_key)?),
+            "batch" => s.batch = Some(boolean(v, &at_key)?),
+            "confirm" => s.confirm = Some(boolean(v, &at_key)?),
+            "analysis_id" => s.analysis_id = Some(strings(v, &at_key)?),
+            "query_id" => s.query_id = Some(strings(v, &at_key)?),
             "detect" => detect_section(&mut s, v, file, &at)?,
             k2 if ACCEPTED.contains(&k2) => {}
             _ => {
@@ -386,16 +388,17 @@ fn detect_section(s: &mut Settings, v: &Node, file: FileId, at: &dyn Fn(&Node) -
     for (k, v) in entries {
         let Some(raw) = k.as_str() else { continue };
         let key = raw.replace('-', "_");
+        let at_key = |n: &Node| format!("{}: `detect.{raw}`", at(n));
         match key.as_str() {
-            "format" => s.format = Some(string(v, at)?),
-            "all_dirs" => s.all_dirs = Some(boolean(v, at)?),
-            "strict" => s.strict = Some(boolean(v, at)?),
-            "deny_warnings" => s.deny_warnings = Some(boolean(v, at)?),
-            "jobs" => s.jobs = Some(int(v, at)?),
+            "format" => s.format = Some(string(v, &at_key)?),
+            "all_dirs" => s.all_dirs = Some(boolean(v, &at_key)?),
+            "strict" => s.strict = Some(boolean(v, &at_key)?),
+            "deny_warnings" => s.deny_warnings = Some(boolean(v, &at_key)?),
+            "jobs" => s.jobs = Some(int(v, &at_key)?),
             "upload" => upload_section(s, v, file, at)?,
-            "console_url" => s.console_url = Some(string(v, at)?),
-            "delivery_log" => s.delivery_log = Some(string(v, at)?),
-            "destinations" => s.destinations = destinations(v, file, at, &mut s.diagnostics)?,
+            "console_url" => s.console_url = Some(string(v, &at_key)?),
+            "delivery_log" => s.delivery_log = Some(string(v, &at_key)?),
+            "destinations" => s.destinations = destinations(v, file, &at_key, &mut s.diagnostics)?,
             _ => {
                 let mut d = Diagnostic::new(
                     Code::UnknownSetting,
@@ -422,16 +425,17 @@ fn upload_section(s: &mut Settings, v: &Node, file: FileId, at: &dyn Fn(&Node) -
     for (k, v) in entries {
         let Some(raw) = k.as_str() else { continue };
         let key = raw.replace('-', "_");
+        let at_key = |n: &Node| format!("{}: `detect.upload.{raw}`", at(n));
         match key.as_str() {
-            "poll_interval_seconds" => u.poll_interval_seconds = Some(seconds(v, at)?),
-            "poll_timeout_seconds" => u.poll_timeout_seconds = Some(seconds(v, at)?),
-            "request_timeout_seconds" => u.request_timeout_seconds = Some(seconds(v, at)?),
-            "timeout_seconds" => u.timeout_seconds = Some(seconds(v, at)?),
-            "busy_wait_seconds" => u.busy_wait_seconds = Some(seconds(v, at)?),
-            "backoff_seconds" => u.backoff_seconds = Some(seconds(v, at)?),
-            "backoff_max_seconds" => u.backoff_max_seconds = Some(seconds(v, at)?),
-            "pat_version" => u.pat_version = Some(string(v, at)?),
-            "keep_bundle" => u.keep_bundle = Some(boolean(v, at)?),
+            "poll_interval_seconds" => u.poll_interval_seconds = Some(seconds(v, &at_key)?),
+            "poll_timeout_seconds" => u.poll_timeout_seconds = Some(seconds(v, &at_key)?),
+            "request_timeout_seconds" => u.request_timeout_seconds = Some(seconds(v, &at_key)?),
+            "timeout_seconds" => u.timeout_seconds = Some(seconds(v, &at_key)?),
+            "busy_wait_seconds" => u.busy_wait_seconds = Some(seconds(v, &at_key)?),
+            "backoff_seconds" => u.backoff_seconds = Some(seconds(v, &at_key)?),
+            "backoff_max_seconds" => u.backoff_max_seconds = Some(seconds(v, &at_key)?),
+            "pat_version" => u.pat_version = Some(string(v, &at_key)?),
+            "keep_bundle" => u.keep_bundle = Some(boolean(v, &at_key)?),
             _ => {
                 let mut d = Diagnostic::new(
                     Code::UnknownSetting,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
-use crate::cli::{OutputArgs, ProjectArgs};
+use crate::cli::OutputArgs;
 use crate::commands::context::Context;
 use crate::error::{Error, Result};
 use crate::exit;
@@ -65,7 +65,7 @@ pub fn output_client(settings: &Settings, output: &OutputArgs) -> Result<Client>
 pub struct CheckConnectionArgs {
     /// Where to look for the settings file (`--config`).
     #[command(flatten)]
-    pub project: ProjectArgs,
+    pub project: crate::cli::ConfigArgs,
     /// The instance.
     #[command(flatten)]
     pub api: ApiArgs,
@@ -222,7 +222,7 @@ pub(crate) fn say(out: &mut dyn Write, line: &str) -> Result<()> {
 /// # Errors
 /// Usage errors (no token, no host, a bad settings file).
 pub fn run(args: &CheckConnectionArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = Context::resolve(&args.project, &OutputArgs::default())?;
+    let cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
     let client = args.api.client(&cx.settings)?;
     match client.version() {
         Ok(v) => {

@@ -162,7 +162,9 @@ impl Context {
             ..Style::default()
         };
         let all_dirs = project.all_dirs || settings.all_dirs.unwrap_or(false);
-        let ignore_extra_keys = project.ignore_extra_keys || settings.ignore_extra_keys.unwrap_or(false);
+        let ignore_extra_keys = crate::cli::switch(project.ignore_extra_keys, project.no_ignore_extra_keys, || {
+            settings.ignore_extra_keys.unwrap_or(false)
+        });
         Ok(Context {
             cwd,
             paths,
@@ -174,7 +176,11 @@ impl Context {
                 },
                 load: LoadOptions {
                     ignore_extra_keys,
-                    ignore_table_names: project.ignore_table_names || settings.ignore_table_names.unwrap_or(false),
+                    ignore_table_names: crate::cli::switch(
+                        project.ignore_table_names,
+                        project.no_ignore_table_names,
+                        || settings.ignore_table_names.unwrap_or(false),
+                    ),
                     valid_table_names: project
                         .valid_table_names
                         .iter()

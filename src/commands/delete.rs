@@ -12,7 +12,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 
 use clap::Args;
 
-use crate::cli::{OutputArgs, ProjectArgs};
+use crate::cli::OutputArgs;
 use crate::commands::connection::{ApiArgs, report_remote_failure, say};
 use crate::commands::context::Context;
 use crate::error::{Error, Result};
@@ -24,7 +24,7 @@ use crate::panther_api::ApiError;
 pub struct DeleteArgs {
     /// Where to look for the settings file (`--config`).
     #[command(flatten)]
-    pub project: ProjectArgs,
+    pub project: crate::cli::ConfigArgs,
     /// The instance.
     #[command(flatten)]
     pub api: ApiArgs,
@@ -56,7 +56,7 @@ fn remote(e: &ApiError) -> u8 {
 /// Usage errors: nothing to delete, no token or host, no confirmation
 /// possible.
 pub fn run(args: &DeleteArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = Context::resolve(&args.project, &OutputArgs::default())?;
+    let cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
     let ids = if args.analysis_id.is_empty() {
         cx.settings.analysis_id.clone().unwrap_or_default()
     } else {

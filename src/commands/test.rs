@@ -466,7 +466,8 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
         let has_false = cases.iter().any(|c| !c.expected);
         let message = if cases.len() < n {
             Some(format!(
-                "insufficient test coverage: {n} tests required but only {} found",
+                "insufficient test coverage: {n} {} required but only {} found",
+                crate::report::plural(n, "test", "tests"),
                 cases.len()
             ))
         } else if n > 1 && !(has_true && has_false) {
@@ -592,15 +593,16 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
     let bad = items
         .iter()
         .any(|i| matches!(i.status, Status::Failed | Status::Invalid));
-    let warnings = project.diagnostics.iter().any(|d| d.severity() == Severity::Warning);
+    let warnings = crate::commands::validate::reported(cx, &project).any(|d| d.severity() == Severity::Warning);
     if bad || (cx.deny_warnings && warnings) {
         code = exit::FINDINGS;
     }
+    let mut problem = None;
     if cx.report_files.is_none() && items.is_empty() {
-        notes.push(if cx.filters.is_empty() {
-            format!("nothing to test in {}", cx.paths.join(", "))
+        problem = Some(if cx.filters.is_empty() {
+            format!("nothing to test: no detection found in {}", cx.paths.join(", "))
         } else {
-            "no analysis item matched the filters".to_owned()
+            "nothing to test: no detection matched the filters".to_owned()
         });
         code = exit::FINDINGS;
     }
@@ -610,6 +612,7 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
         items,
         code,
         notes,
+        problem,
         duration_ms,
     })
 }

@@ -3,15 +3,17 @@
 //! Every item ends `passed` or `invalid` (cli-and-settings §8 item 6, step
 //! 1). Files named on the command line limit the report, not the load.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use crate::commands::context::Context;
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Result;
 use crate::exit;
 use crate::project::Project;
 use crate::report::{ItemReport, RunReport, Status};
 use crate::resolve::Index;
+use crate::source::FileId;
 
 /// The outcome of a command: its report data and exit code.
 pub struct Outcome {
@@ -23,24 +25,23 @@ pub struct Outcome {
     pub code: u8,
     /// Notes for `--verbose`.
     pub notes: Vec<String>,
+    /// Why the run failed when no diagnostic says it (nothing found,
+    /// filters matched nothing): a line of its own in every report.
+    pub problem: Option<String>,
     /// Milliseconds.
     pub duration_ms: u128,
 }
 
 impl Outcome {
     /// The report to render.
+    ///
+    /// Diagnostics are those of the reported files (files named on the
+    /// command line limit them) and, with `--filter`, only of files whose
+    /// item the filters select: a deselected item is not part of the run,
+    /// its errors neither fail it nor are shown. A file whose item cannot
+    /// be read is always reported (it cannot be filtered).
     pub fn report<'a>(&'a self, cx: &'a Context, command: &'static str) -> RunReport<'a> {
-        let diagnostics = self
-            .project
-            .diagnostics
-            .iter()
-            .filter(|d| match d.file() {
-                Some(f) => self.project.sources.get(f.0 as usize).is_some_and(|s| {
-                    cx.is_reported(&s.path) || s.path.file_name().is_some_and(|n| n == crate::settings::FILE_NAME)
-                }),
-                None => true,
-            })
-            .collect();
+        let diagnostics = reported(cx, &self.project).collect();
         RunReport {
             command,
             paths: cx.paths.clone(),
@@ -49,8 +50,46 @@ impl Outcome {
             sources: &self.project.sources,
             duration_ms: self.duration_ms,
             notes: self.notes.clone(),
+            problem: self.problem.clone(),
+            root: crate::discover::absolute(&self.project.root, &cx.cwd),
         }
     }
+}
+
+/// The diagnostics a report shows (see [`Outcome::report`]); `--deny-warnings`
+/// counts these only.
+pub fn reported<'a>(cx: &'a Context, project: &'a Project) -> impl Iterator<Item = &'a Diagnostic> + 'a {
+    let deselected = deselected(cx, project);
+    project.diagnostics.iter().filter(move |d| match d.file() {
+        Some(f) => {
+            !deselected.contains(&f)
+                && project.sources.get(f.0 as usize).is_some_and(|s| {
+                    cx.is_reported(&s.path) || s.path.file_name().is_some_and(|n| n == crate::settings::FILE_NAME)
+                })
+        }
+        None => true,
+    })
+}
+
+/// Files whose item `--filter` does not select.
+fn deselected(cx: &Context, project: &Project) -> HashSet<FileId> {
+    if cx.filters.is_empty() {
+        return HashSet::new();
+    }
+    let invalid = project.invalid_files();
+    let index = Index::new(project.entries.iter().filter_map(|e| e.analysis.as_ref()), |a| {
+        invalid.contains(&a.file)
+    });
+    project
+        .entries
+        .iter()
+        .filter(|e| {
+            e.analysis
+                .as_ref()
+                .is_some_and(|a| !cx.selects(a, &project.source(e.file).rel, &index))
+        })
+        .map(|e| e.file)
+        .collect()
 }
 
 /// Builds the validate items of a loaded project.
@@ -102,16 +141,20 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
     notes.extend(project.gated_note());
     let mut code = exit::SUCCESS;
     let any_invalid = items.iter().any(|i| i.status == Status::Invalid);
-    let warnings = project.diagnostics.iter().any(|d| d.severity() == Severity::Warning);
+    let warnings = reported(cx, &project).any(|d| d.severity() == Severity::Warning);
     if any_invalid || (cx.deny_warnings && warnings) {
         code = exit::FINDINGS;
     }
+    let mut problem = None;
     if cx.report_files.is_none() {
         if project.entries.is_empty() {
-            notes.push(format!("nothing to validate in {}", cx.paths.join(", ")));
+            problem = Some(format!(
+                "nothing to validate: no analysis file found in {}",
+                cx.paths.join(", ")
+            ));
             code = exit::FINDINGS;
         } else if items.is_empty() && !cx.filters.is_empty() {
-            notes.push("no analysis item matched the filters".to_owned());
+            problem = Some("nothing to validate: no detection matched the filters".to_owned());
             code = exit::FINDINGS;
         }
     }
@@ -121,6 +164,7 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
         items,
         code,
         notes,
+        problem,
         duration_ms,
     })
 }

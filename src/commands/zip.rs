@@ -33,26 +33,41 @@ use crate::report::{self, Format, RunReport, Status};
 #[derive(Debug, Default, Args)]
 pub struct BundleArgs {
     /// Skip unit tests (validation still runs; invalid files still abort).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_skip_tests")]
     pub skip_tests: bool,
+    /// Turns `--skip-tests` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "skip_tests", hide_short_help = true)]
+    pub no_skip_tests: bool,
     /// Folder for the bundle, created if missing (also `PANTHER_OUT`, `out`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Disable, in the bundle only, the bases of uploaded derived detections.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_auto_disable_base")]
     pub auto_disable_base: bool,
+    /// Turns `--auto-disable-base` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "auto_disable_base", hide_short_help = true)]
+    pub no_auto_disable_base: bool,
     /// Minimum tests per detection; above 1 also one true and one false test.
     #[arg(long, value_name = "N")]
     pub minimum_tests: Option<usize>,
     /// Skip detections whose effective `Enabled` is false.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_skip_disabled_tests")]
     pub skip_disabled_tests: bool,
+    /// Turns `--skip-disabled-tests` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "skip_disabled_tests", hide_short_help = true)]
+    pub no_skip_disabled_tests: bool,
     /// Print only failing tests (the summary is still printed).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_show_failures_only")]
     pub show_failures_only: bool,
+    /// Turns `--show-failures-only` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "show_failures_only", hide_short_help = true)]
+    pub no_show_failures_only: bool,
     /// Print passing tests first, then failing ones, each sorted by ID.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_sort_test_results")]
     pub sort_test_results: bool,
+    /// Turns `--sort-test-results` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "sort_test_results", hide_short_help = true)]
+    pub no_sort_test_results: bool,
     /// Destination names `destinations()` may return (accepted for PAT).
     #[arg(long = "available-destination", value_name = "NAME", hide = true)]
     pub available_destination: Vec<String>,
@@ -100,9 +115,9 @@ fn test_options(args: &BundleArgs, cx: &Context) -> Result<TestOptions> {
     Ok(TestOptions {
         minimum_tests,
         test_names: Vec::new(),
-        skip_disabled: args.skip_disabled_tests
-            || env_bool("PANTHER_SKIP_DISABLED_TESTS")
-            || cx.settings.skip_disabled_tests.unwrap_or(false),
+        skip_disabled: crate::cli::switch(args.skip_disabled_tests, args.no_skip_disabled_tests, || {
+            env_bool("PANTHER_SKIP_DISABLED_TESTS") || cx.settings.skip_disabled_tests.unwrap_or(false)
+        }),
         explain: false,
         remote: None,
     })
@@ -110,7 +125,9 @@ fn test_options(args: &BundleArgs, cx: &Context) -> Result<TestOptions> {
 
 /// Whether the bundle disables bases (flag or `auto_disable_base: true`).
 pub fn auto_disable(args: &BundleArgs, cx: &Context) -> bool {
-    args.auto_disable_base || cx.settings.auto_disable_base.unwrap_or(false)
+    crate::cli::switch(args.auto_disable_base, args.no_auto_disable_base, || {
+        cx.settings.auto_disable_base.unwrap_or(false)
+    })
 }
 
 /// The output folder: `--out`, `PANTHER_OUT`, settings `out`.
@@ -152,9 +169,15 @@ pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
         cx.load_whole_project();
     }
     add_helper_roots(cx);
-    cx.style.failures_only = args.show_failures_only || cx.settings.show_failures_only.unwrap_or(false);
-    cx.style.sort = args.sort_test_results || cx.settings.sort_test_results.unwrap_or(false);
-    let skip_tests = args.skip_tests || env_bool("PANTHER_SKIP_TESTS") || cx.settings.skip_tests.unwrap_or(false);
+    cx.style.failures_only = crate::cli::switch(args.show_failures_only, args.no_show_failures_only, || {
+        cx.settings.show_failures_only.unwrap_or(false)
+    });
+    cx.style.sort = crate::cli::switch(args.sort_test_results, args.no_sort_test_results, || {
+        cx.settings.sort_test_results.unwrap_or(false)
+    });
+    let skip_tests = crate::cli::switch(args.skip_tests, args.no_skip_tests, || {
+        env_bool("PANTHER_SKIP_TESTS") || cx.settings.skip_tests.unwrap_or(false)
+    });
     let mut outcome = if skip_tests {
         let mut outcome = validate::run(cx)?;
         // Validation alone passes nothing: say what was done.

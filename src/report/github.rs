@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use crate::diagnostic::Severity;
+use crate::text::escape_control as esc;
 
 use super::RunReport;
 
@@ -25,17 +26,22 @@ pub(super) fn render(report: &RunReport<'_>, out: &mut dyn Write) -> io::Result<
         let (file, line, col) = report.position(d);
         let mut props = Vec::new();
         if let Some(f) = file {
-            props.push(format!("file={}", escape_prop(f)));
+            props.push(format!("file={}", escape_prop(&esc(f))));
         }
         if let (Some(l), Some(c)) = (line, col) {
             props.push(format!("line={l},col={c}"));
         }
         props.push(format!("title={}", d.code.name()));
-        let mut msg = d.message.clone();
+        // Controls are shown escaped; only the line break before the help
+        // is a real one (encoded as `%0A` for the runner).
+        let mut msg = esc(&d.message).into_owned();
         if let Some(h) = &d.help {
-            msg = format!("{msg}\nhelp: {h}");
+            msg = format!("{msg}\nhelp: {}", esc(h));
         }
         writeln!(out, "::{level} {}::{}", props.join(","), escape_data(&msg))?;
+    }
+    if let Some(problem) = &report.problem {
+        writeln!(out, "::error title=detect::{}", escape_data(&esc(problem)))?;
     }
     writeln!(out, "{}", super::summary_line(report))
 }

@@ -1,8 +1,11 @@
 //! The JSON report (cli-and-settings §6.4): one object with `tool`,
 //! `version`, `command`, `summary` (`paths`, `total`, `passed`, `failed`,
-//! `invalid`, `skipped`, `validated`, `duration_ms`), `items` (`id`, `type`, `file`,
+//! `invalid`, `skipped`, `validated`, `duration_ms`, and `tests` with `total`, `passed`,
+//! `failed`, `skipped` unit tests, `null` for `validate`), `items` (`id`, `type`, `file`,
 //! `status`, `reason` when skipped or strict-failed, `base` for derived
-//! detections, `tests`) and `diagnostics` (`file`, `line`, `column`,
+//! detections, `tests`, each with `explain` for failing tests and under
+//! `--explain`: the evaluation tree as nodes `text`, `result`, `children`)
+//! and `diagnostics` (`file`, `line`, `column`,
 //! `severity`, `code`, `message`, `help`, optional `related`).
 
 use std::io::{self, Write};
@@ -23,6 +26,7 @@ pub(super) fn to_value(report: &RunReport<'_>) -> Value {
         "tool": "detect",
         "version": env!("CARGO_PKG_VERSION"),
         "command": report.command,
+        "error": report.problem,
         "summary": {
             "paths": report.paths,
             "total": s.total(),
@@ -32,6 +36,9 @@ pub(super) fn to_value(report: &RunReport<'_>) -> Value {
             "skipped": s.skipped,
             "validated": s.validated,
             "duration_ms": report.duration_ms,
+            "tests": report.test_counts().map(|t| json!({
+                "total": t.total(), "passed": t.passed, "failed": t.failed, "skipped": t.skipped,
+            })),
         },
         "items": report.items.iter().map(item).collect::<Vec<_>>(),
         "diagnostics": report.diagnostics.iter().map(|d| {
@@ -78,5 +85,83 @@ fn test(t: &TestReport) -> Value {
     if let Some(e) = &t.error {
         v["error"] = json!(e);
     }
+    if !t.explain.is_empty() {
+        v["explain"] = explain_tree(&t.explain);
+    }
     v
+}
+
+/// The `--explain` lines (two spaces of indent per level, a node's verdict
+/// `✓`/`✗` first) as a tree: a list of `{"text", "result", "children"}`
+/// nodes, `result` `true`, `false` or `null` for lines without a verdict.
+fn explain_tree(lines: &[String]) -> Value {
+    // Nodes under construction, one list per open level.
+    let mut stack: Vec<Vec<Value>> = vec![Vec::new()];
+    let close = |stack: &mut Vec<Vec<Value>>| {
+        if let Some(children) = stack.pop() {
+            if let Some(last) = stack.last_mut().and_then(|l| l.last_mut()) {
+                last["children"] = Value::Array(children);
+            }
+        }
+    };
+    for line in lines {
+        let text = line.trim_start_matches(' ');
+        let depth = (line.len() - text.len()) / 2;
+        // At most one level below the last node (a jump deeper hangs under
+        // it; with no node yet, a line starts the top level).
+        let open = stack.len() - usize::from(stack.last().is_some_and(Vec::is_empty));
+        let depth = depth.min(open);
+        while stack.len() > depth + 1 {
+            close(&mut stack);
+        }
+        if stack.len() == depth {
+            stack.push(Vec::new());
+        }
+        let (result, text) = match text.strip_prefix("✓ ") {
+            Some(rest) => (json!(true), rest),
+            None => match text.strip_prefix("✗ ") {
+                Some(rest) => (json!(false), rest),
+                None => (Value::Null, text),
+            },
+        };
+        if let Some(level) = stack.last_mut() {
+            level.push(json!({"text": text, "result": result, "children": []}));
+        }
+    }
+    while stack.len() > 1 {
+        close(&mut stack);
+    }
+    Value::Array(stack.pop().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn explain_lines_become_a_tree() {
+        let lines: Vec<String> = [
+            "✗ Detection (all of)",
+            "  ✗ user.roles Contains \"admin\" (saw [\"dev\"])",
+            "  ✓ any of",
+            "    ✓ a Exists (saw 1)",
+            "note without a verdict",
+            "      jumps two levels",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let want = json!([
+            {"text": "Detection (all of)", "result": false, "children": [
+                {"text": "user.roles Contains \"admin\" (saw [\"dev\"])", "result": false, "children": []},
+                {"text": "any of", "result": true, "children": [
+                    {"text": "a Exists (saw 1)", "result": true, "children": []},
+                ]},
+            ]},
+            {"text": "note without a verdict", "result": null, "children": [
+                {"text": "jumps two levels", "result": null, "children": []},
+            ]},
+        ]);
+        assert_eq!(super::explain_tree(&lines), want);
+    }
 }

@@ -16,6 +16,11 @@ use std::io::{self, Write};
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceFile;
 
+/// This tool's own project page: SARIF's `tool.driver.informationUri`.
+/// Cargo.toml has no `repository`; this is the one place to change it (the
+/// same address as the install lines of docs/deploying.md).
+pub const TOOL_URL: &str = "https://github.com/your-org/detect";
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -108,6 +113,24 @@ pub struct ItemReport {
     pub tests: Vec<TestReport>,
 }
 
+/// Counts of unit tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TestCounts {
+    /// Passed tests.
+    pub passed: usize,
+    /// Failed tests.
+    pub failed: usize,
+    /// Tests not run (their item was skipped).
+    pub skipped: usize,
+}
+
+impl TestCounts {
+    /// `passed + failed + skipped`.
+    pub fn total(&self) -> usize {
+        self.passed + self.failed + self.skipped
+    }
+}
+
 /// Counts of the summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -147,6 +170,11 @@ pub struct RunReport<'a> {
     pub duration_ms: u128,
     /// Lines for `--verbose` (gated files and the like).
     pub notes: Vec<String>,
+    /// Why the run failed when no diagnostic says it (nothing to test,
+    /// filters matched nothing).
+    pub problem: Option<String>,
+    /// The project root, absolute (SARIF locations are relative to it).
+    pub root: std::path::PathBuf,
 }
 
 impl RunReport<'_> {
@@ -163,6 +191,35 @@ impl RunReport<'_> {
             }
         }
         s
+    }
+
+    /// Counts unit tests by state; `None` for a report without tests
+    /// (`validate`).
+    pub fn test_counts(&self) -> Option<TestCounts> {
+        if self.command != "test" && self.items.iter().all(|i| i.tests.is_empty()) {
+            return None;
+        }
+        let mut c = TestCounts::default();
+        for t in self.items.iter().flat_map(|i| &i.tests) {
+            match t.status {
+                Status::Passed => c.passed += 1,
+                Status::Failed => c.failed += 1,
+                Status::Invalid | Status::Skipped | Status::Validated => c.skipped += 1,
+            }
+        }
+        Some(c)
+    }
+
+    /// Skipped items counted by reason, the most frequent first (then by
+    /// reason).
+    pub fn skip_reasons(&self) -> Vec<(&str, usize)> {
+        let mut by: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for i in self.items.iter().filter(|i| i.status == Status::Skipped) {
+            *by.entry(i.reason.as_deref().unwrap_or("no reason")).or_default() += 1;
+        }
+        let mut v: Vec<(&str, usize)> = by.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v
     }
 
     /// `(path, line, column)` of a diagnostic; `None` values when global.
@@ -206,7 +263,8 @@ pub fn render(report: &RunReport<'_>, format: Format, style: Style, out: &mut dy
     }
 }
 
-/// The one-line summary shared by the human and github formats.
+/// The one-line summary shared by the human and github formats: items by
+/// state, then (for `test`) unit tests by state, then the run time.
 pub fn summary_line(report: &RunReport<'_>) -> String {
     let s = report.summary();
     let validated = if s.validated > 0 {
@@ -214,8 +272,18 @@ pub fn summary_line(report: &RunReport<'_>) -> String {
     } else {
         String::new()
     };
+    let tests = report.test_counts().map_or_else(String::new, |t| {
+        format!(
+            ", {} {}: {} passed, {} failed, {} skipped",
+            t.total(),
+            plural(t.total(), "test", "tests"),
+            t.passed,
+            t.failed,
+            t.skipped
+        )
+    });
     format!(
-        "Passed: {}  Failed: {}  Invalid: {}  Skipped: {}  {validated}(total {}, {} ms)",
+        "Passed: {}  Failed: {}  Invalid: {}  Skipped: {}  {validated}(total {}{tests}, {} ms)",
         s.passed,
         s.failed,
         s.invalid,
@@ -223,4 +291,9 @@ pub fn summary_line(report: &RunReport<'_>) -> String {
         s.total(),
         report.duration_ms
     )
+}
+
+/// `one` for 1, `many` otherwise.
+pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }

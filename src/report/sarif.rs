@@ -1,12 +1,20 @@
-//! SARIF 2.1.0: tool `detect`, one result per diagnostic with `ruleId` =
-//! code, `level` = `error`/`warning`/`note`, and the file URI with start line
-//! and column.
+//! SARIF 2.1.0: tool `detect` (`informationUri` = [`super::TOOL_URL`]),
+//! one result per diagnostic with `ruleId` = code, `level` =
+//! `error`/`warning`/`note`, and the location with start line and column.
+//! A file inside the project has a URI relative to the project root with
+//! `uriBaseId` `%SRCROOT%`, which `originalUriBaseIds` maps to the root as a
+//! `file://` URI ending in `/`, so code scanning places results right
+//! whatever folder `detect` ran in; a file outside it has an absolute
+//! `file://` URI.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::path::Path;
 
 use serde_json::json;
 
 use crate::diagnostic::{Code, Severity};
+use crate::source::SourceFile;
 
 use super::RunReport;
 
@@ -32,10 +40,10 @@ pub(super) fn render(report: &RunReport<'_>, out: &mut dyn Write) -> io::Result<
                 "level": level(d.severity()),
                 "message": {"text": text},
             });
-            if let Some(f) = file {
+            if let (Some(_), Some(src)) = (file, d.file().and_then(|f| report.sources.get(f.0 as usize))) {
                 r["locations"] = json!([{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": f},
+                        "artifactLocation": artifact(src),
                         "region": {"startLine": line, "startColumn": col},
                     }
                 }]);
@@ -50,14 +58,60 @@ pub(super) fn render(report: &RunReport<'_>, out: &mut dyn Write) -> io::Result<
             "tool": {"driver": {
                 "name": "detect",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/panther-labs/panther-analysis",
+                "informationUri": super::TOOL_URL,
                 "rules": rules,
             }},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": dir_uri(&report.root)}},
             "results": results,
         }],
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
+}
+
+/// Where a file is: relative to `%SRCROOT%` when inside the project root.
+fn artifact(src: &SourceFile) -> serde_json::Value {
+    let inside = !src.rel.is_empty() && !src.rel.starts_with("../") && !Path::new(&src.rel).is_absolute();
+    if inside {
+        return json!({"uri": encode(&src.rel), "uriBaseId": "%SRCROOT%"});
+    }
+    let abs = if src.path.is_absolute() {
+        src.path.clone()
+    } else {
+        std::env::current_dir().map_or_else(|_| src.path.clone(), |cwd| cwd.join(&src.path))
+    };
+    json!({"uri": file_uri(&abs)})
+}
+
+/// `file://` URI of a folder, ending in `/`.
+fn dir_uri(dir: &Path) -> String {
+    let mut u = file_uri(dir);
+    if !u.ends_with('/') {
+        u.push('/');
+    }
+    u
+}
+
+/// `file://` URI of an absolute path.
+fn file_uri(path: &Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
+    let s = if s.starts_with('/') { s } else { format!("/{s}") };
+    format!("file://{}", encode(&s))
+}
+
+/// Percent-encodes a `/`-separated path for a URI (RFC 3986 unreserved
+/// characters and `/` stay).
+fn encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 fn level(s: Severity) -> &'static str {

@@ -187,3 +187,309 @@ fn deny_warnings_and_filters() {
     assert_eq!(code, 2);
     assert!(stderr.contains("did you mean `Severity`"), "{stderr}");
 }
+
+#[test]
+fn diagnostics_on_one_huge_line_print_a_bounded_excerpt() {
+    // 100 unknown keys in a flow mapping on one 10 MB line: each
+    // diagnostic shows a window of the line, and its caret line is no
+    // longer than that window.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let filler = "x".repeat(100_000);
+    let mut line = String::from(
+        "{AnalysisType: rule, RuleID: Huge.Line, Enabled: true, LogTypes: [AWS.CloudTrail], Severity: Low, Detection: [{KeyPath: a, Condition: Exists}]",
+    );
+    for i in 0..100 {
+        line.push_str(", Unknown");
+        line.push_str(&i.to_string());
+        line.push_str(": ");
+        line.push_str(&filler);
+    }
+    line.push_str("}\n");
+    assert!(line.len() > 10_000_000);
+    std::fs::write(rules.join("huge.yml"), &line).unwrap();
+    let (code, stdout, stderr) = run({
+        let mut c = detect(dir.path());
+        c.arg("validate");
+        c
+    });
+    assert_eq!(code, 1, "{stderr}");
+    let count = stdout.matches("[unknown-key]").count();
+    assert_eq!(count, 100, "{}", &stdout[..stdout.len().min(2000)]);
+    assert!(stdout.len() < 1_000_000, "printed {} bytes", stdout.len());
+    // Every caret line stays within the excerpt (200 characters and the cut marks).
+    let longest = stdout.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(longest < 400, "longest line {longest}");
+}
+
+#[test]
+fn control_characters_from_files_reach_the_terminal_escaped() {
+    // A value spelled with YAML escapes (quoted in a message) and a raw
+    // escape byte on the first line (the parser's error shows that line):
+    // neither may clear the screen or start a fake line.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    std::fs::write(
+        rules.join("quoted.yml"),
+        "AnalysisType: rule\nRuleID: Esc.Quoted\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\n\
+         Detection:\n  - KeyPath: a\n    Condition: \"Equalz\\e[2J\\rPassed: 99\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("raw.yml"),
+        "# Equalz\x1b[2J\rPassed: 99\nAnalysisType: rule\nRuleID: Esc.Raw\n",
+    )
+    .unwrap();
+    // A test name, printed in test blocks and the list of failed items.
+    std::fs::write(
+        rules.join("named.yml"),
+        "AnalysisType: rule\nRuleID: Esc.Named\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\n\
+         Detection:\n  - KeyPath: a\n    Condition: Exists\n\
+         Tests:\n  - Name: \"t\\e[2J\\rPassed: 99\"\n    ExpectedResult: false\n    Log: {a: 1}\n",
+    )
+    .unwrap();
+    for (cmd, format) in [
+        ("validate", "human"),
+        ("validate", "github"),
+        ("test", "human"),
+        ("test", "github"),
+    ] {
+        let (code, stdout, stderr) = run({
+            let mut c = detect(dir.path());
+            c.args([cmd, "--format", format]);
+            c
+        });
+        assert_eq!(code, 1, "{stdout}{stderr}");
+        assert!(
+            !stdout.contains(['\x1b', '\r']),
+            "{format}: raw control characters in {stdout:?}"
+        );
+        assert!(
+            !stdout.lines().any(|l| l.starts_with("Passed: 99")),
+            "{format}: {stdout}"
+        );
+        if (cmd, format) == ("test", "human") {
+            assert!(stdout.contains("\t[FAIL] t\\x1b[2J\\rPassed: 99"), "{stdout}");
+            assert!(
+                stdout.contains("Esc.Named (rules/named.yml): t\\x1b[2J\\rPassed: 99"),
+                "{stdout}"
+            );
+        }
+        assert!(stdout.contains("\\x1b[2J\\rPassed: 99"), "{format}: {stdout}");
+        assert!(
+            stdout.contains("quoted.yml") && stdout.contains("raw.yml"),
+            "{format}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn sarif_locations_are_relative_to_the_project_root() {
+    // Run from a sub-folder: the URI is still relative to the project root,
+    // which `%SRCROOT%` maps to; the tool's URI is the tool's own.
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("rules").join("team a");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    std::fs::write(sub.join("bad.yml"), "AnalysisType: rule\nRuleID: Bad\nEnabled: maybe\n").unwrap();
+    let (code, stdout, stderr) = run({
+        let mut c = detect(&dir.path().join("rules"));
+        c.args(["validate", "--format", "sarif", "team a"]);
+        c
+    });
+    assert_eq!(code, 1, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let run = &v["runs"][0];
+    assert_eq!(run["tool"]["driver"]["informationUri"], detect::report::TOOL_URL);
+    let root = dir.path().canonicalize().unwrap();
+    assert_eq!(
+        run["originalUriBaseIds"]["%SRCROOT%"]["uri"],
+        format!("file://{}/", root.display())
+    );
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let loc = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+        assert_eq!(loc["uri"], "rules/team%20a/bad.yml", "{r}");
+        assert_eq!(loc["uriBaseId"], "%SRCROOT%", "{r}");
+    }
+}
+
+#[test]
+fn a_settings_value_error_names_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    for (text, key) in [
+        ("skip_disabled_tests: maybe\n", "`skip_disabled_tests`"),
+        ("detect:\n  jobs: many\n", "`detect.jobs`"),
+        (
+            "detect:\n  upload:\n    poll_interval_seconds: soon\n",
+            "`detect.upload.poll_interval_seconds`",
+        ),
+    ] {
+        std::fs::write(dir.path().join(".panther_settings.yml"), text).unwrap();
+        let (code, stdout, stderr) = run({
+            let mut c = detect(dir.path());
+            c.arg("validate");
+            c
+        });
+        assert_eq!(code, 2, "{stdout}{stderr}");
+        assert!(stderr.contains(key), "{key}: {stderr}");
+        assert!(stderr.contains(".panther_settings.yml:"), "{stderr}");
+    }
+}
+
+/// Two rules: `Sel.High` (valid) and `Sel.Low`, whose condition is unknown.
+fn two_severities() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("test fixture");
+    std::fs::write(dir.path().join(".pat-root"), "").expect("test fixture");
+    let rule = |id: &str, sev: &str, cond: &str| {
+        format!(
+            "AnalysisType: rule\nRuleID: {id}\nEnabled: true\nLogTypes: [Custom.App]\nSeverity: {sev}\n\
+             Detection:\n  - KeyPath: a\n    Condition: {cond}\n\
+             Tests:\n  - Name: t\n    ExpectedResult: true\n    Log: {{a: 1}}\n"
+        )
+    };
+    std::fs::write(rules.join("high.yml"), rule("Sel.High", "High", "Exists")).expect("test fixture");
+    std::fs::write(rules.join("low.yml"), rule("Sel.Low", "Low", "Existz")).expect("test fixture");
+    dir
+}
+
+#[test]
+fn diagnostics_of_files_the_filters_deselect_are_not_reported() {
+    let dir = two_severities();
+    for cmd in ["validate", "test"] {
+        let (code, stdout, _) = run({
+            let mut c = detect(dir.path());
+            c.arg(cmd);
+            c
+        });
+        assert_eq!(code, 1, "{cmd}: {stdout}");
+        assert!(
+            stdout.contains("low.yml:8:16: error[unknown-condition]"),
+            "{cmd}: {stdout}"
+        );
+        let (code, stdout, _) = run({
+            let mut c = detect(dir.path());
+            c.args([cmd, "--filter", "Severity=High"]);
+            c
+        });
+        assert_eq!(code, 0, "{cmd}: {stdout}");
+        assert!(!stdout.contains("low.yml"), "{cmd}: {stdout}");
+        assert!(
+            stdout.contains("Passed: 1  Failed: 0  Invalid: 0  Skipped: 0  (total 1"),
+            "{cmd}: {stdout}"
+        );
+    }
+    // A warning in a deselected file does not fail --deny-warnings either.
+    let medium = std::fs::read_to_string(dir.path().join("rules/high.yml"))
+        .unwrap()
+        .replace("Sel.High", "Sel.Medium")
+        .replace("Severity: High", "Severity: Medium\nExtra: 1");
+    std::fs::write(dir.path().join("rules/medium.yml"), medium).unwrap();
+    for (sev, want) in [("High", 0), ("Medium", 1)] {
+        let (code, stdout, _) = run({
+            let mut c = detect(dir.path());
+            c.args(["validate", "--ignore-extra-keys", "--deny-warnings", "--filter"])
+                .arg(format!("Severity={sev}"));
+            c
+        });
+        assert_eq!(code, want, "{sev}: {stdout}");
+        assert_eq!(
+            stdout.contains("warning[extra-key-ignored]"),
+            want == 1,
+            "{sev}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn nothing_to_do_gets_a_line_of_its_own() {
+    let dir = two_severities();
+    for (cmd, args, want) in [
+        (
+            "test",
+            &["--filter", "Severity=Critical"][..],
+            "error: nothing to test: no detection matched the filters",
+        ),
+        (
+            "validate",
+            &["--filter", "Severity=Critical"],
+            "error: nothing to validate: no detection matched the filters",
+        ),
+    ] {
+        let (code, stdout, _) = run({
+            let mut c = detect(dir.path());
+            c.arg(cmd).args(args);
+            c
+        });
+        assert_eq!(code, 1, "{cmd}: {stdout}");
+        assert!(stdout.lines().any(|l| l == want), "{cmd}: {stdout}");
+    }
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join(".pat-root"), "").unwrap();
+    for (cmd, want) in [
+        ("test", "error: nothing to test: no detection found in ."),
+        ("validate", "error: nothing to validate: no analysis file found in ."),
+    ] {
+        let (code, stdout, _) = run({
+            let mut c = detect(empty.path());
+            c.arg(cmd);
+            c
+        });
+        assert_eq!(code, 1, "{cmd}: {stdout}");
+        assert!(stdout.lines().any(|l| l == want), "{cmd}: {stdout}");
+        let (_, json, _) = run({
+            let mut c = detect(empty.path());
+            c.args([cmd, "--format", "json"]);
+            c
+        });
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["error"], want.trim_start_matches("error: "), "{cmd}");
+    }
+}
+
+#[test]
+fn one_test_is_singular() {
+    let dir = two_severities();
+    let (_, stdout, _) = run({
+        let mut c = detect(dir.path());
+        c.args([
+            "test",
+            "--filter",
+            "Severity=High",
+            "--minimum-tests",
+            "2",
+            "--format",
+            "json",
+        ]);
+        c
+    });
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let messages: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["message"].as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        ["insufficient test coverage: 2 tests required but only 1 found"],
+        "{stdout}"
+    );
+    let (_, human, _) = run({
+        let mut c = detect(dir.path());
+        c.args(["test", "--filter", "Severity=High"]);
+        c
+    });
+    assert!(
+        human.contains("(total 1, 1 test: 1 passed, 0 failed, 0 skipped,"),
+        "{human}"
+    );
+}
