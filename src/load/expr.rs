@@ -73,6 +73,33 @@ const COMBINATORS: &[(&str, Combinator)] = &[
 const KEY_PATH_HELP: &str =
     "a KeyPath is member names joined by `.`, each optionally followed by `[N]`, `[-N]` or `[*]`, e.g. `items[0].name`";
 
+/// Most match expressions (mappings, nested ones included, counted after
+/// aliases are expanded) one list may hold. Real detections hold a few
+/// dozen; an alias repeats its anchor's whole expression, so a small file
+/// can otherwise expand to a million conditions that every test evaluates.
+pub const MAX_EXPRESSIONS: usize = 10_000;
+
+/// The number of mappings in a tree (every match expression is one),
+/// counting stops once it passes `limit`.
+pub fn count_expressions(node: &Node, limit: usize) -> usize {
+    let mut count = 0usize;
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match &n.kind {
+            NodeKind::Map(entries) => {
+                count += 1;
+                if count > limit {
+                    break;
+                }
+                stack.extend(entries.iter().map(|(_, v)| v));
+            }
+            NodeKind::Seq(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    count
+}
+
 /// Reads a list of match expressions under `key`.
 ///
 /// Returns `None` when the value is not a list, otherwise the expressions
@@ -85,6 +112,22 @@ pub fn expr_list(cx: &mut Cx, node: &Node, key: &str, context: ExprContext) -> O
         return None;
     }
     let items = list_of_expressions(cx, node, key)?;
+    let mut total = 0usize;
+    for item in items {
+        total += count_expressions(item, MAX_EXPRESSIONS);
+        if total > MAX_EXPRESSIONS {
+            cx.report(
+                Code::InvalidExpression,
+                item.span,
+                format!("`{key}` holds more than {MAX_EXPRESSIONS} match expressions once aliases are expanded"),
+            )
+            .help = Some(
+                "an alias repeats its anchor's whole expression; write the conditions out, or use `IsIn` with `Values`"
+                    .to_owned(),
+            );
+            return Some(Vec::new());
+        }
+    }
     Some(items.iter().filter_map(|item| expr(cx, item, context)).collect())
 }
 
