@@ -6,7 +6,7 @@ use super::node_text;
 use crate::diagnostic::Code;
 use crate::ip::parse_cidr;
 use crate::load::Cx;
-use crate::model::{Condition, Scalar};
+use crate::model::{Condition, Scalar, Takes};
 use crate::source::Spanned;
 use crate::yaml::{Node, NodeKind, float_text};
 
@@ -115,30 +115,15 @@ pub(super) fn describe(s: &Scalar) -> String {
     }
 }
 
-/// Value checks that depend on the condition: `never-matches` for string
-/// and numeric conditions, `invalid-value` for a CIDR that does not parse.
+/// Value checks that depend on what the condition takes (its descriptor):
+/// `never-matches` for string and numeric conditions, `invalid-value` for a
+/// CIDR that does not parse.
 pub(super) fn value_fits(cx: &mut Cx, c: Condition, value: &Spanned<Scalar>) {
-    use Condition as C;
     let name = c.name();
-    let is_text = matches!(
-        c,
-        C::StartsWith
-            | C::DoesNotStartWith
-            | C::IStartsWith
-            | C::IDoesNotStartWith
-            | C::EndsWith
-            | C::DoesNotEndWith
-            | C::IEndsWith
-            | C::IDoesNotEndWith
-    );
-    let is_numeric = matches!(
-        c,
-        C::IsGreaterThan | C::IsGreaterThanOrEquals | C::IsLessThan | C::IsLessThanOrEquals
-    );
-    let is_cidr = matches!(
-        c,
-        C::IsIPAddressInCIDR | C::IsIPAddressNotInCIDR | C::CIDRContainsIPAddresses | C::CIDRDoesNotContainIPAddresses
-    );
+    let takes = c.takes();
+    let is_text = takes == Takes::Text;
+    let is_numeric = takes == Takes::Number;
+    let is_cidr = takes == Takes::Cidr;
     let is_number = matches!(value.value, Scalar::Int(_) | Scalar::Float(_));
     match &value.value {
         Scalar::Str(_) if is_numeric => {
