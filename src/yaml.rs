@@ -25,6 +25,10 @@ use crate::source::{Pos, Span};
 pub const MAX_DEPTH: usize = 256;
 /// Most values a document may expand to through aliases.
 pub const MAX_NODES: usize = 2_000_000;
+/// Most bytes of scalar text (keys and values) aliases may copy in one
+/// document. Counting values alone does not bound memory: one alias of a
+/// long string copies all of it.
+pub const MAX_ALIAS_BYTES: usize = 64 << 20;
 
 /// A YAML value with its position.
 #[derive(Debug, Clone, PartialEq)]
@@ -400,18 +404,21 @@ pub(crate) fn with_final_newline(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn count_nodes(n: &Node) -> usize {
-    let mut count = 0;
+/// The number of values of a tree and the bytes of its string scalars:
+/// what one alias of it copies.
+fn measure(n: &Node) -> (usize, usize) {
+    let (mut count, mut bytes) = (0usize, 0usize);
     let mut stack = vec![n];
     while let Some(n) = stack.pop() {
         count += 1;
         match &n.kind {
             NodeKind::Seq(items) => stack.extend(items),
             NodeKind::Map(entries) => entries.iter().for_each(|(k, v)| stack.extend([k, v])),
+            NodeKind::Str(s) => bytes = bytes.saturating_add(s.len()),
             _ => {}
         }
     }
-    count
+    (count, bytes)
 }
 
 fn error(sp: Span, message: impl Into<String>) -> YamlError {
@@ -469,8 +476,9 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
 fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
     let mut doc = Document::default();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<String, (Node, usize)> = HashMap::new();
+    let mut anchors: HashMap<String, (Node, usize, usize)> = HashMap::new();
     let mut nodes = 0usize;
+    let mut alias_bytes = 0usize;
     let mut documents = 0;
     let mut input = text.as_bytes();
     let mut parser = Parser::new();
@@ -579,12 +587,23 @@ fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
                 (Node { span: sp, kind }, anchor)
             }
             EventData::Alias { anchor } => {
-                let Some((node, size)) = anchors.get(&anchor) else {
+                let Some((node, size, bytes)) = anchors.get(&anchor) else {
                     return Err(error(sp, format!("alias `*{anchor}` names no anchor")));
                 };
                 nodes = nodes.saturating_add(*size);
                 if nodes > MAX_NODES {
                     return Err(error(sp, format!("aliases expand to more than {MAX_NODES} values")));
+                }
+                alias_bytes = alias_bytes.saturating_add(*bytes);
+                if alias_bytes > MAX_ALIAS_BYTES {
+                    return Err(error(
+                        sp,
+                        format!(
+                            "aliases copy more than {} MiB of text (alias `*{anchor}` copies {} bytes)",
+                            MAX_ALIAS_BYTES >> 20,
+                            bytes
+                        ),
+                    ));
                 }
                 let mut n = node.clone();
                 n.span = sp;
@@ -596,8 +615,8 @@ fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
             return Err(error(sp, format!("the document has more than {MAX_NODES} values")));
         }
         if let Some(name) = anchor {
-            let size = count_nodes(&node);
-            anchors.insert(name, (node.clone(), size));
+            let (size, bytes) = measure(&node);
+            anchors.insert(name, (node.clone(), size, bytes));
         }
         match stack.last_mut() {
             None => doc.root = Some(node),
@@ -747,6 +766,24 @@ mod tests {
         assert!(parse(&bomb).is_err());
         assert!(parse("a: [1, 2\n").is_err());
         assert!(parse("a: 1\n---\nb: 2\n").is_err());
+    }
+
+    #[test]
+    fn aliases_of_long_strings_are_bounded_by_bytes() {
+        // 1,100 aliases of a 64 KiB string are 1,100 values but 68.75 MiB.
+        let long = "x".repeat(64 << 10);
+        let ok = format!("a: &a {long}\nb: [{}]\n", vec!["*a"; 1000].join(", "));
+        assert!(parse(&ok).is_ok());
+        let bomb = format!("a: &a {long}\nb: [{}]\n", vec!["*a"; 1100].join(", "));
+        let e = parse(&bomb).unwrap_err();
+        // The 1,025th alias passes 64 MiB: column 5 + 4 * 1024 of line 2.
+        assert_eq!(
+            (e.span.start.line, e.span.start.col),
+            (2, 5 + 4 * 1024),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("64 MiB"), "{}", e.message);
     }
 
     #[test]

@@ -12,112 +12,16 @@ use serde_json::Value;
 
 use super::key_path::Path;
 use crate::ip;
-use crate::model::{Combinator, Condition, Expr, ExprKind, Operand, Scalar};
+pub use crate::model::{Base, Quant};
+use crate::model::{Combinator, Condition, Expr, ExprKind, Operand, Prep, Scalar, Semantics};
 
-/// The condition a leaf tests, with negation factored out (R1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Base {
-    /// JSON equality.
-    Equals,
-    /// Case-insensitive equality for strings, else `Equals`.
-    IEquals,
-    /// String prefix.
-    StartsWith,
-    /// Case-insensitive prefix.
-    IStartsWith,
-    /// String suffix.
-    EndsWith,
-    /// Case-insensitive suffix.
-    IEndsWith,
-    /// Substring, array membership, member name.
-    Contains,
-    /// Case-insensitive `Contains`.
-    IContains,
-    /// `>`.
-    Gt,
-    /// `>=`.
-    Ge,
-    /// `<`.
-    Lt,
-    /// `<=`.
-    Le,
-    /// Address or block inside the CIDR.
-    InCidr,
-    /// Some address of an array inside the CIDR.
-    CidrContains,
-    /// Membership in `Values`.
-    In,
-    /// Present (null counts).
-    Exists,
-    /// Absent or null.
-    IsNull,
-    /// Absent, null, `""`, `[]` or `{}`.
-    IsNullOrEmpty,
-    /// An IPv4 or IPv6 address.
-    IsIp,
-    /// An IPv4 address.
-    IsV4,
-    /// An IPv6 address.
-    IsV6,
-    /// In the private table.
-    Private,
-    /// Globally routable.
-    Public,
-}
-
-impl Base {
-    /// Splits a condition into its positive base and a negation flag.
-    pub fn of(c: Condition) -> (Base, bool) {
-        use Condition as C;
-        match c {
-            C::Equals => (Base::Equals, false),
-            C::DoesNotEqual => (Base::Equals, true),
-            C::IEquals => (Base::IEquals, false),
-            C::IDoesNotEqual => (Base::IEquals, true),
-            C::StartsWith => (Base::StartsWith, false),
-            C::DoesNotStartWith => (Base::StartsWith, true),
-            C::IStartsWith => (Base::IStartsWith, false),
-            C::IDoesNotStartWith => (Base::IStartsWith, true),
-            C::EndsWith => (Base::EndsWith, false),
-            C::DoesNotEndWith => (Base::EndsWith, true),
-            C::IEndsWith => (Base::IEndsWith, false),
-            C::IDoesNotEndWith => (Base::IEndsWith, true),
-            C::Contains => (Base::Contains, false),
-            C::DoesNotContain => (Base::Contains, true),
-            C::IContains => (Base::IContains, false),
-            C::IDoesNotContain => (Base::IContains, true),
-            C::IsGreaterThan => (Base::Gt, false),
-            C::IsGreaterThanOrEquals => (Base::Ge, false),
-            C::IsLessThan => (Base::Lt, false),
-            C::IsLessThanOrEquals => (Base::Le, false),
-            C::IsIPAddressInCIDR => (Base::InCidr, false),
-            C::IsIPAddressNotInCIDR => (Base::InCidr, true),
-            C::CIDRContainsIPAddresses => (Base::CidrContains, false),
-            C::CIDRDoesNotContainIPAddresses => (Base::CidrContains, true),
-            C::IsIn => (Base::In, false),
-            C::IsNotIn => (Base::In, true),
-            C::Exists => (Base::Exists, false),
-            C::DoesNotExist => (Base::Exists, true),
-            C::IsNull => (Base::IsNull, false),
-            C::IsNotNull => (Base::IsNull, true),
-            C::IsNullOrEmpty => (Base::IsNullOrEmpty, false),
-            C::IsNotNullOrEmpty => (Base::IsNullOrEmpty, true),
-            C::IsIPAddress => (Base::IsIp, false),
-            C::IsIPv4Address => (Base::IsV4, false),
-            C::IsIPv6Address => (Base::IsV6, false),
-            C::IsIPAddressPrivate => (Base::Private, false),
-            C::IsIPAddressPublic => (Base::Public, false),
-            // Element and absolute conditions never reach a leaf.
-            C::AnyElement | C::AllElements | C::OnlyOneElement | C::NoElement | C::AlwaysTrue | C::AlwaysFalse => {
-                (Base::Exists, false)
-            }
-        }
-    }
-
-    /// Whether absent and null are decided by the condition itself (§4.8)
-    /// rather than by rule R2.
-    pub fn is_null_aware(self) -> bool {
-        matches!(self, Base::Exists | Base::IsNull | Base::IsNullOrEmpty)
+/// A leaf condition's positive base and negation flag, read from the
+/// condition table. Element and absolute conditions never reach a leaf;
+/// they give `Exists`, unnegated.
+pub fn test_of(c: Condition) -> (Base, bool) {
+    match c.semantics() {
+        Semantics::Test(base, negate) => (base, negate),
+        Semantics::Each(_) | Semantics::Const(_) => (Base::Exists, false),
     }
 }
 
@@ -149,19 +53,6 @@ pub struct Leaf {
     pub operand: Comparand,
     /// The condition as written, for explanations.
     pub condition: Condition,
-}
-
-/// Quantifier of a list comprehension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Quant {
-    /// At least one.
-    Any,
-    /// All.
-    All,
-    /// Exactly one.
-    One,
-    /// None.
-    No,
 }
 
 /// A compiled expression.
@@ -217,9 +108,10 @@ fn comparand(base: Base, value: Option<&Scalar>, values: Option<&[Scalar]>) -> C
     if let Some(v) = value {
         c.value = scalar_json(v);
         if let Scalar::Str(s) = v {
-            c.folded = Some(s.to_lowercase().into());
-            if matches!(base, Base::InCidr | Base::CidrContains) {
-                c.net = ip::parse_cidr(s);
+            match base.prep() {
+                Prep::Fold => c.folded = Some(s.to_lowercase().into()),
+                Prep::Cidr => c.net = ip::parse_cidr(s),
+                Prep::Json | Prep::Set | Prep::Nothing => {}
             }
         }
     }
@@ -238,7 +130,7 @@ fn comparand(base: Base, value: Option<&Scalar>, values: Option<&[Scalar]>) -> C
 }
 
 fn leaf(path: Path, condition: Condition, value: Option<&Scalar>, values: Option<&[Scalar]>) -> Node {
-    let (base, negate) = Base::of(condition);
+    let (base, negate) = test_of(condition);
     Node::Leaf(Box::new(Leaf {
         path,
         base,
@@ -273,7 +165,7 @@ pub fn compile(e: &Expr) -> Node {
         }
         ExprKind::Unary { key, condition } => leaf(Path::compile(key), condition.value, None, None),
         ExprKind::MultiKey { condition, left, right } => {
-            let (base, negate) = Base::of(condition.value);
+            let (base, negate) = test_of(condition.value);
             Node::Multi {
                 left: Path::compile(left),
                 right: Path::compile(right),
@@ -286,17 +178,23 @@ pub fn compile(e: &Expr) -> Node {
             key,
             condition,
             expressions,
-        } => Node::Each {
-            path: Path::compile(key),
-            quant: match condition.value {
-                Condition::AllElements => Quant::All,
-                Condition::OnlyOneElement => Quant::One,
-                Condition::NoElement => Quant::No,
-                _ => Quant::Any,
-            },
-            body: compile_list(expressions),
+        } => {
+            let body = compile_list(expressions);
+            match condition.value.semantics() {
+                Semantics::Each(quant) => Node::Each {
+                    path: Path::compile(key),
+                    quant,
+                    body,
+                },
+                // The loader only builds a list comprehension from group E.
+                Semantics::Test(..) | Semantics::Const(_) => Node::All(body),
+            }
+        }
+        ExprKind::Absolute(c) => match c.value.semantics() {
+            Semantics::Const(b) => Node::Const(b),
+            // The loader only builds an absolute expression from group A.
+            Semantics::Test(..) | Semantics::Each(_) => Node::Const(false),
         },
-        ExprKind::Absolute(c) => Node::Const(c.value == Condition::AlwaysTrue),
         ExprKind::Enrichment {
             enrichment,
             condition,

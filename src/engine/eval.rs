@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::compile::{Base, Comparand, Leaf, Node, Quant};
 use super::key_path::{Resolved, eq_folded};
 use crate::ip;
+use crate::model::Prep;
 
 /// How leaves treat an absent field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,11 +239,9 @@ pub fn multi_positive(base: Base, left: &Resolved<'_>, right: &Resolved<'_>) -> 
         (None | Some(Value::Null), _) | (_, None | Some(Value::Null)) => false,
         (Some(l), Some(r)) => {
             let mut scratch = None;
-            let fold = match base {
-                Base::IEquals | Base::IStartsWith | Base::IEndsWith | Base::IContains => {
-                    lower_of(r, None, &mut scratch)
-                }
-                _ => None,
+            let fold = match base.prep() {
+                Prep::Fold => lower_of(r, None, &mut scratch),
+                Prep::Json | Prep::Cidr | Prep::Set | Prep::Nothing => None,
             };
             holds(base, l, r, fold, None)
         }

@@ -3,7 +3,7 @@
 
 use crate::diagnostic::{Code, did_you_mean};
 use crate::load::alert;
-use crate::load::expr::{ExprContext, expr_list};
+use crate::load::expr::{ExprContext, MAX_EXPRESSIONS, count_expressions, expr_list};
 use crate::load::{Cx, null_values};
 use crate::model::{AnalysisType, Level, Rule, RuleTest};
 use crate::source::Spanned;
@@ -192,6 +192,7 @@ pub fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) -> Rule {
     }
     if let Some(n) = root.get("Tests") {
         rule.tests = tests(cx, n, rule.detection.is_some());
+        test_work(cx, root, rule.tests.as_deref().unwrap_or_default());
     }
 
     if !derived {
@@ -483,6 +484,41 @@ fn cross_field(cx: &mut Cx, root: &Node, ty: AnalysisType, rule: &Rule) {
                 cx.report(Code::InvalidValue, n.span, "`ScheduledQueries` must not be empty");
             }
         }
+    }
+}
+
+/// Most match-expression evaluations the tests of one file may need (the
+/// number of tests times the expressions they evaluate, after aliases).
+/// Real files need a few hundred; the bound keeps an aliased file of many
+/// tests from keeping `detect test` busy for minutes.
+pub const MAX_TEST_WORK: usize = 1_000_000;
+
+/// Reports tests that would evaluate more than [`MAX_TEST_WORK`]
+/// expressions in all (`invalid-value` on `Tests`, so they are not run).
+fn test_work(cx: &mut Cx, root: &Node, tests: &[RuleTest]) {
+    let mut exprs = 0usize;
+    for n in ["Detection", "InlineFilters", "DynamicSeverities"]
+        .iter()
+        .filter_map(|k| root.get(k))
+    {
+        let count = count_expressions(n, MAX_EXPRESSIONS);
+        if count > MAX_EXPRESSIONS {
+            // Already reported on the list itself.
+            return;
+        }
+        exprs += count;
+    }
+    let work = tests.len().saturating_mul(exprs.max(1));
+    if let (true, Some((key, _))) = (work > MAX_TEST_WORK, root.get_entry("Tests")) {
+        cx.report(
+            Code::InvalidValue,
+            key.span,
+            format!(
+                "{} tests of {exprs} match expressions each would need more than {MAX_TEST_WORK} evaluations",
+                tests.len()
+            ),
+        )
+        .help = Some("split the tests over several rules, or write fewer, smaller tests".to_owned());
     }
 }
 

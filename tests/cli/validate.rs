@@ -493,3 +493,54 @@ fn one_test_is_singular() {
         "{human}"
     );
 }
+
+const GOOD_RULE: &str = "AnalysisType: rule\nRuleID: Good.Rule\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\nDetection:\n  - {Condition: AlwaysTrue}\n";
+
+#[test]
+fn aliases_of_a_long_string_end_in_a_located_error() {
+    // 71 KB: a 64 KiB string, aliased 1,000 times, that list aliased 1,000
+    // times (64 GB if copied). Line 10 is `Tags: [*b, ...`; its first `*b`
+    // (column 8) is the first alias past the 64 MiB budget: the thousand
+    // `*a` of line 9 copy 62.5 MiB, that `*b` 62.5 MiB more.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let mut bomb = GOOD_RULE.replace("Good.Rule", "Alias.Bomb");
+    bomb.push_str("Description: &a ");
+    bomb.push_str(&"x".repeat(64 << 10));
+    bomb.push_str("\nReference: &b [");
+    bomb.push_str(&["*a"; 1000].join(", "));
+    bomb.push_str("]\nTags: [");
+    bomb.push_str(&["*b"; 1000].join(", "));
+    bomb.push_str("]\n");
+    assert!(bomb.len() < 72 << 10, "{}", bomb.len());
+    std::fs::write(rules.join("bomb.yml"), bomb).unwrap();
+    std::fs::write(rules.join("good.yml"), GOOD_RULE).unwrap();
+    let (code, stdout, stderr) = run({
+        let mut c = detect(dir.path());
+        c.args(["validate", "--format", "json"]);
+        c
+    });
+    assert_eq!(code, 1, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let located = |v: &serde_json::Value, file: &str| -> Vec<(String, u64, u64)> {
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["file"] == file)
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_owned(),
+                    d["line"].as_u64().unwrap(),
+                    d["column"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(located(&v, "rules/bomb.yml"), [("yaml-syntax".to_owned(), 10, 8)]);
+    assert!(located(&v, "rules/good.yml").is_empty());
+    assert_eq!(v["summary"]["passed"].as_u64(), Some(1));
+    assert_eq!(v["summary"]["invalid"].as_u64(), Some(1));
+}
