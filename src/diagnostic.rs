@@ -115,6 +115,8 @@ codes! {
     UnknownSetting = "unknown-setting", Warning;
     /// A settings key `detect` applies but PAT ignores.
     PatIgnoresSetting = "pat-ignores-setting", Warning;
+    /// An ID listed twice in a pack's `PackDefinition.IDs`.
+    DuplicatePackId = "duplicate-pack-id", Warning;
 
     /// A `Condition` name that does not exist.
     UnknownCondition = "unknown-condition", Error;

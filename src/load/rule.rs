@@ -1,12 +1,14 @@
 //! Rules, scheduled rules and derived detections (simple-detections §4–§5,
 //! §11, §14; derived-detections §2).
 
+use std::collections::HashMap;
+
 use crate::diagnostic::{Code, did_you_mean};
 use crate::load::alert;
 use crate::load::expr::{ExprContext, expr_list};
 use crate::load::{Cx, null_values};
 use crate::model::{AnalysisType, Level, Rule, RuleTest};
-use crate::source::Spanned;
+use crate::source::{Span, Spanned};
 use crate::yaml::Node;
 
 /// Top-level keys of a rule or scheduled rule (PAT's strict schema).
@@ -493,7 +495,8 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
     }
     let items = cx.list(n, "Tests")?;
     let mut out = Vec::with_capacity(items.len());
-    let mut names: Vec<Spanned<String>> = Vec::new();
+    // Test names seen so far and where: a hash map keeps the check linear.
+    let mut names: HashMap<String, Span> = HashMap::new();
     for (position, item) in items.iter().enumerate() {
         let Some(map) = item.as_map() else {
             cx.report(
@@ -538,8 +541,7 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
             }
         }
         if let Some(name) = &name {
-            if let Some(first) = names.iter().find(|n| n.value == name.value) {
-                let first = first.span;
+            if let Some(&first) = names.get(&name.value) {
                 let file = cx.file;
                 cx.report(
                     Code::DuplicateTestName,
@@ -553,7 +555,7 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
                     text: Some("first here".to_owned()),
                 });
             } else {
-                names.push(name.clone());
+                names.insert(name.value.clone(), name.span);
             }
         }
         if let (Some(name), Some(expected)) = (name, expected) {

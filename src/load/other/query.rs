@@ -243,7 +243,7 @@ fn table_names(cx: &mut Cx, root: &Node) {
     if sql.contains("{{") || sql.contains("{%") {
         return;
     }
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for t in table_references(sql) {
         if is_qualified(&t.name) || seen.contains(&t.name) || cx.opts.is_valid_table_name(&t.name) {
             continue;
@@ -264,6 +264,6 @@ fn table_names(cx: &mut Cx, root: &Node) {
         .help = Some(format!(
             "write `<database>.public.<table>` (e.g. `{example}`) or `snowflake.account_usage.<view>`"
         ));
-        seen.push(t.name);
+        seen.insert(t.name);
     }
 }
