@@ -2,7 +2,7 @@
 //! (`SAVED_QUERY_SCHEMA`, `SCHEDULED_QUERY_SCHEMA`, `SCHEDULED_PROMPT_SCHEMA`,
 //! `QueryScheduleSchema` of PAT 1.7.0; see the parent module).
 
-use super::sql::{is_qualified, table_references};
+use super::sql::{is_pantherflow, is_qualified, table_references};
 use super::{Field, Kind, QUERY_KEYS, nested_list, opt, place, req, value, value_sub_span};
 use crate::diagnostic::{Code, did_you_mean};
 use crate::load::Cx;
@@ -240,7 +240,7 @@ fn table_names(cx: &mut Cx, root: &Node) {
         return;
     };
     let Some(sql) = n.as_str() else { return };
-    if sql.contains("{{") || sql.contains("{%") {
+    if sql.contains("{{") || sql.contains("{%") || is_pantherflow(sql) {
         return;
     }
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
