@@ -86,7 +86,14 @@ const DERIVED_LOGIC_KEYS: &[&str] = &["Filename", "LogTypes", "ScheduledQueries"
 const DEDUP_PERIODS: &[i64] = &[15, 30, 60, 180, 720, 1440];
 
 /// Keys of a rule test case (simple-detections §11.1).
-const TEST_KEYS: &[&str] = &["Name", "ExpectedResult", "Log", "Mocks", "LogType"];
+const TEST_KEYS: &[&str] = &[
+    "Name",
+    "ExpectedResult",
+    "Log",
+    "Mocks",
+    "LogType",
+    "ExpectedDestinations",
+];
 
 /// Loads a rule-like file.
 pub fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) -> Rule {
@@ -360,11 +367,14 @@ pub(crate) fn severity(cx: &mut Cx, n: &Node) -> Option<Spanned<Level>> {
 fn dedup_period(cx: &mut Cx, p: &Spanned<i64>) {
     let v = p.value;
     if v < 0 {
+        // PAT accepts any integer and warns that Panther raises values
+        // below 5 to 5; a negative period is no different.
         cx.report(
-            Code::InvalidValue,
+            Code::DedupPeriod,
             p.span,
-            format!("`DedupPeriodMinutes` must not be negative, found {v}"),
-        );
+            format!("`DedupPeriodMinutes: {v}` is negative; Panther raises it to 5"),
+        )
+        .help = Some("use 15, 30, 60, 180, 720 or 1440".to_owned());
     } else if v == 0 {
         cx.report(
             Code::DedupPeriod,
@@ -525,6 +535,11 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
         let log = item.get("Log").map(|_| position);
         if log.is_none() {
             cx.missing(item, "Log", "a test");
+        }
+        // `RULE_SCHEMA` allows it (a list of destination names); `detect`
+        // checks its type and does not evaluate it.
+        if let Some(v) = item.get("ExpectedDestinations") {
+            cx.string_list(v, "ExpectedDestinations");
         }
         if let Some(v) = item.get("LogType") {
             cx.string(v, "LogType");

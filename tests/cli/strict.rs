@@ -140,3 +140,36 @@ fn huge_set_fields_and_test_lists_report_exactly_their_duplicates() {
     );
     assert_eq!(code, 1);
 }
+
+/// What PAT 1.11.1 accepts is not an error: `ExpectedDestinations` in a rule
+/// test (`RULE_SCHEMA` lists it) and a negative `DedupPeriodMinutes` (PAT
+/// only warns that Panther raises values below 5 to 5).
+#[test]
+fn what_pat_accepts_is_at_most_a_warning() {
+    let dir = repo();
+    let tests =
+        "Tests:\n  - Name: t\n    ExpectedResult: true\n    Log: {eventName: x}\n    ExpectedDestinations: [Slack]\n";
+    std::fs::write(
+        dir.path().join("rules/a.yml"),
+        format!("{}DedupPeriodMinutes: -5\n{tests}", header("A.Rule")),
+    )
+    .unwrap();
+    let (code, diags) = validate(dir.path());
+    assert_eq!(
+        diags,
+        [("rules/a.yml".to_owned(), 10, 21, "dedup-period".to_owned(), None)]
+    );
+    assert_eq!(code, 0);
+    // The type is still checked, as PAT does (`[str]`).
+    std::fs::write(
+        dir.path().join("rules/a.yml"),
+        format!("{}{}", header("A.Rule"), tests.replace("[Slack]", "Slack")),
+    )
+    .unwrap();
+    let (code, diags) = validate(dir.path());
+    assert_eq!(
+        diags,
+        [("rules/a.yml".to_owned(), 14, 27, "wrong-type".to_owned(), None)]
+    );
+    assert_eq!(code, 1);
+}
