@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs `detect validate` on HEAD and on every release tag (v3.41.0 and newer)
 # of a panther-analysis git repository and prints a Markdown table: tag,
-# files, errors, warnings, exit code and the error codes with their counts.
+# files (YAML files with an `AnalysisType` key), errors, warnings, exit code
+# and the error codes with their counts.
 # Not a test: it measures and reports, and exits 0 once every row was run.
 #
 # Usage: scripts/pat_releases.sh [--pat PYTHON] GIT_DIR DETECT_BINARY
@@ -69,7 +70,18 @@ EOF
 summarise=$work/summarise.py
 cat >"$summarise" <<'EOF'
 import collections, json, sys
-tag, rc, report, pat = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+import os, re
+tag, rc, report, pat, tree = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+# files: the YAML files of the tree with a top-level `AnalysisType` key.
+files = 0
+for d, _, names in os.walk(tree):
+    for n in names:
+        if n.endswith((".yml", ".yaml")):
+            try:
+                text = open(os.path.join(d, n), encoding="utf-8", errors="replace").read()
+            except OSError:
+                continue
+            files += bool(re.search(r"^AnalysisType\s*:", text, re.M))
 try:
     d = json.load(open(report))
 except Exception as e:
@@ -78,7 +90,6 @@ except Exception as e:
 diags = d.get("diagnostics", [])
 errors = [x for x in diags if x.get("severity") == "error"]
 warnings = [x for x in diags if x.get("severity") == "warning"]
-files = len({i.get("file") for i in d.get("items", [])} | {x.get("file") for x in diags if x.get("file")})
 codes = collections.Counter(x.get("code") for x in errors)
 codes = ", ".join(f"`{c}` {n}" for c, n in sorted(codes.items())) or "none"
 row = f"| {tag} | {files} | {len(errors)} | {len(warnings)} | {rc} | {codes} |"
@@ -126,7 +137,7 @@ for rev in $revs; do
         pat_report=$work/$rev.pat.json
         (cd "$tree" && "$pat_python" "$pat_check") >"$pat_report" 2>"$work/$rev.pat.stderr" || true
     fi
-    python3 "$summarise" "$rev" "$rc" "$report" "$pat_report" 2>>"$notes" ||
+    python3 "$summarise" "$rev" "$rc" "$report" "$pat_report" "$tree" 2>>"$notes" ||
         echo "| $rev | ? | ? | ? | $rc | summary failed |"
     [[ -n ${PAT_RELEASES_KEEP:-} ]] || rm -rf "$tree"
 done
