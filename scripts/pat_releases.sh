@@ -38,9 +38,11 @@ from=${PAT_RELEASES_FROM:-v3.41.0}
 if [[ -n ${PAT_RELEASES_TAGS:-} ]]; then
     revs=$PAT_RELEASES_TAGS
 else
-    # HEAD first, then every vX.Y.Z tag from $from on, in version order.
-    revs="HEAD $(git --git-dir="$git_dir" tag --list 'v*' | sort -V |
-        awk -v from="$from" '$0 == from { on = 1 } on')"
+    # HEAD first, then every v* tag from $from on (whether or not $from is
+    # itself a tag), in version order.
+    tags=$(git --git-dir="$git_dir" tag --list 'v*')
+    revs="HEAD $(printf '%s\n%s\n' "$tags" "$from" | sort -V -u |
+        awk -v from="$from" '$0 == from { on = 1 } on' | grep -Fx -- "$tags" || true)"
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pat_releases.XXXXXX")
