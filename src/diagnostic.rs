@@ -129,6 +129,8 @@ codes! {
     /// A base `--auto-disable-base` keeps enabled: an enabled correlation
     /// rule needs its signals.
     DerivedBaseFeedsCorrelation = "derived-base-feeds-correlation", Warning;
+    /// An ID listed twice in a pack's `PackDefinition.IDs`.
+    DuplicatePackId = "duplicate-pack-id", Warning;
 
     /// A `Condition` name that does not exist.
     UnknownCondition = "unknown-condition", Error;

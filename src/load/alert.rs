@@ -6,6 +6,8 @@
 //! loader reports top-level keys without a value. Match expressions and key
 //! specifiers come from [`crate::load::expr`].
 
+use std::collections::HashMap;
+
 use crate::diagnostic::{Code, Label, did_you_mean};
 use crate::load::Cx;
 use crate::load::expr::{ExprContext, expr_list, key_spec_with, parse_key_path};
@@ -239,7 +241,8 @@ pub fn alert_context(cx: &mut Cx, node: &Node) -> Option<Vec<ContextItem>> {
     }
     let items = cx.list(node, "AlertContext")?;
     let mut out: Vec<ContextItem> = Vec::with_capacity(items.len());
-    let mut seen: Vec<Spanned<String>> = Vec::new();
+    // `KeyName`s seen so far and where: a hash map keeps the check linear.
+    let mut seen: HashMap<String, Span> = HashMap::new();
     for item in items {
         if item.as_map().is_none() {
             cx.report(
@@ -279,9 +282,8 @@ pub fn alert_context(cx: &mut Cx, node: &Node) -> Option<Vec<ContextItem>> {
             Some(v) => key_spec_with(cx, v, "`KeyValue`", Code::InvalidAlertContext),
         };
         if let Some(name) = &key_name {
-            if let Some(first) = seen.iter().find(|s| s.value == name.value) {
+            if let Some(&first_span) = seen.get(&name.value) {
                 let file = cx.file;
-                let first_span = first.span;
                 let d = cx.report(
                     Code::DuplicateKeyName,
                     name.span,
@@ -294,7 +296,7 @@ pub fn alert_context(cx: &mut Cx, node: &Node) -> Option<Vec<ContextItem>> {
                 });
                 d.help = Some("the later item replaces the earlier one; rename or remove one of them".to_owned());
             } else {
-                seen.push(name.clone());
+                seen.insert(name.value.clone(), name.span);
             }
         }
         if let (Some(key_name), Some(key_value)) = (key_name, key_value) {

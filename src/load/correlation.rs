@@ -578,6 +578,12 @@ fn criteria(cx: &mut Cx, n: &Node, items: &[Item], complete: bool) -> Vec<Criter
     let Some(m) = cx.mapping(n, "MatchCriteria") else {
         return Vec::new();
     };
+    // Items by key (the first of a repeated key, reported elsewhere): every
+    // lookup below is a hash probe, so the checks stay linear.
+    let mut by_key: HashMap<&str, &Item> = HashMap::with_capacity(items.len());
+    for i in items {
+        by_key.entry(i.key()).or_insert(i);
+    }
     let mut out = Vec::new();
     for (k, v) in m.as_map().unwrap_or(&[]) {
         let Some(name) = k.key_text() else {
@@ -597,6 +603,9 @@ fn criteria(cx: &mut Cx, n: &Node, items: &[Item], complete: bool) -> Vec<Criter
                 Some("add `- GroupID: <item>` entries with `Match: <field>`, or remove the criterion".to_owned());
         }
         let mut entries: Vec<CriterionEntry> = Vec::new();
+        // Per item key in this criterion: its first entry, and the first of
+        // its entries whose field differs from that one's.
+        let mut first_entry: HashMap<String, (usize, Option<usize>)> = HashMap::new();
         for e in list {
             if e.as_map().is_none() {
                 cx.report(
@@ -620,7 +629,7 @@ fn criteria(cx: &mut Cx, n: &Node, items: &[Item], complete: bool) -> Vec<Criter
             let (Some(group_id), Some(field)) = (group_id, field) else {
                 continue;
             };
-            if complete && !items.iter().any(|i| i.key() == group_id.value) {
+            if complete && !by_key.contains_key(group_id.value.as_str()) {
                 cx.report(
                     Code::CorrUnknownItem,
                     group_id.span,
@@ -628,10 +637,25 @@ fn criteria(cx: &mut Cx, n: &Node, items: &[Item], complete: bool) -> Vec<Criter
                 )
                 .help = Some(item_help(&group_id.value, items));
             }
-            if let Some(prev) = entries
-                .iter()
-                .find(|p| p.group_id.value == group_id.value && p.field.value != field.value)
-            {
+            // The earliest earlier entry of the same item with another field:
+            // the first entry when its field differs, else the first entry
+            // whose field differs from the first's.
+            let prev = match first_entry.get_mut(&group_id.value) {
+                Some((first, other)) => {
+                    if entries.get(*first).is_some_and(|p| p.field.value != field.value) {
+                        let prev = entries.get(*first);
+                        other.get_or_insert(entries.len());
+                        prev
+                    } else {
+                        other.and_then(|i| entries.get(i))
+                    }
+                }
+                None => {
+                    first_entry.insert(group_id.value.clone(), (entries.len(), None));
+                    None
+                }
+            };
+            if let Some(prev) = prev {
                 let file = cx.file;
                 let prev_span = prev.field.span;
                 let prev_field = prev.field.value.clone();
@@ -658,7 +682,7 @@ fn criteria(cx: &mut Cx, n: &Node, items: &[Item], complete: bool) -> Vec<Criter
         }
         let known: Vec<&Item> = entries
             .iter()
-            .filter_map(|e| items.iter().find(|i| i.key() == e.group_id.value))
+            .filter_map(|e| by_key.get(e.group_id.value.as_str()).copied())
             .collect();
         if complete && !known.is_empty() && known.iter().all(|i| i.is_absent()) {
             cx.report(
@@ -690,10 +714,12 @@ fn criteria(cx: &mut Cx, n: &Node, items: &[Item], complete: bool) -> Vec<Criter
         );
     }
     if complete && !out.is_empty() {
+        let listed_keys: std::collections::HashSet<&str> = out
+            .iter()
+            .flat_map(|c| c.entries.iter().map(|e| e.group_id.value.as_str()))
+            .collect();
         for item in items.iter().filter(|i| !i.is_absent()) {
-            let listed = out
-                .iter()
-                .any(|c| c.entries.iter().any(|e| e.group_id.value == item.key()));
+            let listed = listed_keys.contains(item.key());
             if !listed {
                 cx.report(
                     Code::CorrMatchCriteriaScope,

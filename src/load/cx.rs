@@ -228,33 +228,60 @@ impl Cx {
 
     /// Reports duplicate entries of a set field (`duplicate-value`).
     pub fn no_duplicates(&mut self, items: &[Spanned<String>], key: &str, case_insensitive: bool) {
-        let mut seen: Vec<(String, Span)> = Vec::with_capacity(items.len());
+        self.repeated_values(
+            Code::DuplicateValue,
+            items,
+            key,
+            case_insensitive,
+            &format!("`{key}` is a set: remove the duplicate"),
+        );
+    }
+
+    /// Reports every entry of `items` equal to an earlier one with `code`,
+    /// the first occurrence as a related location. One hash map, so the cost
+    /// is linear in the number of items.
+    pub fn repeated_values(
+        &mut self,
+        code: Code,
+        items: &[Spanned<String>],
+        key: &str,
+        case_insensitive: bool,
+        help: &str,
+    ) {
+        use std::borrow::Cow;
+        use std::collections::hash_map::{Entry, HashMap};
+
+        let mut seen: HashMap<Cow<'_, str>, Span> = HashMap::with_capacity(items.len());
+        let how = if case_insensitive {
+            " (compared case-insensitively)"
+        } else {
+            ""
+        };
         for item in items {
             let norm = if case_insensitive {
-                item.value.to_lowercase()
+                Cow::Owned(item.value.to_lowercase())
             } else {
-                item.value.clone()
+                Cow::Borrowed(item.value.as_str())
             };
-            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == norm) {
-                let file = self.file;
-                let how = if case_insensitive {
-                    " (compared case-insensitively)"
-                } else {
-                    ""
-                };
-                let d = self.report(
-                    Code::DuplicateValue,
-                    item.span,
-                    format!("`{}` appears twice in `{key}`{how}", item.value),
-                );
-                d.related.push(crate::diagnostic::Label {
-                    file,
-                    span: *first,
-                    text: Some("first here".to_owned()),
-                });
-                d.help = Some(format!("`{key}` is a set: remove the duplicate"));
-            } else {
-                seen.push((norm, item.span));
+            match seen.entry(norm) {
+                Entry::Vacant(v) => {
+                    v.insert(item.span);
+                }
+                Entry::Occupied(o) => {
+                    let first = *o.get();
+                    let file = self.file;
+                    let d = self.report(
+                        code,
+                        item.span,
+                        format!("`{}` appears twice in `{key}`{how}", item.value),
+                    );
+                    d.related.push(crate::diagnostic::Label {
+                        file,
+                        span: first,
+                        text: Some("first here".to_owned()),
+                    });
+                    d.help = Some(help.to_owned());
+                }
             }
         }
     }

@@ -338,7 +338,15 @@ fn pack_definition(cx: &mut Cx, n: &Node) -> Vec<Spanned<String>> {
         return Vec::new();
     };
     if let Some(items) = cx.string_list(ids, "IDs") {
-        cx.no_duplicates(&items, "PackDefinition.IDs", false);
+        // PAT's set fields are top-level keys only; it accepts a pack that
+        // lists an ID twice, and the pack includes the item once.
+        cx.repeated_values(
+            Code::DuplicatePackId,
+            &items,
+            "PackDefinition.IDs",
+            false,
+            "the pack includes the item once; remove the repetition",
+        );
     }
     strings(Some(ids))
 }

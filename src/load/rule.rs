@@ -1,12 +1,14 @@
 //! Rules, scheduled rules and derived detections (simple-detections §4–§5,
 //! §11, §14; derived-detections §2).
 
+use std::collections::HashMap;
+
 use crate::diagnostic::{Code, did_you_mean};
 use crate::load::alert;
 use crate::load::expr::{ExprContext, MAX_EXPRESSIONS, count_expressions, expr_list};
 use crate::load::{Cx, null_values};
 use crate::model::{AnalysisType, Level, Rule, RuleTest};
-use crate::source::Spanned;
+use crate::source::{Span, Spanned};
 use crate::yaml::Node;
 
 /// Top-level keys of a rule or scheduled rule (PAT's strict schema).
@@ -84,7 +86,14 @@ const DERIVED_LOGIC_KEYS: &[&str] = &["Filename", "LogTypes", "ScheduledQueries"
 const DEDUP_PERIODS: &[i64] = &[15, 30, 60, 180, 720, 1440];
 
 /// Keys of a rule test case (simple-detections §11.1).
-const TEST_KEYS: &[&str] = &["Name", "ExpectedResult", "Log", "Mocks", "LogType"];
+const TEST_KEYS: &[&str] = &[
+    "Name",
+    "ExpectedResult",
+    "Log",
+    "Mocks",
+    "LogType",
+    "ExpectedDestinations",
+];
 
 /// Loads a rule-like file.
 pub fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) -> Rule {
@@ -359,11 +368,14 @@ pub(crate) fn severity(cx: &mut Cx, n: &Node) -> Option<Spanned<Level>> {
 fn dedup_period(cx: &mut Cx, p: &Spanned<i64>) {
     let v = p.value;
     if v < 0 {
+        // PAT accepts any integer and warns that Panther raises values
+        // below 5 to 5; a negative period is no different.
         cx.report(
-            Code::InvalidValue,
+            Code::DedupPeriod,
             p.span,
-            format!("`DedupPeriodMinutes` must not be negative, found {v}"),
-        );
+            format!("`DedupPeriodMinutes: {v}` is negative; Panther raises it to 5"),
+        )
+        .help = Some("use 15, 30, 60, 180, 720 or 1440".to_owned());
     } else if v == 0 {
         cx.report(
             Code::DedupPeriod,
@@ -529,7 +541,8 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
     }
     let items = cx.list(n, "Tests")?;
     let mut out = Vec::with_capacity(items.len());
-    let mut names: Vec<Spanned<String>> = Vec::new();
+    // Test names seen so far and where: a hash map keeps the check linear.
+    let mut names: HashMap<String, Span> = HashMap::new();
     for (position, item) in items.iter().enumerate() {
         let Some(map) = item.as_map() else {
             cx.report(
@@ -559,6 +572,11 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
         if log.is_none() {
             cx.missing(item, "Log", "a test");
         }
+        // `RULE_SCHEMA` allows it (a list of destination names); `detect`
+        // checks its type and does not evaluate it.
+        if let Some(v) = item.get("ExpectedDestinations") {
+            cx.string_list(v, "ExpectedDestinations");
+        }
         if let Some(v) = item.get("LogType") {
             cx.string(v, "LogType");
         }
@@ -574,8 +592,7 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
             }
         }
         if let Some(name) = &name {
-            if let Some(first) = names.iter().find(|n| n.value == name.value) {
-                let first = first.span;
+            if let Some(&first) = names.get(&name.value) {
                 let file = cx.file;
                 cx.report(
                     Code::DuplicateTestName,
@@ -589,7 +606,7 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
                     text: Some("first here".to_owned()),
                 });
             } else {
-                names.push(name.clone());
+                names.insert(name.value.clone(), name.span);
             }
         }
         if let (Some(name), Some(expected)) = (name, expected) {

@@ -9,6 +9,7 @@ mod graphql_server;
 mod remote;
 mod remote_show_derive;
 mod run;
+mod strict;
 mod test_cmd;
 mod upload;
 mod util;

@@ -33,7 +33,7 @@ fn ten_defects_give_ten_diagnostics_on_their_lines() {
         (3, "wrong-type"),
         (6, "duplicate-value"),
         (8, "unknown-key"),
-        (9, "invalid-value"),
+        (9, "dedup-period"),
         (10, "invalid-value"),
         (13, "unknown-condition"),
         (15, "invalid-key-path"),

@@ -1,11 +1,13 @@
 //! Policies: `POLICY_SCHEMA` of PAT 1.7.0 (see the parent module).
 
+use std::collections::HashMap;
+
 use super::{Field, Kind, first_here, mapping_items, opt, reports, req, required_string, value};
 use crate::diagnostic::{Code, did_you_mean};
 use crate::load::Cx;
 use crate::load::rule::{mocks, severity};
 use crate::model::AnalysisType;
-use crate::source::Spanned;
+use crate::source::Span;
 use crate::yaml::Node;
 
 /// `POLICY_SCHEMA`.
@@ -125,7 +127,8 @@ fn resource_types(cx: &mut Cx, n: &Node) {
 }
 
 fn tests(cx: &mut Cx, n: &Node) {
-    let mut names: Vec<Spanned<String>> = Vec::new();
+    // Test names seen so far and where: a hash map keeps the check linear.
+    let mut names: HashMap<String, Span> = HashMap::new();
     for item in mapping_items(cx, n, "Tests") {
         for (k, _) in item.as_map().unwrap_or(&[]) {
             let name = k.key_text().unwrap_or_default();
@@ -157,8 +160,8 @@ fn tests(cx: &mut Cx, n: &Node) {
             mocks(cx, v);
         }
         if let Some(name) = name {
-            if let Some(first) = names.iter().find(|n| n.value == name.value) {
-                let label = first_here(cx, first.span);
+            if let Some(first) = names.get(&name.value) {
+                let label = first_here(cx, *first);
                 cx.report(
                     Code::DuplicateTestName,
                     name.span,
@@ -167,7 +170,7 @@ fn tests(cx: &mut Cx, n: &Node) {
                 .related
                 .push(label);
             } else {
-                names.push(name);
+                names.insert(name.value, name.span);
             }
         }
     }

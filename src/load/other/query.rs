@@ -2,7 +2,7 @@
 //! (`SAVED_QUERY_SCHEMA`, `SCHEDULED_QUERY_SCHEMA`, `SCHEDULED_PROMPT_SCHEMA`,
 //! `QueryScheduleSchema` of PAT 1.7.0; see the parent module).
 
-use super::sql::{is_qualified, table_references};
+use super::sql::{is_pantherflow, is_qualified, table_references};
 use super::{Field, Kind, QUERY_KEYS, nested_list, opt, place, req, value, value_sub_span};
 use crate::diagnostic::{Code, did_you_mean};
 use crate::load::Cx;
@@ -240,10 +240,10 @@ fn table_names(cx: &mut Cx, root: &Node) {
         return;
     };
     let Some(sql) = n.as_str() else { return };
-    if sql.contains("{{") || sql.contains("{%") {
+    if sql.contains("{{") || sql.contains("{%") || is_pantherflow(sql) {
         return;
     }
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for t in table_references(sql) {
         if is_qualified(&t.name) || seen.contains(&t.name) || cx.opts.is_valid_table_name(&t.name) {
             continue;
@@ -264,6 +264,6 @@ fn table_names(cx: &mut Cx, root: &Node) {
         .help = Some(format!(
             "write `<database>.public.<table>` (e.g. `{example}`) or `snowflake.account_usage.<view>`"
         ));
-        seen.push(t.name);
+        seen.insert(t.name);
     }
 }

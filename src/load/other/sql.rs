@@ -10,6 +10,8 @@
 //! (`EXTRACT(year FROM ts)`) and `IS DISTINCT FROM` are not table positions;
 //! table functions (`TABLE(...)`, `LATERAL FLATTEN(...)`) are not tables.
 
+use std::collections::HashSet;
+
 /// One table named by a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableRef {
@@ -230,6 +232,32 @@ fn skip_parens(toks: &[Token], i: usize) -> usize {
     j
 }
 
+/// Whether a query is PantherFlow rather than SQL: it has a
+/// `--pragma: pantherflow` comment line, or a pipe `|` (not `||`) that starts
+/// a line outside strings and comments (`| where ...`). sqlfluff cannot parse
+/// such a query, and PAT then skips the table-name check.
+pub fn is_pantherflow(sql: &str) -> bool {
+    let pragma = sql.lines().any(|l| {
+        l.trim_start()
+            .strip_prefix("--")
+            .is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("pragma: pantherflow"))
+    });
+    if pragma {
+        return true;
+    }
+    let chars: Vec<char> = sql.chars().collect();
+    let toks = tokenize(&chars);
+    let pipe = |t: Option<&Token>| t.is_some_and(|t| t.tok == Tok::Other && chars.get(t.start) == Some(&'|'));
+    toks.iter().enumerate().any(|(i, t)| {
+        let prev = i.checked_sub(1).and_then(|j| toks.get(j));
+        let line_start = prev.map_or(0, |p| p.end);
+        pipe(Some(t))
+            && !pipe(prev)
+            && !pipe(toks.get(i + 1))
+            && chars.get(line_start..t.start).is_some_and(|gap| gap.contains(&'\n'))
+    })
+}
+
 /// Every table a query reads, in order, without CTE names.
 pub fn table_references(sql: &str) -> Vec<TableRef> {
     let chars: Vec<char> = sql.chars().collect();
@@ -274,8 +302,8 @@ pub fn table_references(sql: &str) -> Vec<TableRef> {
     out
 }
 
-fn cte_names(toks: &[Token]) -> Vec<String> {
-    let mut names = Vec::new();
+fn cte_names(toks: &[Token]) -> HashSet<String> {
+    let mut names = HashSet::new();
     for i in 0..toks.len() {
         if !is_word(toks.get(i), "with") {
             continue;
@@ -297,7 +325,7 @@ fn cte_names(toks: &[Token]) -> Vec<String> {
             if !is_word(toks.get(j), "as") {
                 break;
             }
-            names.push(name);
+            names.insert(name);
             j += 1;
             if !matches!(toks.get(j).map(|t| &t.tok), Some(Tok::Open)) {
                 break;
@@ -313,7 +341,7 @@ fn cte_names(toks: &[Token]) -> Vec<String> {
 }
 
 /// Reads the table references of a `FROM` list (or one `JOIN` item).
-fn from_items(toks: &[Token], mut i: usize, list: bool, ctes: &[String], out: &mut Vec<TableRef>) {
+fn from_items(toks: &[Token], mut i: usize, list: bool, ctes: &HashSet<String>, out: &mut Vec<TableRef>) {
     loop {
         if is_word(toks.get(i), "lateral") {
             i += 1;
@@ -416,6 +444,22 @@ mod tests {
         assert_eq!(names(sql), ["DB.public.T"]);
         let refs = table_references("SELECT 1 FROM a.b");
         assert_eq!((refs[0].offset, refs[0].len), (14, 3));
+    }
+
+    #[test]
+    fn pantherflow_is_not_sql() {
+        // What sqlfluff fails to parse (so PAT skips the table names), checked
+        // by hand with PAT 1.11.1: a pipeline and the pragma.
+        assert!(is_pantherflow(
+            "panther_logs.public.okta\n| where x == 1\n| join kind=inner t=(s) on a"
+        ));
+        assert!(is_pantherflow("  --pragma: pantherflow\nlet base = t;"));
+        assert!(is_pantherflow("-- Pragma: PantherFlow\nt"));
+        // Parsed by sqlfluff, so checked: `|` inside a line, `||`, strings, comments.
+        assert!(!is_pantherflow("select a | b from foo"));
+        assert!(!is_pantherflow("select a\n  || b from foo"));
+        assert!(!is_pantherflow("select '\n| x' from foo -- | y\n"));
+        assert!(!is_pantherflow("select 1 -- pragma: pantherflow\nfrom foo"));
     }
 
     #[test]

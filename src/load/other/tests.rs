@@ -121,10 +121,19 @@ fn globals_and_packs() {
         codes("AnalysisType: global\nGlobalID: g\nDescription: 3\nEnabled: true\n"),
         ["unknown-key", "missing-key", "wrong-type"]
     );
+    // PAT accepts a repeated pack ID: a warning on the second `a`, pointing back at the first.
     let (other, diags) = run("AnalysisType: pack\nPackID: p\nPackDefinition:\n  IDs: [a, b, a]\n");
     assert_eq!(
         diags.iter().map(|d| d.code.name()).collect::<Vec<_>>(),
-        ["duplicate-value"]
+        ["duplicate-pack-id"]
+    );
+    assert_eq!(diags[0].severity(), crate::diagnostic::Severity::Warning);
+    assert_eq!(
+        (
+            diags[0].primary.as_ref().map(|l| l.span.start.col),
+            diags[0].related[0].span.start.col
+        ),
+        (Some(15), 9)
     );
     assert_eq!(other.pack_ids.len(), 3);
     assert_eq!(
