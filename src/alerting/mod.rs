@@ -3,7 +3,8 @@
 //!
 //! [`input`] reads events, [`group`] turns matches into alerts,
 //! [`payload`] builds the webhook body, [`dest`] expands and routes
-//! destinations, [`deliver`] sends, [`log`] keeps the delivery log. The
+//! destinations, [`deliver`] sends, [`log`] keeps the delivery log,
+//! [`replay`] evaluates detections and correlation rules over events. The
 //! commands `run` and `alerts` wire them together.
 
 pub mod deliver;
@@ -12,4 +13,5 @@ pub mod group;
 pub mod input;
 pub mod log;
 pub mod payload;
+pub mod replay;
 pub mod time;
