@@ -33,8 +33,9 @@ use crate::cli::{OutputArgs, ProjectArgs};
 use crate::commands::connection::{ApiArgs, report_remote_failure};
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
+use crate::commands::run::warning;
 use crate::commands::show::{emit, fail};
-use crate::diagnostic::{Severity, did_you_mean};
+use crate::diagnostic::{Code, Severity, did_you_mean};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::load::{Loaded, load_file};
@@ -457,8 +458,16 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn warn(line: &str) {
-    let _ = writeln!(std::io::stderr(), "warning: {line}");
+/// Prints a warning in `validate`'s form: `path:line:col: warning[code]:
+/// message` when it is about a place in a file, else `warning[code]:
+/// message`.
+fn warn(at: Option<(&str, Span)>, code: Code, message: &str) {
+    let line = warning(code, message);
+    let mut err = std::io::stderr();
+    let _ = match at {
+        Some((path, span)) => writeln!(err, "{path}:{}:{}: {line}", span.start.line, span.start.col),
+        None => writeln!(err, "{line}"),
+    };
 }
 
 /// Loads a generated file like any detection file: an error means the
@@ -602,10 +611,14 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
         ));
     }
     if invalid.contains(&base.file) {
-        warn(&format!(
-            "`{base_id}` has errors ({}): its derived detections are not tested until they are fixed",
-            base_src.display
-        ));
+        warn(
+            None,
+            Code::DerivedBaseInvalid,
+            &format!(
+                "`{base_id}` has errors ({}): its derived detections are not tested until they are fixed",
+                base_src.display
+            ),
+        );
     }
 
     // The new ID and the output file.
@@ -633,7 +646,7 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     // Generate and load the file; never write one `validate` rejects.
     let text = generate(&new_id, base, &sets, &functions);
     let loaded = check(&text, &cx)?;
-    warn_about(&loaded, &sets, &functions);
+    warn_about(&loaded, &out_shown, &sets, &functions);
     let Some(derived) = loaded.analysis else {
         return Err(Error::Usage("the generated file could not be read back".to_owned()));
     };
@@ -647,11 +660,16 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
                 .is_some_and(|b| b.value == base_id)
                 && a.root.get("Enabled").is_none()
         }) {
-            warn(&format!(
-                "[derived-inherits-disabled] `{}` ({}) writes no `Enabled` and stops running with its base; add `Enabled: true` to it",
-                a.id_str(),
-                project.source(a.file).display
-            ));
+            let file = project.source(a.file).display.as_str();
+            let at = a.root.get_entry("BaseDetection").map_or(Span::START, |(k, _)| k.span);
+            warn(
+                Some((file, at)),
+                Code::DerivedInheritsDisabled,
+                &format!(
+                    "`{}` writes no `Enabled` and stops running with its base; add `Enabled: true` to it",
+                    a.id_str()
+                ),
+            );
         }
     }
     let base_edit = if args.disable_base {
@@ -734,7 +752,7 @@ fn derive_remote(
     if loaded.analysis.is_none() {
         return Err(Error::Usage("the generated file could not be read back".to_owned()));
     }
-    warn_about(&loaded, sets, &functions);
+    warn_about(&loaded, &out_shown, sets, &functions);
 
     let mut report = write_file(args, &out_path, &out_shown, &text)?;
     let lines = remote.python_body.lines().count();
@@ -802,11 +820,12 @@ fn output(
     Ok(Ok(out_path))
 }
 
-/// Warnings about the generated file: its own (from loading it), and the
-/// `--set` keys a Python alert function of the base shadows.
-fn warn_about(loaded: &Loaded, sets: &[(&'static str, Node)], functions: &[&str]) {
+/// Warnings about the generated file `path`: its own (from loading it),
+/// and the `--set` keys a Python alert function of the base shadows, each
+/// at its place in the file.
+fn warn_about(loaded: &Loaded, path: &str, sets: &[(&'static str, Node)], functions: &[&str]) {
     for d in loaded.diagnostics.iter().filter(|d| d.severity() == Severity::Warning) {
-        warn(&format!("[{}] {}", d.code.name(), d.message));
+        warn(d.primary.as_ref().map(|l| (path, l.span)), d.code, &d.message);
     }
     let has_dynamic_severities = sets.iter().any(|(k, _)| *k == "DynamicSeverities");
     for (key, _) in sets {
@@ -814,9 +833,16 @@ fn warn_about(loaded: &Loaded, sets: &[(&'static str, Node)], functions: &[&str]
             continue;
         }
         if let Some((_, f)) = FUNCTION_OF.iter().find(|(k, f)| k == key && functions.contains(f)) {
-            warn(&format!(
-                "[derived-override-shadowed] `{key}` has no effect: the base's Python `{f}()` decides it"
-            ));
+            let at = loaded
+                .analysis
+                .as_ref()
+                .and_then(|a| a.root.get_entry(key))
+                .map(|(k, _)| (path, k.span));
+            warn(
+                at,
+                Code::DerivedOverrideShadowed,
+                &format!("`{key}` has no effect: the base's Python `{f}()` decides it"),
+            );
         }
     }
 }
