@@ -37,8 +37,6 @@
 //! fails or finds nothing is the warning `remote-base-lookup` on stderr,
 //! and the item is shown as without `--remote`.
 
-pub(crate) mod emit;
-
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
@@ -59,6 +57,7 @@ use crate::panther_api::RemoteBase;
 use crate::project::Project;
 use crate::resolve::{self, AlertField, Base, Field, Index, Step};
 use crate::yaml::{Node, NodeKind, float_text};
+use crate::yaml_write;
 
 /// Output formats of `detect show`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -422,7 +421,7 @@ impl View {
             out.push('\n');
         }
         for f in &self.fields {
-            let lines = emit::entry(&emit::string(&f.key), &f.value);
+            let lines = yaml_write::entry(&yaml_write::string(&f.key), &f.value);
             for (i, line) in lines.iter().enumerate() {
                 out.push_str(line);
                 if i == 0 {
@@ -491,7 +490,7 @@ impl View {
         }
         out.push_str("\nfields (source, key: value):\n");
         for f in &self.fields {
-            let lines = emit::entry(&emit::string(&f.key), &f.value);
+            let lines = yaml_write::entry(&yaml_write::string(&f.key), &f.value);
             for (i, line) in lines.iter().enumerate() {
                 let src = if i == 0 { f.source.as_str() } else { "" };
                 let _ = writeln!(out, "  {src:<8} {line}");
