@@ -21,6 +21,7 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::Value;
 
+use crate::alerting::delivery::Deliverable;
 use crate::alerting::group::{self, Alert, Grouper, Match, RuleMeta};
 use crate::alerting::input::{self, Message};
 use crate::alerting::payload::AlertType;
@@ -28,7 +29,7 @@ use crate::alerting::replay::signal::{self, Signal};
 use crate::alerting::replay::{self, Kept, Plan, Record, Selection, Stats};
 use crate::alerting::time::{self, SECOND};
 use crate::cli::{OutputArgs, ProjectArgs};
-use crate::commands::alerts::{self, DeliverOptions, Deliverable};
+use crate::commands::alerts::{self, DeliverOptions};
 use crate::commands::context::Context;
 use crate::diagnostic::Code;
 use crate::error::{Error, Result};
