@@ -88,7 +88,12 @@ pub struct Kept {
 pub fn field<'a>(event: &'a Value, path: &str) -> Option<&'a Value> {
     let mut v = event;
     for name in path.split('.') {
-        v = key_path::member(v.as_object()?, name, &name.to_lowercase())?;
+        let o = v.as_object()?;
+        // The exact name first, so the common case does not lowercase.
+        v = match o.get(name) {
+            Some(x) => x,
+            None => key_path::member(o, name, &name.to_lowercase())?,
+        };
     }
     Some(v)
 }
