@@ -11,8 +11,7 @@
 //! of their `Schedule`.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -34,6 +33,10 @@ use crate::commands::context::Context;
 use crate::diagnostic::Code;
 use crate::error::{Error, Result};
 use crate::exit;
+
+mod outputs;
+
+use outputs::Outputs;
 
 /// Problems reported per input before the rest are only counted.
 const SHOWN_PROBLEMS: usize = 20;
@@ -152,20 +155,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     let (inputs, total_bytes) = input::open(&args.events, &count)?;
     let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
 
-    let mut alerts_file = match &args.alerts_out {
-        Some(p) => Some(BufWriter::new(File::create(p).map_err(|source| Error::Read {
-            path: p.clone(),
-            source,
-        })?)),
-        None => None,
-    };
-    let mut signals_file = match &args.signals_out {
-        Some(p) => Some(BufWriter::new(File::create(p).map_err(|source| Error::Read {
-            path: p.clone(),
-            source,
-        })?)),
-        None => None,
-    };
+    let mut outputs = Outputs::create(args.alerts_out.as_deref(), args.signals_out.as_deref(), out)?;
 
     let mut grouper = Grouper::new(
         plan.detections.len() + plan.correlations.len(),
@@ -216,11 +206,10 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     let mut no_time = vec![0u64; names.len()];
     let mut read_failed = false;
     let mut alerts: Vec<Alert> = Vec::new();
-    let mut write_error: Option<std::io::Error> = None;
     let eval_options = replay::evaluate::Options {
         log_type: args.log_type.as_deref(),
         parse_only: args.parse_only,
-        keep_events: signals_file.is_some(),
+        keep_events: outputs.keeps_signals(),
     };
     let mut latest_time: Option<i64> = None;
 
@@ -302,18 +291,15 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                                 let Some(d) = plan.detections.get(rule) else { continue };
                                 stats.signals += 1;
                                 stats.hits[rule].0 += 1;
-                                if let Some(w) = signals_file.as_mut() {
-                                    let line = signal::line(Signal {
+                                if outputs.keeps_signals() {
+                                    outputs.signal(&signal::line(Signal {
                                         rule_id: &d.meta.id,
                                         log_type: log_type_name,
                                         time: t,
                                         dedup: f.fields.dedup.as_deref(),
                                         create_alert: f.fields.dedup.is_some(),
                                         event: f.event.unwrap_or(Value::Null),
-                                    });
-                                    if let Err(e) = w.write_all(line.as_bytes()) {
-                                        write_error.get_or_insert(e);
-                                    }
+                                    }));
                                 }
                                 for (c, item, values) in f.joins {
                                     if let Some(slot) = kept.get_mut(c).and_then(|k| k.get_mut(item)) {
@@ -343,7 +329,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                                 };
                                 if let Some(a) = grouper.add(&metas, m) {
                                     stats.hits[rule].1 += 1;
-                                    emit(&mut alerts_file, out, &a, &mut write_error);
+                                    outputs.alert(&a);
                                     *stats.alerts.entry(AlertType::Rule.as_str()).or_default() += 1;
                                     alerts.push(a);
                                 }
@@ -364,13 +350,9 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
 
     // Correlation rules, over the signals of the run.
     let corr_signals = replay::correlate(&plan, &kept, &mut grouper, &metas, &mut stats, |a, line| {
-        if let Some(w) = signals_file.as_mut() {
-            if let Err(e) = w.write_all(line.as_bytes()) {
-                write_error.get_or_insert(e);
-            }
-        }
+        outputs.signal(&line);
         if let Some(a) = a {
-            emit(&mut alerts_file, out, &a, &mut write_error);
+            outputs.alert(&a);
             alerts.push(a);
         }
     });
@@ -395,36 +377,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     }
 
     // Make what was produced durable before anything is sent.
-    if let Some(mut w) = signals_file.take() {
-        if let Err(e) = w.flush() {
-            write_error.get_or_insert(e);
-        }
-    }
-    if let Some(w) = alerts_file.take() {
-        match w.into_inner() {
-            Ok(f) => {
-                // Devices such as /dev/null cannot be synced (EINVAL).
-                if let Err(e) = f.sync_all() {
-                    if e.kind() != std::io::ErrorKind::InvalidInput {
-                        write_error.get_or_insert(e);
-                    }
-                }
-            }
-            Err(e) => {
-                write_error.get_or_insert(e.into_error());
-            }
-        }
-    }
-    if let Err(e) = out.flush() {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            write_error.get_or_insert(e);
-        }
-    }
-    if let Some(e) = write_error {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(Error::Write(e));
-        }
-    }
+    outputs.finish()?;
     let mut code = exit::SUCCESS;
     let alert_count: u64 = stats.alerts.values().sum();
     if args.fail_on_alert && alert_count > 0 {
@@ -511,19 +464,6 @@ fn report(err: &mut dyn Write, shown: &mut usize, name: &str, line: u64, code: C
 /// `warning[code]: message`, the form of `validate`'s warnings.
 pub fn warning(code: Code, message: &str) -> String {
     format!("warning[{}]: {message}", code.name())
-}
-
-/// Writes one alert line to `--alerts-out` or stdout.
-fn emit(file: &mut Option<BufWriter<File>>, out: &mut dyn Write, a: &Alert, error: &mut Option<std::io::Error>) {
-    let mut line = a.payload.to_json();
-    line.push('\n');
-    let r = match file.as_mut() {
-        Some(w) => w.write_all(line.as_bytes()),
-        None => out.write_all(line.as_bytes()),
-    };
-    if let Err(e) = r {
-        error.get_or_insert(e);
-    }
 }
 
 /// `1 alert`, `1,204 alerts`.
