@@ -299,6 +299,8 @@ codes! {
     NoDestinations = "no-destinations", Warning;
     /// A line of the delivery log or its journal that is not a record.
     DeliveryLogLine = "delivery-log-line", Warning;
+    /// `derive` from a base that has errors.
+    DerivedBaseInvalid = "derived-base-invalid", Warning;
 }
 
 /// A location with an optional note.

@@ -3,13 +3,16 @@
 //!
 //! [`input`] reads events, [`group`] turns matches into alerts,
 //! [`payload`] builds the webhook body, [`dest`] expands and routes
-//! destinations, [`deliver`] sends, [`log`] keeps the delivery log. The
+//! destinations, [`delivery`] plans the deliveries, [`deliver`] sends, [`log`] keeps the delivery log,
+//! [`replay`] evaluates detections and correlation rules over events. The
 //! commands `run` and `alerts` wire them together.
 
 pub mod deliver;
+pub mod delivery;
 pub mod dest;
 pub mod group;
 pub mod input;
 pub mod log;
 pub mod payload;
+pub mod replay;
 pub mod time;

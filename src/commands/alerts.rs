@@ -13,7 +13,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::alerting::deliver::{self, Job};
-use crate::alerting::dest::{self, RouteInfo, Target};
+use crate::alerting::delivery;
+use crate::alerting::delivery::Deliverable;
+use crate::alerting::dest::{self, Target};
 use crate::alerting::log::{self, DeliveryLog, Record};
 use crate::alerting::payload;
 use crate::cli::{OutputArgs, ProjectArgs};
@@ -176,25 +178,6 @@ pub fn run(args: &AlertsArgs, out: &mut dyn Write) -> Result<u8> {
     }
 }
 
-/// An alert ready for routing.
-#[derive(Debug, Clone)]
-pub struct Deliverable {
-    /// The exact payload.
-    pub payload: Value,
-    /// `alertId`.
-    pub alert_id: String,
-    /// `id`.
-    pub rule_id: String,
-    /// `severity`.
-    pub severity: String,
-    /// `type`.
-    pub alert_type: String,
-    /// Log types for log-type filters.
-    pub log_types: Vec<String>,
-    /// The detection's `OutputIds`.
-    pub output_ids: Vec<String>,
-}
-
 /// How to deliver.
 #[derive(Debug, Clone)]
 pub struct DeliverOptions {
@@ -351,38 +334,22 @@ pub fn prepare(
         return Ok(None);
     }
     // Route every alert.
-    let mut plan: Vec<Vec<usize>> = vec![Vec::new(); dests.len()];
-    let mut warned: HashSet<String> = HashSet::new();
-    for (i, item) in items.iter().enumerate() {
-        let r = dest::route(
-            RouteInfo {
-                severity: &item.severity,
-                alert_type: &item.alert_type,
-                log_types: &item.log_types,
-                output_ids: &item.output_ids,
-            },
-            dests,
-        );
-        for u in &r.unmatched {
-            if warned.insert(format!("{}\n{u}", item.rule_id)) {
-                let _ = writeln!(
-                    err,
-                    "{}",
-                    warning(
-                        Code::UnmatchedOutputId,
-                        &format!(
-                            "`{}` lists OutputIds `{u}`, which matches no enabled destination",
-                            item.rule_id
-                        )
+    let routing = delivery::route(items, dests, only);
+    // Per alert: its warnings, then (dry run) its routing decision.
+    for (i, (item, (chosen, by))) in items.iter().zip(&routing.chosen).enumerate() {
+        for (_, u) in routing.unmatched.iter().filter(|(at, _)| *at == i) {
+            let _ = writeln!(
+                err,
+                "{}",
+                warning(
+                    Code::UnmatchedOutputId,
+                    &format!(
+                        "`{}` lists OutputIds `{u}`, which matches no enabled destination",
+                        item.rule_id
                     )
-                );
-            }
+                )
+            );
         }
-        let chosen: Vec<usize> = r
-            .destinations
-            .into_iter()
-            .filter(|d| only.is_none_or(|o| o == *d))
-            .collect();
         if opts.dry_run {
             let names: Vec<&str> = chosen
                 .iter()
@@ -401,13 +368,11 @@ pub fn prepare(
                 } else {
                     names.join(", ")
                 },
-                r.by.as_str()
+                by.as_str()
             );
         }
-        for d in chosen {
-            plan[d].push(i);
-        }
     }
+    let plan = routing.per_destination;
     if opts.dry_run {
         return Ok(None);
     }
@@ -435,36 +400,10 @@ pub fn prepare(
         .filter(|r| r.status == log::DELIVERED)
         .map(|r| (r.alert_id.as_str(), r.destination.as_str()))
         .collect();
-    let mut skipped = 0usize;
-    let mut jobs_plan = Vec::new();
-    let mut pending = Vec::new();
-    for (d, list) in plan.iter().enumerate() {
-        if list.is_empty() {
-            continue;
-        }
-        let name = dests[d].name.as_str();
-        let mut jobs = Vec::new();
-        for &i in list {
-            let item = &items[i];
-            if !opts.force && delivered.contains(&(item.alert_id.as_str(), name)) {
-                skipped += 1;
-                continue;
-            }
-            let job = Job {
-                delivery_id: payload::uuid(),
-                kind: opts.kind,
-                alert_id: item.alert_id.clone(),
-                rule_id: item.rule_id.clone(),
-                payload: item.payload.clone(),
-                resend_of: None,
-            };
-            pending.push(job.pending(name));
-            jobs.push(job);
-        }
-        if !jobs.is_empty() {
-            jobs_plan.push((target_of[d], jobs));
-        }
-    }
+    let planned = delivery::plan(items, dests, &plan, &delivered, opts.force, opts.kind);
+    let skipped = planned.skipped;
+    let pending = planned.pending;
+    let jobs_plan: Vec<(usize, Vec<Job>)> = planned.jobs.into_iter().map(|(d, jobs)| (target_of[d], jobs)).collect();
     if skipped > 0 {
         let _ = writeln!(
             err,

@@ -254,7 +254,14 @@ fn derive_of_a_python_base_notes_the_alert_functions() {
         &["derive", "Derived.S3.PublicRead", "--set", "Runbook=Call the owner"],
     );
     assert_eq!(code, 0);
-    assert!(stderr.contains("[derived-override-shadowed] `Runbook`"), "{stderr}");
+    // `Runbook` is the fifth line of the new file, after `AnalysisType`,
+    // `RuleID`, `BaseDetection` and `Enabled`.
+    assert!(
+        stderr.contains(
+            "rules/s3/Derived.S3.PublicRead.Derived.yml:5:1: warning[derived-override-shadowed]: `Runbook` has no effect"
+        ),
+        "{stderr}"
+    );
     let text = std::fs::read_to_string(dir.path().join("rules/s3/Derived.S3.PublicRead.Derived.yml")).unwrap();
     assert!(
         text.contains("# AlertTitle:  # replaces the base's title()\n"),
@@ -509,5 +516,50 @@ fn derive_every_corpus_simple_detection_validates_and_passes_inherited_tests() {
     assert!(
         inherited_passed >= 190,
         "only {inherited_passed} inherited tests passed"
+    );
+}
+
+#[test]
+fn derive_warnings_have_a_code_and_a_place_as_in_validate() {
+    let dir = copy_tree(&fixture("derived"));
+    // The lab detection writes no `Enabled`; its `BaseDetection` is line 4.
+    let (code, _, stderr) = detect_in(
+        dir.path(),
+        &[
+            "derive",
+            "Derived.Login.Failed",
+            "--id",
+            "Derived.Login.Failed.Team",
+            "--disable-base",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr,
+        "rules/login/login_failed_lab.yml:4:1: warning[derived-inherits-disabled]: `Derived.Login.Failed.Lab` \
+         writes no `Enabled` and stops running with its base; add `Enabled: true` to it\n"
+    );
+
+    // A base with errors: a warning about no place in a file.
+    let base = dir.path().join("rules/login/login_failed.yml");
+    let text = std::fs::read_to_string(&base).unwrap();
+    assert!(text.contains("\nSeverity: Medium\n"), "{text}");
+    std::fs::write(&base, text.replace("\nSeverity: Medium\n", "\nSeverity: Urgent\n")).unwrap();
+    let (code, _, stderr) = detect_in(
+        dir.path(),
+        &[
+            "derive",
+            "Derived.Login.Failed",
+            "--id",
+            "Derived.Login.Failed.Team",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr,
+        "warning[derived-base-invalid]: `Derived.Login.Failed` has errors (rules/login/login_failed.yml): \
+         its derived detections are not tested until they are fixed\n"
     );
 }

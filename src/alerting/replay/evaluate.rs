@@ -1,0 +1,145 @@
+//! The workers' part of a replay: parse one record, route it by log type,
+//! evaluate the detections of that log type.
+
+use serde_json::Value;
+
+use super::Plan;
+use super::join::{self, OwnedJoin};
+use crate::alerting::time;
+use crate::engine::AlertFields;
+
+/// One match found by a worker.
+pub struct Found {
+    /// Detection index in [`Plan::detections`].
+    pub rule: u32,
+    /// Its alert fields for the event.
+    pub fields: AlertFields,
+    /// The event with `p_alert_context`, when signals are written.
+    pub event: Option<Value>,
+    /// (correlation, item, join values) of the correlation items it feeds.
+    pub joins: Vec<(usize, usize, Vec<OwnedJoin>)>,
+}
+
+/// What a worker reports about one record.
+pub enum Record {
+    /// Not a JSON object.
+    Bad(String),
+    /// No `p_log_type` and no `--log-type`.
+    NoLogType,
+    /// An event without a usable time, or with matches.
+    Event {
+        /// `p_event_time`, nanoseconds.
+        time: Option<i64>,
+        /// Index into [`Plan::log_types`], `u32::MAX` for none.
+        log_type: u32,
+        /// The matches.
+        found: Vec<Found>,
+    },
+}
+
+/// How the workers read records.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// Log type of events without `p_log_type` (`--log-type`).
+    pub log_type: Option<&'a str>,
+    /// Parse only, evaluate nothing (benchmarks).
+    pub parse_only: bool,
+    /// Keep each matching event for the signal lines.
+    pub keep_events: bool,
+}
+
+/// The worker's part for one record: parse, route, evaluate.
+/// `None` for an event with a usable time and no match: nothing to report.
+pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> {
+    let keep_events = opts.keep_events;
+    let mut event: Value = match serde_json::from_slice(bytes) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(other) => {
+            let kind = match other {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            };
+            return Some(Record::Bad(format!("not a JSON object but {kind}; skipped")));
+        }
+        Err(e) => return Some(Record::Bad(format!("not valid JSON ({e}); skipped"))),
+    };
+    let t = time::event_time(event.get("p_event_time"));
+    let log_type = match event.get("p_log_type") {
+        Some(Value::String(s)) => s.as_str(),
+        _ => match opts.log_type {
+            Some(l) => l,
+            None => return Some(Record::NoLogType),
+        },
+    };
+    if opts.parse_only {
+        return t.is_none().then_some(Record::Event {
+            time: None,
+            log_type: u32::MAX,
+            found: Vec::new(),
+        });
+    }
+    let Some((log_type_index, rules)) = plan.by_log_type.get(log_type) else {
+        return t.is_none().then_some(Record::Event {
+            time: None,
+            log_type: u32::MAX,
+            found: Vec::new(),
+        });
+    };
+    let log_type_index = *log_type_index;
+    let mut found = Vec::new();
+    for &r in rules {
+        let Some(d) = plan.detections.get(r as usize) else {
+            continue;
+        };
+        if !d.program.matches(&event) {
+            continue;
+        }
+        let fields = d.program.alert(&event);
+        found.push(Found {
+            rule: r,
+            fields,
+            event: None,
+            joins: Vec::new(),
+        });
+    }
+    if found.is_empty() {
+        return t.is_none().then_some(Record::Event {
+            time: None,
+            log_type: log_type_index,
+            found,
+        });
+    }
+    // Signals carry the event with its alert context (§3.1 step 4).
+    let last = found.len() - 1;
+    for (i, f) in found.iter_mut().enumerate() {
+        let Some(d) = plan.detections.get(f.rule as usize) else {
+            continue;
+        };
+        if !keep_events && d.feeds.is_empty() {
+            continue;
+        }
+        let mut e = if i == last && keep_events {
+            std::mem::take(&mut event)
+        } else {
+            event.clone()
+        };
+        if let Value::Object(o) = &mut e {
+            o.insert("p_alert_context".to_owned(), f.fields.context.clone());
+        }
+        for (c, item, fields) in &d.feeds {
+            let values = fields.iter().map(|p| OwnedJoin::of(join::field(&e, p), true)).collect();
+            f.joins.push((*c, *item, values));
+        }
+        if keep_events {
+            f.event = Some(e);
+        }
+    }
+    Some(Record::Event {
+        time: t,
+        log_type: log_type_index,
+        found,
+    })
+}
