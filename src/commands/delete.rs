@@ -13,7 +13,8 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use clap::Args;
 
 use crate::cli::OutputArgs;
-use crate::commands::connection::{ApiArgs, report_remote_failure, say};
+use crate::cli::connection::ApiArgs;
+use crate::commands::connection::{report_remote_failure, say};
 use crate::commands::context::Context;
 use crate::error::{Error, Result};
 use crate::exit;

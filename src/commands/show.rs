@@ -43,11 +43,10 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
-use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
 
-use crate::cli::{OutputArgs, ProjectArgs};
-use crate::commands::connection::ApiArgs;
+use crate::cli::OutputArgs;
+use crate::cli::show::{ShowArgs, ShowFormat};
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
 use crate::diagnostic::did_you_mean;
@@ -59,39 +58,6 @@ use crate::panther_api::RemoteBase;
 use crate::project::Project;
 use crate::resolve::{self, AlertField, Base, Field, Index, Step};
 use crate::yaml::{Node, NodeKind, float_text};
-
-/// Output formats of `detect show`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum ShowFormat {
-    /// Fields with their sources, and the alert-field precedence.
-    #[default]
-    Human,
-    /// The effective detection as YAML, each key's source in a comment.
-    Yaml,
-    /// One JSON object (module docs).
-    Json,
-}
-
-/// Flags of `detect show`.
-#[derive(Debug, Args)]
-pub struct ShowArgs {
-    /// ID of the detection to show (`RuleID`, `PolicyID`, ...).
-    #[arg(value_name = "ID")]
-    pub id: String,
-    /// What to read.
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: ShowFormat,
-    /// Look a base that is not in the repository up on the Panther
-    /// instance (needs a token).
-    #[arg(long)]
-    pub remote: bool,
-    /// The instance, for `--remote`.
-    #[command(flatten)]
-    pub api: ApiArgs,
-}
 
 /// The base of a shown derived detection.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,11 @@
 //! Command-line definitions (clap types and help text only).
 
+pub mod alerts;
+pub mod connection;
+pub mod derive;
+pub mod run;
+pub mod show;
+
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -103,6 +109,7 @@ Exit codes:
   3  remote failure (network, token, server)";
 
 use crate::report::Format;
+pub use connection::ApiArgs;
 
 /// Detections-as-code for Panther-format repositories: validate, test and
 /// more, offline and fast.
@@ -131,10 +138,10 @@ pub enum Command {
     Test(TestArgs),
     /// Print the effective detection of an ID, each field with its source.
     #[command(after_help = AFTER_HELP)]
-    Show(crate::commands::show::ShowArgs),
+    Show(show::ShowArgs),
     /// Scaffold a derived detection of a base rule.
     #[command(after_help = AFTER_HELP)]
-    Derive(crate::commands::derive::DeriveArgs),
+    Derive(derive::DeriveArgs),
     /// Rewrite analysis YAML files in the canonical layout (`--check`, `--diff`).
     #[command(after_help = AFTER_HELP)]
     Fmt(crate::commands::fmt::FmtArgs),
@@ -146,16 +153,16 @@ pub enum Command {
     Upload(crate::commands::upload::UploadArgs),
     /// Check the API host and token.
     #[command(after_help = AFTER_HELP)]
-    CheckConnection(crate::commands::connection::CheckConnectionArgs),
+    CheckConnection(connection::CheckConnectionArgs),
     /// Delete detections or saved queries on Panther.
     #[command(after_help = AFTER_HELP)]
     Delete(crate::commands::delete::DeleteArgs),
     /// Run detections over log files and write or deliver alerts.
     #[command(after_help = AFTER_HELP)]
-    Run(crate::commands::run::RunArgs),
+    Run(run::RunArgs),
     /// Deliver, resend, test and inspect alert deliveries.
     #[command(after_help = AFTER_HELP)]
-    Alerts(crate::commands::alerts::AlertsArgs),
+    Alerts(alerts::AlertsArgs),
 }
 
 /// When to colour output.
