@@ -14,13 +14,6 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-/// A switch with a `--no-` form: off when the `--no-` form was given last,
-/// on when the switch was, otherwise `fallback` (environment, settings).
-/// The two flags override each other, so at most one of them is set.
-pub fn switch(on: bool, off: bool, fallback: impl FnOnce() -> bool) -> bool {
-    !off && (on || fallback())
-}
-
 /// PAT commands `detect` does not have, with what does the job instead
 /// (exit 2 with this line).
 pub const PAT_ONLY: &[(&str, &str)] = &[
@@ -91,7 +84,8 @@ pub fn pat_only(args: &[String]) -> Option<&'static str> {
 
 /// Environment variables and exit codes, shown under every `--help`.
 pub const AFTER_HELP: &str = "\
-Environment (a flag wins over it, it wins over the settings file):
+Environment (a flag wins over it, it wins over the settings file; booleans
+take 1/true/yes/on/y/t or 0/false/no/off/n/f):
   PANTHER_PATH            folder to read when no path is given
   PANTHER_FILTER          filters (as --filter, space-separated)
   PANTHER_IGNORE_FILES    files to skip (as --ignore-files)
@@ -298,12 +292,27 @@ pub struct TestArgs {
     /// How to report.
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Minimum tests per detection; above 1 also one true and one false test.
-    #[arg(long, value_name = "N")]
-    pub minimum_tests: Option<usize>,
+    /// The test step.
+    #[command(flatten)]
+    pub step: TestStepArgs,
     /// Run only tests with this name (repeatable).
     #[arg(long = "test-names", value_name = "NAME")]
     pub test_names: Vec<String>,
+    /// Print the evaluation tree of every test, not only failing ones.
+    #[arg(long)]
+    pub explain: bool,
+    /// Look up base detections missing from the repository on the Panther
+    /// instance (needs a token).
+    #[arg(long)]
+    pub remote_bases: bool,
+}
+
+/// The test-step flags `test`, `zip` and `upload` share.
+#[derive(Debug, Default, Args)]
+pub struct TestStepArgs {
+    /// Minimum tests per detection; above 1 also one true and one false test.
+    #[arg(long, value_name = "N")]
+    pub minimum_tests: Option<usize>,
     /// Skip detections whose effective `Enabled` is false.
     #[arg(long, overrides_with = "no_skip_disabled_tests")]
     pub skip_disabled_tests: bool,
@@ -322,16 +331,9 @@ pub struct TestArgs {
     /// Turns `--sort-test-results` off (also a settings or environment value); the last of the two wins.
     #[arg(long, overrides_with = "sort_test_results", hide_short_help = true)]
     pub no_sort_test_results: bool,
-    /// Print the evaluation tree of every test, not only failing ones.
-    #[arg(long)]
-    pub explain: bool,
     /// Destination names `destinations()` may return (accepted for PAT).
     #[arg(long = "available-destination", value_name = "NAME", hide = true)]
     pub available_destination: Vec<String>,
-    /// Look up base detections missing from the repository on the Panther
-    /// instance (needs a token).
-    #[arg(long)]
-    pub remote_bases: bool,
 }
 
 #[cfg(test)]

@@ -38,50 +38,29 @@ pub struct Prepared {
     pub problems: Vec<String>,
 }
 
-fn env_bool(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes" | "on" | "y" | "t"))
-}
-
-/// Merges test flags, environment and settings (flag > env > settings).
-fn test_options(args: &BundleArgs, cx: &Context) -> Result<TestOptions> {
-    let minimum_tests = match args.minimum_tests {
-        Some(n) => n,
-        None => match std::env::var("PANTHER_MINIMUM_TESTS").ok().filter(|v| !v.is_empty()) {
-            Some(v) => v
-                .parse()
-                .map_err(|_| Error::Usage(format!("PANTHER_MINIMUM_TESTS must be a number, found `{v}`")))?,
-            None => cx.settings.minimum_tests.map_or(0, |n| usize::try_from(n).unwrap_or(0)),
-        },
-    };
-    Ok(TestOptions {
-        minimum_tests,
-        test_names: Vec::new(),
-        skip_disabled: crate::cli::switch(args.skip_disabled_tests, args.no_skip_disabled_tests, || {
-            env_bool("PANTHER_SKIP_DISABLED_TESTS") || cx.settings.skip_disabled_tests.unwrap_or(false)
-        }),
-        explain: false,
-        remote: None,
-    })
-}
-
 /// Whether the bundle disables bases (flag or `auto_disable_base: true`).
 pub fn auto_disable(args: &BundleArgs, cx: &Context) -> bool {
-    crate::cli::switch(args.auto_disable_base, args.no_auto_disable_base, || {
-        cx.settings.auto_disable_base.unwrap_or(false)
-    })
+    // No variable: this cannot fail.
+    cx.layers()
+        .switch(
+            args.auto_disable_base,
+            args.no_auto_disable_base,
+            None,
+            cx.settings.auto_disable_base,
+            false,
+        )
+        .unwrap_or(false)
 }
 
 /// The output folder: `--out`, `PANTHER_OUT`, settings `out`.
 pub fn out_dir(args: &BundleArgs, cx: &Context) -> Option<PathBuf> {
-    args.out
-        .clone()
-        .or_else(|| {
-            std::env::var("PANTHER_OUT")
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
-        .or_else(|| cx.settings.out.clone().map(PathBuf::from))
+    match &args.out {
+        Some(p) => Some(p.clone()),
+        None => cx
+            .layers()
+            .text(None, "PANTHER_OUT", cx.settings.out.as_deref())
+            .map(PathBuf::from),
+    }
 }
 
 /// Adds the project's `global_helpers` and `data_models` folders to the
@@ -110,15 +89,14 @@ pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
         cx.load_whole_project();
     }
     add_helper_roots(cx);
-    cx.style.failures_only = crate::cli::switch(args.show_failures_only, args.no_show_failures_only, || {
-        cx.settings.show_failures_only.unwrap_or(false)
-    });
-    cx.style.sort = crate::cli::switch(args.sort_test_results, args.no_sort_test_results, || {
-        cx.settings.sort_test_results.unwrap_or(false)
-    });
-    let skip_tests = crate::cli::switch(args.skip_tests, args.no_skip_tests, || {
-        env_bool("PANTHER_SKIP_TESTS") || cx.settings.skip_tests.unwrap_or(false)
-    });
+    let opts = TestOptions::resolve(cx, &args.step)?;
+    let skip_tests = cx.layers().switch(
+        args.skip_tests,
+        args.no_skip_tests,
+        Some("PANTHER_SKIP_TESTS"),
+        cx.settings.skip_tests,
+        false,
+    )?;
     let mut outcome = if skip_tests {
         let mut outcome = validate::run(cx)?;
         // Validation alone passes nothing: say what was done.
@@ -130,7 +108,6 @@ pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
         }
         outcome
     } else {
-        let opts = test_options(args, cx)?;
         test::run(cx, &opts)?
     };
     if outcome.code != exit::SUCCESS {
