@@ -42,9 +42,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Validate(args) => {
-            let mut cx = Context::resolve(&args.project, &args.output)?;
+            let mut cx = Context::resolve(&args.project, &args.output.options(false))?;
             let remote = if args.remote {
-                let client = detect::commands::connection::output_client(&cx.settings, &args.output)?;
+                let client = detect::commands::connection::output_client(&cx.settings, &args.api, args.output.verbose)?;
                 // The bundle checked remotely carries the helpers, as an upload's does.
                 detect::commands::zip::add_helper_roots(&mut cx);
                 Some(client)
@@ -73,7 +73,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Run(args) => with_stdout(|out| detect::commands::run::run(&args, out)),
         Command::Alerts(args) => with_stdout(|out| detect::commands::alerts::run(&args, out)),
         Command::Test(args) => {
-            let mut cx = Context::resolve(&args.project, &args.output)?;
+            let mut cx = Context::resolve(&args.project, &args.output.options(args.step.strict))?;
             let opts = test_options(&args, &mut cx)?;
             let outcome = test::run(&mut cx, &opts)?;
             let report = outcome.report(&cx, "test");
@@ -108,7 +108,7 @@ fn test_options(args: &detect::cli::TestArgs, cx: &mut Context) -> Result<TestOp
     );
     opts.explain = args.explain;
     if args.remote_bases {
-        let client = detect::commands::connection::output_client(&cx.settings, &args.output)?;
+        let client = detect::commands::connection::output_client(&cx.settings, &args.api, args.output.verbose)?;
         opts.remote = Some(std::sync::Arc::new(client));
     }
     Ok(opts)

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::cli::ProjectArgs;
+use crate::cli::{ProjectArgs, RootArgs};
 
 /// Flags of `detect alerts`.
 #[derive(Debug, Args)]
@@ -52,7 +52,7 @@ pub struct DeliverArgs {
 pub struct ResendArgs {
     /// Where the settings and the project root are.
     #[command(flatten)]
-    pub project: ProjectArgs,
+    pub project: RootArgs,
     /// Only this alert (repeatable).
     #[arg(long = "alert-id", value_name = "ID")]
     pub alert_ids: Vec<String>,
@@ -76,7 +76,7 @@ pub struct TestArgs {
     pub name: String,
     /// Where the settings and the project root are.
     #[command(flatten)]
-    pub project: ProjectArgs,
+    pub project: RootArgs,
     /// One attempt only.
     #[arg(long)]
     pub no_retry: bool,
@@ -97,7 +97,7 @@ pub enum LogFormat {
 pub struct LogArgs {
     /// Where the settings and the project root are.
     #[command(flatten)]
-    pub project: ProjectArgs,
+    pub project: RootArgs,
     /// Only failed deliveries.
     #[arg(long)]
     pub failed: bool,

@@ -212,6 +212,32 @@ pub struct ProjectArgs {
     pub valid_table_names: Vec<String>,
 }
 
+/// Where the settings file and the project root are, for commands that
+/// read no detections (`alerts resend`, `alerts test`, `alerts log`).
+#[derive(Debug, Default, Args)]
+pub struct RootArgs {
+    /// A folder of the project (default: `.`).
+    pub paths: Vec<PathBuf>,
+    /// Same as a positional path (PAT compatibility; repeatable).
+    #[arg(long = "path", value_name = "DIR")]
+    pub path: Vec<PathBuf>,
+    /// Settings file (default: `.panther_settings.yml`, searched upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl RootArgs {
+    /// The same, as the loading flags `Context::resolve` takes.
+    pub fn project(&self) -> ProjectArgs {
+        ProjectArgs {
+            paths: self.paths.clone(),
+            path: self.path.clone(),
+            config: self.config.clone(),
+            ..ProjectArgs::default()
+        }
+    }
+}
+
 /// The one loading flag of commands that read only the settings file
 /// (`check-connection`, `delete`): they take no paths or filters.
 #[derive(Debug, Default, Args)]
@@ -231,9 +257,10 @@ impl ConfigArgs {
     }
 }
 
-/// Flags that shape the report.
+/// The report flags of every command that prints a test or validation
+/// report (`validate`, `test`, `zip`, `upload`).
 #[derive(Debug, Default, Args)]
-pub struct OutputArgs {
+pub struct ReportArgs {
     /// Report format on stdout.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -253,16 +280,58 @@ pub struct OutputArgs {
     /// Worker threads (default: number of CPUs).
     #[arg(long, alias = "workers", value_name = "N")]
     pub jobs: Option<usize>,
-    /// Make skips of what `detect` cannot evaluate failures.
-    #[arg(long)]
-    pub strict: bool,
     /// Make any warning fail the run (exit 1).
     #[arg(long)]
     pub deny_warnings: bool,
-    /// Panther API token (better: PANTHER_API_TOKEN); network commands only.
+}
+
+impl ReportArgs {
+    /// These flags, with `--strict` where the command has it, as the
+    /// options `Context::resolve` takes.
+    pub fn options(&self, strict: bool) -> OutputArgs {
+        OutputArgs {
+            format: self.format,
+            output: self.output.clone(),
+            color: self.color,
+            quiet: self.quiet,
+            verbose: self.verbose,
+            jobs: self.jobs,
+            strict,
+            deny_warnings: self.deny_warnings,
+        }
+    }
+}
+
+/// The output options a command passes to `Context::resolve`: the report
+/// flags it has, defaults for the rest.
+#[derive(Debug, Default)]
+pub struct OutputArgs {
+    /// `--format`.
+    pub format: Option<Format>,
+    /// `--output`.
+    pub output: Option<PathBuf>,
+    /// `--color`.
+    pub color: Color,
+    /// `--quiet`.
+    pub quiet: bool,
+    /// `--verbose`, counted.
+    pub verbose: u8,
+    /// `--jobs`.
+    pub jobs: Option<usize>,
+    /// `--strict`.
+    pub strict: bool,
+    /// `--deny-warnings`.
+    pub deny_warnings: bool,
+}
+
+/// The instance of a report command's optional network step
+/// (`validate --remote`, `test --remote-bases`, `upload`).
+#[derive(Debug, Default, Args)]
+pub struct RemoteArgs {
+    /// Panther API token (better: PANTHER_API_TOKEN).
     #[arg(long, value_name = "TOKEN")]
     pub api_token: Option<String>,
-    /// Panther API host or GraphQL URL; network commands only.
+    /// Panther API host or GraphQL URL.
     #[arg(long, value_name = "HOST")]
     pub api_host: Option<String>,
 }
@@ -275,12 +344,15 @@ pub struct ValidateArgs {
     pub project: ProjectArgs,
     /// How to report.
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: ReportArgs,
     /// Also send the bundle to Panther's validation endpoint, check log
     /// types against the instance and look up bases missing from the
     /// repository (needs a token).
     #[arg(long)]
     pub remote: bool,
+    /// The instance, for `--remote`.
+    #[command(flatten)]
+    pub api: RemoteArgs,
 }
 
 /// `detect test`.
@@ -291,7 +363,7 @@ pub struct TestArgs {
     pub project: ProjectArgs,
     /// How to report.
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: ReportArgs,
     /// The test step.
     #[command(flatten)]
     pub step: TestStepArgs,
@@ -305,11 +377,17 @@ pub struct TestArgs {
     /// instance (needs a token).
     #[arg(long)]
     pub remote_bases: bool,
+    /// The instance, for `--remote-bases`.
+    #[command(flatten)]
+    pub api: RemoteArgs,
 }
 
 /// The test-step flags `test`, `zip` and `upload` share.
 #[derive(Debug, Default, Args)]
 pub struct TestStepArgs {
+    /// Make skips of what `detect` cannot evaluate failures.
+    #[arg(long)]
+    pub strict: bool,
     /// Minimum tests per detection; above 1 also one true and one false test.
     #[arg(long, value_name = "N")]
     pub minimum_tests: Option<usize>,

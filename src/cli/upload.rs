@@ -3,7 +3,7 @@
 use clap::Args;
 
 use crate::cli::zip::BundleArgs;
-use crate::cli::{OutputArgs, ProjectArgs};
+use crate::cli::{ProjectArgs, RemoteArgs, ReportArgs};
 
 /// Flags of `detect upload`.
 #[derive(Debug, Args)]
@@ -13,9 +13,12 @@ pub struct UploadArgs {
     /// What to read.
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// How to report (also `--api-host`, `--api-token`).
+    /// How to report.
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: ReportArgs,
+    /// The instance.
+    #[command(flatten)]
+    pub api: RemoteArgs,
     /// The test step and the bundle.
     #[command(flatten)]
     pub bundle: BundleArgs,

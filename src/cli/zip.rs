@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{OutputArgs, ProjectArgs, TestStepArgs};
+use crate::cli::{ProjectArgs, ReportArgs, TestStepArgs};
 
 /// Flags `zip` and `upload` share: the test step and the bundle.
 #[derive(Debug, Default, Args)]
@@ -37,7 +37,7 @@ pub struct ZipArgs {
     pub project: ProjectArgs,
     /// How to report.
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: ReportArgs,
     /// The test step and the bundle.
     #[command(flatten)]
     pub bundle: BundleArgs,

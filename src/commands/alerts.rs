@@ -531,7 +531,7 @@ fn deliver_file(args: &DeliverArgs, out: &mut dyn Write) -> Result<u8> {
 }
 
 fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = resolve_context(&args.project)?;
+    let cx = resolve_context(&args.project.project())?;
     let root = project_root(&cx);
     let path = log_path(&cx, &root);
     let mut err = std::io::stderr();
@@ -648,7 +648,7 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
 }
 
 fn test(args: &TestArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = resolve_context(&args.project)?;
+    let cx = resolve_context(&args.project.project())?;
     let root = project_root(&cx);
     let (_, d) = find_destination(&cx, &args.name)?;
     let target = Target::resolve(d)?;
@@ -679,7 +679,7 @@ fn test(args: &TestArgs, out: &mut dyn Write) -> Result<u8> {
 }
 
 fn show_log(args: &LogArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = resolve_context(&args.project)?;
+    let cx = resolve_context(&args.project.project())?;
     let root = project_root(&cx);
     let path = log_path(&cx, &root);
     let (records, mut warnings) = log::read_records(&path)?;

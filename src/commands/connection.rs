@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::cli::OutputArgs;
 use crate::cli::connection::{ApiArgs, CheckConnectionArgs};
+use crate::cli::{OutputArgs, RemoteArgs};
 use crate::commands::context::Context;
 use crate::error::{Error, Result};
 use crate::exit;
@@ -35,13 +35,8 @@ impl ApiArgs {
 ///
 /// # Errors
 /// As [`client`].
-pub fn output_client(settings: &Settings, output: &OutputArgs) -> Result<Client> {
-    client(
-        settings,
-        output.api_token.as_deref(),
-        output.api_host.as_deref(),
-        output.verbose,
-    )
+pub fn output_client(settings: &Settings, api: &RemoteArgs, verbose: u8) -> Result<Client> {
+    client(settings, api.api_token.as_deref(), api.api_host.as_deref(), verbose)
 }
 
 fn env(name: &str) -> Option<String> {

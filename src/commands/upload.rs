@@ -326,11 +326,11 @@ fn write_base_changes(plan: &Plan, out: &mut dyn Write) -> Result<()> {
 /// Failures of the run itself: usage errors (no token or host, plain HTTP
 /// to a remote host), unreadable files.
 pub fn run(args: &UploadArgs, out: &mut dyn Write) -> Result<u8> {
-    let mut cx = Context::resolve(&args.project, &args.output)?;
+    let mut cx = Context::resolve(&args.project, &args.output.options(args.bundle.step.strict))?;
     let client = if args.dry_run {
         None
     } else {
-        Some(connection::output_client(&cx.settings, &args.output)?)
+        Some(connection::output_client(&cx.settings, &args.api, args.output.verbose)?)
     };
     if args.write_base_changes && !zip::auto_disable(&args.bundle, &cx) {
         return Err(Error::Usage(

@@ -258,7 +258,7 @@ pub fn write_report(
 /// # Errors
 /// Failures of the run itself.
 pub fn run(args: &ZipArgs, out: &mut dyn Write) -> Result<u8> {
-    let mut cx = Context::resolve(&args.project, &args.output)?;
+    let mut cx = Context::resolve(&args.project, &args.output.options(args.bundle.step.strict))?;
     let prepared = prepare(&mut cx, &args.bundle)?;
     let mut extra = Map::new();
     let mut path = None;
