@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{ApiArgs, ProjectArgs};
+use crate::cli::{ApiArgs, DeriveProjectArgs};
 
 /// Flags of `detect derive`.
 #[derive(Debug, Args)]
@@ -14,7 +14,7 @@ pub struct DeriveArgs {
     pub base_id: String,
     /// What to read.
     #[command(flatten)]
-    pub project: ProjectArgs,
+    pub project: DeriveProjectArgs,
     /// `RuleID` of the new detection (default: `<BASE_ID>.Derived`).
     #[arg(long = "id", value_name = "NEW_ID")]
     pub id: Option<String>,

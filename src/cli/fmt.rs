@@ -2,14 +2,14 @@
 
 use clap::Args;
 
-use crate::cli::ProjectArgs;
+use crate::cli::DiscoverArgs;
 
 /// Flags of `detect fmt`.
 #[derive(Debug, Args)]
 pub struct FmtArgs {
     /// What to read.
     #[command(flatten)]
-    pub project: ProjectArgs,
+    pub project: DiscoverArgs,
     /// Write nothing; list the files that would change and exit 1 if any.
     #[arg(long)]
     pub check: bool,

@@ -212,6 +212,98 @@ pub struct ProjectArgs {
     pub valid_table_names: Vec<String>,
 }
 
+/// The loading flags of `fmt`: what to read and select; it checks no
+/// detection, so the flags of the checks are not there.
+#[derive(Debug, Default, Args)]
+pub struct DiscoverArgs {
+    /// Files or folders to read (default: `.`).
+    pub paths: Vec<PathBuf>,
+    /// Same as a positional path (PAT compatibility; repeatable).
+    #[arg(long = "path", value_name = "DIR")]
+    pub path: Vec<PathBuf>,
+    /// Settings file (default: `.panther_settings.yml`, searched upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Skip a file: exact path, folder or gitignore-style glob (repeatable).
+    #[arg(long = "ignore-files", value_name = "PATH|GLOB")]
+    pub ignore_files: Vec<String>,
+    /// Select items: KEY=VALUE or KEY!=VALUE, values split on `,` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Read every folder, not only those whose names contain `rules` & co.
+    #[arg(long)]
+    pub all_dirs: bool,
+}
+
+impl DiscoverArgs {
+    /// The same, as the loading flags `Context::resolve` takes.
+    pub fn project(&self) -> ProjectArgs {
+        ProjectArgs {
+            paths: self.paths.clone(),
+            path: self.path.clone(),
+            config: self.config.clone(),
+            ignore_files: self.ignore_files.clone(),
+            filter: self.filter.clone(),
+            all_dirs: self.all_dirs,
+            ..ProjectArgs::default()
+        }
+    }
+}
+
+/// The loading flags of `derive`: everything but `--filter` (it works on
+/// one base, named by its ID).
+#[derive(Debug, Default, Args)]
+pub struct DeriveProjectArgs {
+    /// Files or folders to read (default: `.`).
+    pub paths: Vec<PathBuf>,
+    /// Same as a positional path (PAT compatibility; repeatable).
+    #[arg(long = "path", value_name = "DIR")]
+    pub path: Vec<PathBuf>,
+    /// Settings file (default: `.panther_settings.yml`, searched upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Skip a file: exact path, folder or gitignore-style glob (repeatable).
+    #[arg(long = "ignore-files", value_name = "PATH|GLOB")]
+    pub ignore_files: Vec<String>,
+    /// Read every folder, not only those whose names contain `rules` & co.
+    #[arg(long)]
+    pub all_dirs: bool,
+    /// Accept unknown top-level keys of rules and policies (warning).
+    #[arg(long, overrides_with = "no_ignore_extra_keys")]
+    pub ignore_extra_keys: bool,
+    /// Turns `--ignore-extra-keys` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "ignore_extra_keys", hide_short_help = true)]
+    pub no_ignore_extra_keys: bool,
+    /// Skip the table-name check of scheduled queries.
+    #[arg(long, overrides_with = "no_ignore_table_names")]
+    pub ignore_table_names: bool,
+    /// Turns `--ignore-table-names` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "ignore_table_names", hide_short_help = true)]
+    pub no_ignore_table_names: bool,
+    /// Extra allowed table names for scheduled queries (`*` = any; repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub valid_table_names: Vec<String>,
+}
+
+impl DeriveProjectArgs {
+    /// The same, as the loading flags `Context::resolve` takes.
+    pub fn project(&self) -> ProjectArgs {
+        ProjectArgs {
+            paths: self.paths.clone(),
+            path: self.path.clone(),
+            config: self.config.clone(),
+            ignore_files: self.ignore_files.clone(),
+            all_dirs: self.all_dirs,
+            ignore_extra_keys: self.ignore_extra_keys,
+            no_ignore_extra_keys: self.no_ignore_extra_keys,
+            ignore_table_names: self.ignore_table_names,
+            no_ignore_table_names: self.no_ignore_table_names,
+            valid_table_names: self.valid_table_names.clone(),
+            ..ProjectArgs::default()
+        }
+    }
+}
+
 /// Where the settings file and the project root are, for commands that
 /// read no detections (`alerts resend`, `alerts test`, `alerts log`).
 #[derive(Debug, Default, Args)]

@@ -501,7 +501,7 @@ fn lookup(args: &DeriveArgs, cx: &Context, hint: Option<String>) -> Result<std::
 /// failures to read or write files.
 pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     let sets = args.set.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>>>()?;
-    let mut cx = Context::resolve(&args.project, &OutputArgs::default())?;
+    let mut cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
     let project = cx.load()?;
     let invalid = project.invalid_files();
     let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();

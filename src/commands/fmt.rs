@@ -55,7 +55,7 @@ enum Outcome {
 /// Failures of the run itself: bad settings or flags, a missing path, a
 /// closed stdout.
 pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = Context::resolve(&args.project, &OutputArgs::default())?;
+    let cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
     let mut opts = cx.project.discover.clone();
     if let Some(files) = &cx.report_files {
         // Files named on the command line (a pre-commit hook's list) are

@@ -130,8 +130,24 @@ fn cases() -> Vec<Case> {
         },
         Case {
             command: &["derive"],
-            must: all(&[API], &["--id", "--out", "--set", "--dry-run", "--remote", "-v"]),
+            must: all(
+                &[API],
+                &[
+                    "--path",
+                    "--config",
+                    "--ignore-files",
+                    "--ignore-extra-keys",
+                    "--id",
+                    "--out",
+                    "--set",
+                    "--dry-run",
+                    "--remote",
+                    "-v",
+                ],
+            ),
+            // One base, named by its ID: nothing to select.
             must_not: vec![
+                "--filter",
                 "--quiet",
                 "--color",
                 "--format",
@@ -142,10 +158,29 @@ fn cases() -> Vec<Case> {
         },
         Case {
             command: &["fmt"],
-            must: all(&[LOADING], &["--check", "--diff"]),
+            must: vec![
+                "--path",
+                "--config",
+                "--ignore-files",
+                "--filter",
+                "--all-dirs",
+                "--check",
+                "--diff",
+            ],
+            // fmt rewrites the layout and checks no detection.
             must_not: all(
                 &[API, TEST_STEP],
-                &["--format", "--quiet", "--output", "--deny-warnings"],
+                &[
+                    "--ignore-extra-keys",
+                    "--no-ignore-extra-keys",
+                    "--ignore-table-names",
+                    "--no-ignore-table-names",
+                    "--valid-table-names",
+                    "--format",
+                    "--quiet",
+                    "--output",
+                    "--deny-warnings",
+                ],
             ),
         },
         Case {
