@@ -97,7 +97,7 @@ take 1/true/yes/on/y/t or 0/false/no/off/n/f):
   PANTHER_API_TOKEN, PANTHER_API_HOST   the Panther API (network commands)
   DETECT_CONFIG           settings file (default: .panther_settings.yml)
   DETECT_FORMAT           report format (as --format)
-  DETECT_STRICT           as --strict
+  DETECT_STRICT           as --strict (test, zip, upload)
   NO_COLOR                no colour with --color auto
 
 Exit codes:
