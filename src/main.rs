@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use detect::cli::{Cli, Command, switch};
+use detect::cli::{Cli, Command};
 use detect::commands::context::Context;
 use detect::commands::test::{self, TestOptions};
 use detect::commands::validate;
@@ -42,9 +42,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Validate(args) => {
-            let mut cx = Context::resolve(&args.project, &args.output)?;
+            let mut cx = Context::resolve(&args.project, &args.output.options(false))?;
             let remote = if args.remote {
-                let client = detect::commands::connection::output_client(&cx.settings, &args.output)?;
+                let client = detect::commands::connection::output_client(&cx.settings, &args.api, args.output.verbose)?;
                 // The bundle checked remotely carries the helpers, as an upload's does.
                 detect::commands::zip::add_helper_roots(&mut cx);
                 Some(client)
@@ -73,14 +73,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Run(args) => with_stdout(|out| detect::commands::run::run(&args, out)),
         Command::Alerts(args) => with_stdout(|out| detect::commands::alerts::run(&args, out)),
         Command::Test(args) => {
-            let mut cx = Context::resolve(&args.project, &args.output)?;
-            let opts = test_options(&args, &cx)?;
-            cx.style.failures_only = switch(args.show_failures_only, args.no_show_failures_only, || {
-                cx.settings.show_failures_only.unwrap_or(false)
-            });
-            cx.style.sort = switch(args.sort_test_results, args.no_sort_test_results, || {
-                cx.settings.sort_test_results.unwrap_or(false)
-            });
+            let mut cx = Context::resolve(&args.project, &args.output.options(args.step.strict))?;
+            let opts = test_options(&args, &mut cx)?;
             let outcome = test::run(&mut cx, &opts)?;
             let report = outcome.report(&cx, "test");
             emit(&cx, &report)?;
@@ -104,42 +98,20 @@ fn with_stdout(f: impl FnOnce(&mut dyn Write) -> Result<u8, Error>) -> Result<u8
     }
 }
 
-/// Merges `test` flags, environment and settings (flag > env > settings).
-fn test_options(args: &detect::cli::TestArgs, cx: &Context) -> Result<TestOptions, Error> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let minimum_tests = match args.minimum_tests {
-        Some(n) => n,
-        None => match env("PANTHER_MINIMUM_TESTS") {
-            Some(v) => v
-                .parse()
-                .map_err(|_| Error::Usage(format!("PANTHER_MINIMUM_TESTS must be a number, found `{v}`")))?,
-            None => cx.settings.minimum_tests.map_or(0, |n| usize::try_from(n).unwrap_or(0)),
-        },
-    };
-    let test_names = if !args.test_names.is_empty() {
-        args.test_names.clone()
-    } else if let Some(v) = env("PANTHER_TEST_NAMES") {
-        v.split_whitespace().map(str::to_owned).collect()
-    } else {
-        cx.settings.test_names.clone().unwrap_or_default()
-    };
-    let skip_disabled = switch(args.skip_disabled_tests, args.no_skip_disabled_tests, || {
-        env("PANTHER_SKIP_DISABLED_TESTS").is_some_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes"))
-            || cx.settings.skip_disabled_tests.unwrap_or(false)
-    });
-    let remote = if args.remote_bases {
-        let client = detect::commands::connection::output_client(&cx.settings, &args.output)?;
-        Some(std::sync::Arc::new(client))
-    } else {
-        None
-    };
-    Ok(TestOptions {
-        minimum_tests,
-        test_names,
-        skip_disabled,
-        explain: args.explain,
-        remote,
-    })
+/// The options of `detect test` (flag > environment > settings > default).
+fn test_options(args: &detect::cli::TestArgs, cx: &mut Context) -> Result<TestOptions, Error> {
+    let mut opts = TestOptions::resolve(cx, &args.step)?;
+    opts.test_names = cx.layers().list(
+        &args.test_names,
+        "PANTHER_TEST_NAMES",
+        cx.settings.test_names.as_deref(),
+    );
+    opts.explain = args.explain;
+    if args.remote_bases {
+        let client = detect::commands::connection::output_client(&cx.settings, &args.api, args.output.verbose)?;
+        opts.remote = Some(std::sync::Arc::new(client));
+    }
+    Ok(opts)
 }
 
 /// Writes the report to `--output` or stdout; a closed pipe ends quietly.

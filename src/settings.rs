@@ -7,12 +7,16 @@
 //! keep PAT's meaning; `detect`-only keys live under `detect:`. Unknown keys
 //! are warnings; type errors are usage errors pointing at line and column.
 
+pub mod layer;
+
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::error::{Error, Result};
 use crate::source::{FileId, SourceFile};
 use crate::yaml::{self, Node, NodeKind};
+
+pub use layer::Layers;
 
 /// The file name PAT and `detect` look for.
 pub const FILE_NAME: &str = ".panther_settings.yml";

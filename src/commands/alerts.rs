@@ -9,7 +9,6 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::alerting::deliver::{self, Job};
@@ -18,6 +17,7 @@ use crate::alerting::delivery::Deliverable;
 use crate::alerting::dest::{self, Target};
 use crate::alerting::log::{self, DeliveryLog, Record};
 use crate::alerting::payload;
+use crate::cli::alerts::{AlertsArgs, AlertsCommand, DeliverArgs, LogArgs, LogFormat, ResendArgs, TestArgs};
 use crate::cli::{OutputArgs, ProjectArgs};
 use crate::commands::context::Context;
 use crate::commands::run::warning;
@@ -58,112 +58,6 @@ fn json_printable(json: &str) -> String {
 
 /// Default delivery log, relative to the project root.
 pub const DEFAULT_LOG: &str = ".detect/deliveries.jsonl";
-
-/// Flags of `detect alerts`.
-#[derive(Debug, Args)]
-pub struct AlertsArgs {
-    /// The subcommand.
-    #[command(subcommand)]
-    pub command: AlertsCommand,
-}
-
-/// `detect alerts` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum AlertsCommand {
-    /// Deliver the payloads of an alerts file (output of `detect run`).
-    Deliver(DeliverArgs),
-    /// Re-send failed (or, with --force, any) deliveries from the log.
-    Resend(ResendArgs),
-    /// Send a test alert to one destination, ignoring its filters.
-    Test(TestArgs),
-    /// List deliveries, newest first.
-    Log(LogArgs),
-}
-
-/// `detect alerts deliver FILE`.
-#[derive(Debug, Args)]
-pub struct DeliverArgs {
-    /// Alerts file: one payload per line.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    /// What to read (detections supply `OutputIds` and `LogTypes`).
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// Print the routing decisions, send nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Also send alerts already delivered to a destination.
-    #[arg(long)]
-    pub force: bool,
-    /// Send only to this destination.
-    #[arg(long, value_name = "NAME")]
-    pub destination: Option<String>,
-}
-
-/// `detect alerts resend`.
-#[derive(Debug, Args)]
-pub struct ResendArgs {
-    /// Where the settings and the project root are.
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// Only this alert (repeatable).
-    #[arg(long = "alert-id", value_name = "ID")]
-    pub alert_ids: Vec<String>,
-    /// Only this destination; with --alert-id, a destination the alert was
-    /// never sent to is a manual dispatch.
-    #[arg(long, value_name = "NAME")]
-    pub destination: Option<String>,
-    /// Every failed or interrupted delivery (the default without --alert-id).
-    #[arg(long, conflicts_with = "alert_ids")]
-    pub all_failed: bool,
-    /// Also re-send deliveries that succeeded.
-    #[arg(long)]
-    pub force: bool,
-}
-
-/// `detect alerts test NAME`.
-#[derive(Debug, Args)]
-pub struct TestArgs {
-    /// Destination name.
-    #[arg(value_name = "NAME")]
-    pub name: String,
-    /// Where the settings and the project root are.
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// One attempt only.
-    #[arg(long)]
-    pub no_retry: bool,
-}
-
-/// Output format of `detect alerts log`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum LogFormat {
-    /// One line per delivery.
-    #[default]
-    Human,
-    /// One JSON array of delivery-log records.
-    Json,
-}
-
-/// `detect alerts log`.
-#[derive(Debug, Args)]
-pub struct LogArgs {
-    /// Where the settings and the project root are.
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// Only failed deliveries.
-    #[arg(long)]
-    pub failed: bool,
-    /// Only this alert (repeatable).
-    #[arg(long = "alert-id", value_name = "ID")]
-    pub alert_ids: Vec<String>,
-    /// Only this destination.
-    #[arg(long, value_name = "NAME")]
-    pub destination: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: LogFormat,
-}
 
 /// Runs the command and returns its exit code.
 ///
@@ -576,7 +470,7 @@ fn deliver_file(args: &DeliverArgs, out: &mut dyn Write) -> Result<u8> {
 }
 
 fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = resolve_context(&args.project)?;
+    let cx = resolve_context(&args.project.project())?;
     let root = project_root(&cx);
     let path = log_path(&cx, &root);
     let mut err = std::io::stderr();
@@ -693,7 +587,7 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
 }
 
 fn test(args: &TestArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = resolve_context(&args.project)?;
+    let cx = resolve_context(&args.project.project())?;
     let root = project_root(&cx);
     let (_, d) = find_destination(&cx, &args.name)?;
     let target = Target::resolve(d)?;
@@ -724,7 +618,7 @@ fn test(args: &TestArgs, out: &mut dyn Write) -> Result<u8> {
 }
 
 fn show_log(args: &LogArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = resolve_context(&args.project)?;
+    let cx = resolve_context(&args.project.project())?;
     let root = project_root(&cx);
     let path = log_path(&cx, &root);
     let (records, mut warnings) = log::read_records(&path)?;

@@ -6,29 +6,13 @@
 use std::io::Write;
 use std::time::Duration;
 
-use clap::{ArgAction, Args};
-
-use crate::cli::OutputArgs;
+use crate::cli::connection::{ApiArgs, CheckConnectionArgs};
+use crate::cli::{OutputArgs, RemoteArgs};
 use crate::commands::context::Context;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::panther_api::{self, Client, Timeouts};
 use crate::settings::{Secret, Settings};
-
-/// The flags that reach a Panther instance.
-#[derive(Debug, Default, Args)]
-pub struct ApiArgs {
-    /// API token (better: the PANTHER_API_TOKEN environment variable).
-    #[arg(long, value_name = "TOKEN")]
-    pub api_token: Option<String>,
-    /// Panther API host (`acme.runpanther.net`) or GraphQL URL.
-    #[arg(long, value_name = "HOST")]
-    pub api_host: Option<String>,
-    /// Print the endpoint, operations and timings on stderr (`-vv`: also
-    /// the request variables).
-    #[arg(short, long, action = ArgAction::Count)]
-    pub verbose: u8,
-}
 
 impl ApiArgs {
     /// The client these flags (then the environment, then the settings)
@@ -51,24 +35,8 @@ impl ApiArgs {
 ///
 /// # Errors
 /// As [`client`].
-pub fn output_client(settings: &Settings, output: &OutputArgs) -> Result<Client> {
-    client(
-        settings,
-        output.api_token.as_deref(),
-        output.api_host.as_deref(),
-        output.verbose,
-    )
-}
-
-/// Flags of `detect check-connection`.
-#[derive(Debug, Args)]
-pub struct CheckConnectionArgs {
-    /// Where to look for the settings file (`--config`).
-    #[command(flatten)]
-    pub project: crate::cli::ConfigArgs,
-    /// The instance.
-    #[command(flatten)]
-    pub api: ApiArgs,
+pub fn output_client(settings: &Settings, api: &RemoteArgs, verbose: u8) -> Result<Client> {
+    client(settings, api.api_token.as_deref(), api.api_host.as_deref(), verbose)
 }
 
 fn env(name: &str) -> Option<String> {

@@ -16,7 +16,7 @@ use crate::model::Analysis;
 use crate::project::{Project, ProjectOptions};
 use crate::report::{Format, Style};
 use crate::resolve::{self, Base, Index};
-use crate::settings::{self, Settings};
+use crate::settings::{self, Layers, Settings};
 use crate::source::FileId;
 
 /// Resolved options of a run.
@@ -51,21 +51,6 @@ pub struct Context {
     pub report_dirs: Vec<PathBuf>,
 }
 
-fn env_list(name: &str) -> Option<Vec<String>> {
-    let v = std::env::var(name).ok()?;
-    let items: Vec<String> = v.split_whitespace().map(str::to_owned).collect();
-    (!items.is_empty()).then_some(items)
-}
-
-fn env_bool(name: &str) -> Option<bool> {
-    let v = std::env::var(name).ok()?;
-    match v.to_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" | "y" | "t" => Some(true),
-        "0" | "false" | "no" | "off" | "n" | "f" | "" => Some(false),
-        _ => None,
-    }
-}
-
 impl Context {
     /// Resolves flags, environment and settings.
     ///
@@ -76,15 +61,18 @@ impl Context {
             path: PathBuf::from("."),
             source,
         })?;
+        // What is read before the settings file is found: the environment only.
+        let no_settings = Settings::default();
+        let env = Layers::new(&no_settings);
         let mut roots: Vec<PathBuf> = project.paths.iter().chain(&project.path).cloned().collect();
         if roots.is_empty() {
-            if let Ok(p) = std::env::var("PANTHER_PATH") {
+            if let Some(p) = env.var("PANTHER_PATH") {
                 roots.push(PathBuf::from(p));
             }
         }
         let first = roots.first().cloned().unwrap_or_else(|| PathBuf::from("."));
         let project_root = discover::project_root(&first, &cwd);
-        let env_config = std::env::var("DETECT_CONFIG").ok();
+        let env_config = env.var("DETECT_CONFIG");
         let settings = match settings::locate(
             project.config.as_deref(),
             env_config.as_deref(),
@@ -117,33 +105,23 @@ impl Context {
         } else {
             roots.iter().map(|r| r.to_string_lossy().into_owned()).collect()
         };
-        let ignore = if !project.ignore_files.is_empty() {
-            project.ignore_files.clone()
-        } else {
-            env_list("PANTHER_IGNORE_FILES")
-                .or_else(|| settings.ignore_files.clone())
-                .unwrap_or_default()
-        };
-        let raw_filters = if !project.filter.is_empty() {
-            project.filter.clone()
-        } else {
-            env_list("PANTHER_FILTER")
-                .or_else(|| settings.filter.clone())
-                .unwrap_or_default()
-        };
+        let layers = Layers::new(&settings);
+        let ignore = layers.list(
+            &project.ignore_files,
+            "PANTHER_IGNORE_FILES",
+            settings.ignore_files.as_deref(),
+        );
+        let raw_filters = layers.list(&project.filter, "PANTHER_FILTER", settings.filter.as_deref());
         let mut warnings = Vec::new();
         let filters = filter::parse(&raw_filters, &mut warnings)?;
         let format = match output.format {
             Some(f) => f,
-            None => match std::env::var("DETECT_FORMAT").ok().or_else(|| settings.format.clone()) {
+            None => match layers.text(None, "DETECT_FORMAT", settings.format.as_deref()) {
                 Some(name) => parse_format(&name)?,
                 None => Format::Human,
             },
         };
-        let jobs = output
-            .jobs
-            .or_else(|| std::env::var("PANTHER_WORKERS").ok().and_then(|v| v.parse().ok()))
-            .or_else(|| settings.jobs.and_then(|j| usize::try_from(j).ok()));
+        let jobs = layers.count(output.jobs, "PANTHER_WORKERS", settings.jobs)?;
         if let Some(n) = jobs.filter(|n| *n > 0) {
             // Only the first configuration wins; later calls are harmless.
             let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
@@ -161,10 +139,23 @@ impl Context {
             verbose: output.verbose > 0,
             ..Style::default()
         };
-        let all_dirs = project.all_dirs || settings.all_dirs.unwrap_or(false);
-        let ignore_extra_keys = crate::cli::switch(project.ignore_extra_keys, project.no_ignore_extra_keys, || {
-            settings.ignore_extra_keys.unwrap_or(false)
-        });
+        let all_dirs = layers.switch(project.all_dirs, false, None, settings.all_dirs, false)?;
+        let ignore_extra_keys = layers.switch(
+            project.ignore_extra_keys,
+            project.no_ignore_extra_keys,
+            None,
+            settings.ignore_extra_keys,
+            false,
+        )?;
+        let ignore_table_names = layers.switch(
+            project.ignore_table_names,
+            project.no_ignore_table_names,
+            None,
+            settings.ignore_table_names,
+            false,
+        )?;
+        let strict = layers.switch(output.strict, false, Some("DETECT_STRICT"), settings.strict, false)?;
+        let deny_warnings = layers.switch(output.deny_warnings, false, None, settings.deny_warnings, false)?;
         Ok(Context {
             cwd,
             paths,
@@ -176,11 +167,7 @@ impl Context {
                 },
                 load: LoadOptions {
                     ignore_extra_keys,
-                    ignore_table_names: crate::cli::switch(
-                        project.ignore_table_names,
-                        project.no_ignore_table_names,
-                        || settings.ignore_table_names.unwrap_or(false),
-                    ),
+                    ignore_table_names,
                     valid_table_names: project
                         .valid_table_names
                         .iter()
@@ -193,13 +180,19 @@ impl Context {
             format,
             output: output.output.clone(),
             style,
-            strict: output.strict || env_bool("DETECT_STRICT").unwrap_or(false) || settings.strict.unwrap_or(false),
-            deny_warnings: output.deny_warnings || settings.deny_warnings.unwrap_or(false),
+            strict,
+            deny_warnings,
             settings,
             warnings,
             report_files,
             report_dirs: Vec::new(),
         })
+    }
+
+    /// The environment and the settings file, for options a command
+    /// resolves itself (flag > environment > settings > default).
+    pub fn layers(&self) -> Layers<'_> {
+        Layers::new(&self.settings)
     }
 
     /// Loads the project and appends the settings file's warnings to it.

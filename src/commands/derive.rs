@@ -28,10 +28,9 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
-
-use crate::cli::{OutputArgs, ProjectArgs};
-use crate::commands::connection::{ApiArgs, report_remote_failure};
+use crate::cli::OutputArgs;
+use crate::cli::derive::DeriveArgs;
+use crate::commands::connection::report_remote_failure;
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
 use crate::commands::run::warning;
@@ -50,42 +49,6 @@ use crate::scaffold::{
 use crate::source::{FileId, Span};
 use crate::yaml::Node;
 use crate::yaml_write;
-
-/// Flags of `detect derive`.
-#[derive(Debug, Args)]
-pub struct DeriveArgs {
-    /// `RuleID` of the rule to derive from (local, or on the instance with `--remote`).
-    #[arg(value_name = "BASE_ID")]
-    pub base_id: String,
-    /// What to read.
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// `RuleID` of the new detection (default: `<BASE_ID>.Derived`).
-    #[arg(long = "id", value_name = "NEW_ID")]
-    pub id: Option<String>,
-    /// File to write (default: next to the base, named after the new ID).
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Pre-fill an override, e.g. `Severity=High` or `Tags=a,b` (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Also set `Enabled: false` in the base file (a one-line edit).
-    #[arg(long)]
-    pub disable_base: bool,
-    /// Overwrite the output file if it exists.
-    #[arg(long)]
-    pub force: bool,
-    /// Print the file and the diff; write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Look BASE_ID up on the Panther instance when it is not in the
-    /// repository (needs a token).
-    #[arg(long)]
-    pub remote: bool,
-    /// The instance, for `--remote`.
-    #[command(flatten)]
-    pub api: ApiArgs,
-}
 
 /// The effective detection as YAML, without comments, for the diff.
 fn render(fields: &[Field]) -> String {
@@ -209,7 +172,7 @@ fn lookup(args: &DeriveArgs, cx: &Context, hint: Option<String>) -> Result<std::
 /// failures to read or write files.
 pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     let sets = args.set.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>>>()?;
-    let mut cx = Context::resolve(&args.project, &OutputArgs::default())?;
+    let mut cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
     let project = cx.load()?;
     let invalid = project.invalid_files();
     let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();

@@ -21,10 +21,10 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
 use rayon::prelude::*;
 
-use crate::cli::{OutputArgs, ProjectArgs};
+use crate::cli::OutputArgs;
+use crate::cli::fmt::FmtArgs;
 use crate::commands::context::Context;
 use crate::discover::{self, DiscoverOptions, Found};
 use crate::error::{Error, Result};
@@ -32,20 +32,6 @@ use crate::exit;
 use crate::filter;
 use crate::fmt::{self, Formatted};
 use crate::project::MAX_FILE_BYTES;
-
-/// Flags of `detect fmt`.
-#[derive(Debug, Args)]
-pub struct FmtArgs {
-    /// What to read.
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// Write nothing; list the files that would change and exit 1 if any.
-    #[arg(long)]
-    pub check: bool,
-    /// Print a unified diff of each file that would change; write nothing.
-    #[arg(long)]
-    pub diff: bool,
-}
 
 /// What happened to one file.
 #[derive(Debug)]
@@ -69,7 +55,7 @@ enum Outcome {
 /// Failures of the run itself: bad settings or flags, a missing path, a
 /// closed stdout.
 pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = Context::resolve(&args.project, &OutputArgs::default())?;
+    let cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
     let mut opts = cx.project.discover.clone();
     if let Some(files) = &cx.report_files {
         // Files named on the command line (a pre-commit hook's list) are

@@ -12,12 +12,10 @@
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
-use clap::Args;
 use serde_json::Value;
 
 use crate::alerting::delivery::Deliverable;
@@ -27,7 +25,8 @@ use crate::alerting::payload::AlertType;
 use crate::alerting::replay::signal::{self, Signal};
 use crate::alerting::replay::{self, Kept, Plan, Record, Selection, Stats};
 use crate::alerting::time::{self, SECOND};
-use crate::cli::{OutputArgs, ProjectArgs};
+use crate::cli::OutputArgs;
+use crate::cli::run::RunArgs;
 use crate::commands::alerts::{self, DeliverOptions};
 use crate::commands::context::Context;
 use crate::diagnostic::Code;
@@ -40,71 +39,6 @@ use outputs::Outputs;
 
 /// Problems reported per input before the rest are only counted.
 const SHOWN_PROBLEMS: usize = 20;
-
-/// Flags of `detect run`.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// What to read.
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// Event input: JSON Lines or a JSON array, `.gz` ok, `-` = stdin (repeatable).
-    #[arg(long = "events", value_name = "FILE", required = true)]
-    pub events: Vec<PathBuf>,
-    /// Log type for events without `p_log_type`.
-    #[arg(long, value_name = "TYPE")]
-    pub log_type: Option<String>,
-    /// Evaluate only this detection ID (repeatable).
-    #[arg(long = "rule", value_name = "ID")]
-    pub rules: Vec<String>,
-    /// Also evaluate detections with `Enabled: false`.
-    #[arg(long)]
-    pub include_disabled: bool,
-    /// Write alert payloads (JSON Lines) here instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub alerts_out: Option<PathBuf>,
-    /// Write signals (JSON Lines) here.
-    #[arg(long, value_name = "FILE")]
-    pub signals_out: Option<PathBuf>,
-    /// Keep open dedup windows in this file between runs.
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
-    /// Time for events without a usable `p_event_time` (RFC 3339).
-    #[arg(long, value_name = "TIME")]
-    pub now: Option<String>,
-    /// Use the current time, not event time, for `createdAt`.
-    #[arg(long)]
-    pub wall_clock: bool,
-    /// Disable the 1,000-alerts-per-hour limiter.
-    #[arg(long)]
-    pub no_alert_limit: bool,
-    /// Deliver the alerts to the destinations of the settings file.
-    #[arg(long)]
-    pub deliver: bool,
-    /// With `--deliver`: print the routing decisions, send nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// With `--deliver`: also send alerts already delivered.
-    #[arg(long)]
-    pub force: bool,
-    /// Exit 1 if at least one alert was created.
-    #[arg(long)]
-    pub fail_on_alert: bool,
-    /// Exit 1 on skipped detections, 2 on unreadable input lines.
-    #[arg(long)]
-    pub strict: bool,
-    /// Worker threads (default: number of CPUs).
-    #[arg(long, alias = "workers", value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Print only problems and the summary line.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Also list detections that were not evaluated.
-    #[arg(short, long)]
-    pub verbose: bool,
-    /// Benchmarks: read and parse the events, evaluate nothing.
-    #[arg(long, hide = true)]
-    pub parse_only: bool,
-}
 
 /// Runs the command and returns its exit code.
 ///

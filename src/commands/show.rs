@@ -39,10 +39,8 @@
 
 use std::io::Write;
 
-use clap::{Args, ValueEnum};
-
-use crate::cli::{OutputArgs, ProjectArgs};
-use crate::commands::connection::ApiArgs;
+use crate::cli::OutputArgs;
+use crate::cli::show::{ShowArgs, ShowFormat};
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
 use crate::diagnostic::did_you_mean;
@@ -56,39 +54,6 @@ mod view;
 
 use view::find;
 pub use view::{BaseRef, RemoteInfo, View, node_json, view};
-
-/// Output formats of `detect show`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum ShowFormat {
-    /// Fields with their sources, and the alert-field precedence.
-    #[default]
-    Human,
-    /// The effective detection as YAML, each key's source in a comment.
-    Yaml,
-    /// One JSON object (module docs).
-    Json,
-}
-
-/// Flags of `detect show`.
-#[derive(Debug, Args)]
-pub struct ShowArgs {
-    /// ID of the detection to show (`RuleID`, `PolicyID`, ...).
-    #[arg(value_name = "ID")]
-    pub id: String,
-    /// What to read.
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: ShowFormat,
-    /// Look a base that is not in the repository up on the Panther
-    /// instance (needs a token).
-    #[arg(long)]
-    pub remote: bool,
-    /// The instance, for `--remote`.
-    #[command(flatten)]
-    pub api: ApiArgs,
-}
 
 /// Writes `error: <message>` and an optional help line on stderr, for
 /// failures that exit 1 rather than 2 (cli-and-settings §6.5).

@@ -11,6 +11,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde_json::Value;
 
+use crate::cli::TestStepArgs;
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
 use crate::commands::validate::Outcome;
@@ -39,6 +40,52 @@ pub struct TestOptions {
     /// `--remote-bases`: the instance to look up bases missing from the
     /// repository (upload-protocol §4.8).
     pub remote: Option<std::sync::Arc<crate::panther_api::Client>>,
+}
+
+impl TestOptions {
+    /// The test step of `test`, `zip` and `upload` (flag > environment >
+    /// settings > default, through [`Context::layers`]); also sets the
+    /// report style of `--show-failures-only` and `--sort-test-results`.
+    /// `test_names`, `explain` and `remote` are left to the caller.
+    ///
+    /// # Errors
+    /// `PANTHER_MINIMUM_TESTS` or `PANTHER_SKIP_DISABLED_TESTS` holds a value
+    /// of the wrong kind.
+    pub fn resolve(cx: &mut Context, step: &TestStepArgs) -> Result<TestOptions> {
+        let layers = cx.layers();
+        let s = &cx.settings;
+        let minimum_tests = layers
+            .count(step.minimum_tests, "PANTHER_MINIMUM_TESTS", s.minimum_tests)?
+            .unwrap_or(0);
+        let skip_disabled = layers.switch(
+            step.skip_disabled_tests,
+            step.no_skip_disabled_tests,
+            Some("PANTHER_SKIP_DISABLED_TESTS"),
+            s.skip_disabled_tests,
+            false,
+        )?;
+        let failures_only = layers.switch(
+            step.show_failures_only,
+            step.no_show_failures_only,
+            None,
+            s.show_failures_only,
+            false,
+        )?;
+        let sort = layers.switch(
+            step.sort_test_results,
+            step.no_sort_test_results,
+            None,
+            s.sort_test_results,
+            false,
+        )?;
+        cx.style.failures_only = failures_only;
+        cx.style.sort = sort;
+        Ok(TestOptions {
+            minimum_tests,
+            skip_disabled,
+            ..TestOptions::default()
+        })
+    }
 }
 
 /// A test as listed before running: name, expectation, where, event.

@@ -22,15 +22,14 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use clap::Args;
 use serde_json::{Map, Value, json};
 
 use crate::bundle::{self, Plan};
-use crate::cli::{OutputArgs, ProjectArgs};
+use crate::cli::upload::UploadArgs;
 use crate::commands::connection::{self, Policy, progress, report_remote_failure, say, show_wait};
 use crate::commands::context::Context;
 use crate::commands::remote_validation;
-use crate::commands::zip::{self, BundleArgs, disabled_json, disabled_line, out_dir, write_bundle, write_report};
+use crate::commands::zip::{self, disabled_json, disabled_line, out_dir, write_bundle, write_report};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::panther_api::{self, ApiError, Client, Issue, Stats, UploadStatus, show_seconds};
@@ -40,50 +39,6 @@ use crate::report::Format;
 const POLL_FLAKES: u32 = 5;
 /// Longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
-
-/// Flags of `detect upload`.
-#[derive(Debug, Args)]
-#[command(after_help = "The instance: --api-host HOST (or PANTHER_API_HOST, `api_host`) and \
---api-token TOKEN (better: PANTHER_API_TOKEN; or `api_token`).")]
-pub struct UploadArgs {
-    /// What to read.
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// How to report (also `--api-host`, `--api-token`).
-    #[command(flatten)]
-    pub output: OutputArgs,
-    /// The test step and the bundle.
-    #[command(flatten)]
-    pub bundle: BundleArgs,
-    /// Also write the `Enabled: false` edit of disabled bases to the files.
-    #[arg(long)]
-    pub write_base_changes: bool,
-    /// Retries of a retryable failure (0-10, default 10).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub max_retries: Option<i64>,
-    /// Use the synchronous upload even if the instance has the async one.
-    #[arg(long)]
-    pub no_async: bool,
-    /// Upload in several bundles, grouped by analysis type.
-    #[arg(long)]
-    pub batch: bool,
-    /// Build the bundle and show what it holds; send nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Give up when a bundle is not accepted within this many seconds, all
-    /// retries and waits included (`detect.upload.timeout_seconds`;
-    /// default 300).
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
-    pub timeout: Option<f64>,
-}
-
-/// A number of seconds above zero, at most a day.
-fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(n) if n.is_finite() && n > 0.0 && n <= 86_400.0 => Ok(n),
-        _ => Err(format!("`{s}` is not a number of seconds above 0 (at most 86400)")),
-    }
-}
 
 /// A successful upload.
 #[derive(Debug, Clone, Default)]
@@ -371,11 +326,11 @@ fn write_base_changes(plan: &Plan, out: &mut dyn Write) -> Result<()> {
 /// Failures of the run itself: usage errors (no token or host, plain HTTP
 /// to a remote host), unreadable files.
 pub fn run(args: &UploadArgs, out: &mut dyn Write) -> Result<u8> {
-    let mut cx = Context::resolve(&args.project, &args.output)?;
+    let mut cx = Context::resolve(&args.project, &args.output.options(args.bundle.step.strict))?;
     let client = if args.dry_run {
         None
     } else {
-        Some(connection::output_client(&cx.settings, &args.output)?)
+        Some(connection::output_client(&cx.settings, &args.api, args.output.verbose)?)
     };
     if args.write_base_changes && !zip::auto_disable(&args.bundle, &cx) {
         return Err(Error::Usage(

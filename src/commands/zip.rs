@@ -13,11 +13,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
 use serde_json::{Map, Value, json};
 
 use crate::bundle::{self, Plan, PlanOptions};
-use crate::cli::{OutputArgs, ProjectArgs};
+use crate::cli::zip::{BundleArgs, ZipArgs};
 use crate::commands::connection::say;
 use crate::commands::context::Context;
 use crate::commands::test::{self, TestOptions};
@@ -29,64 +28,6 @@ use crate::exit;
 use crate::filter;
 use crate::report::{self, Format, RunReport, Status};
 
-/// Flags `zip` and `upload` share: the test step and the bundle.
-#[derive(Debug, Default, Args)]
-pub struct BundleArgs {
-    /// Skip unit tests (validation still runs; invalid files still abort).
-    #[arg(long, overrides_with = "no_skip_tests")]
-    pub skip_tests: bool,
-    /// Turns `--skip-tests` off (also a settings or environment value); the last of the two wins.
-    #[arg(long, overrides_with = "skip_tests", hide_short_help = true)]
-    pub no_skip_tests: bool,
-    /// Folder for the bundle, created if missing (also `PANTHER_OUT`, `out`).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Disable, in the bundle only, the bases of uploaded derived detections.
-    #[arg(long, overrides_with = "no_auto_disable_base")]
-    pub auto_disable_base: bool,
-    /// Turns `--auto-disable-base` off (also a settings or environment value); the last of the two wins.
-    #[arg(long, overrides_with = "auto_disable_base", hide_short_help = true)]
-    pub no_auto_disable_base: bool,
-    /// Minimum tests per detection; above 1 also one true and one false test.
-    #[arg(long, value_name = "N")]
-    pub minimum_tests: Option<usize>,
-    /// Skip detections whose effective `Enabled` is false.
-    #[arg(long, overrides_with = "no_skip_disabled_tests")]
-    pub skip_disabled_tests: bool,
-    /// Turns `--skip-disabled-tests` off (also a settings or environment value); the last of the two wins.
-    #[arg(long, overrides_with = "skip_disabled_tests", hide_short_help = true)]
-    pub no_skip_disabled_tests: bool,
-    /// Print only failing tests (the summary is still printed).
-    #[arg(long, overrides_with = "no_show_failures_only")]
-    pub show_failures_only: bool,
-    /// Turns `--show-failures-only` off (also a settings or environment value); the last of the two wins.
-    #[arg(long, overrides_with = "show_failures_only", hide_short_help = true)]
-    pub no_show_failures_only: bool,
-    /// Print passing tests first, then failing ones, each sorted by ID.
-    #[arg(long, overrides_with = "no_sort_test_results")]
-    pub sort_test_results: bool,
-    /// Turns `--sort-test-results` off (also a settings or environment value); the last of the two wins.
-    #[arg(long, overrides_with = "sort_test_results", hide_short_help = true)]
-    pub no_sort_test_results: bool,
-    /// Destination names `destinations()` may return (accepted for PAT).
-    #[arg(long = "available-destination", value_name = "NAME", hide = true)]
-    pub available_destination: Vec<String>,
-}
-
-/// Flags of `detect zip`.
-#[derive(Debug, Args)]
-pub struct ZipArgs {
-    /// What to read.
-    #[command(flatten)]
-    pub project: ProjectArgs,
-    /// How to report.
-    #[command(flatten)]
-    pub output: OutputArgs,
-    /// The test step and the bundle.
-    #[command(flatten)]
-    pub bundle: BundleArgs,
-}
-
 /// The validated project and the bundle plan.
 pub struct Prepared {
     /// The test (or validation) outcome, with the plan's warnings added.
@@ -97,50 +38,29 @@ pub struct Prepared {
     pub problems: Vec<String>,
 }
 
-fn env_bool(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes" | "on" | "y" | "t"))
-}
-
-/// Merges test flags, environment and settings (flag > env > settings).
-fn test_options(args: &BundleArgs, cx: &Context) -> Result<TestOptions> {
-    let minimum_tests = match args.minimum_tests {
-        Some(n) => n,
-        None => match std::env::var("PANTHER_MINIMUM_TESTS").ok().filter(|v| !v.is_empty()) {
-            Some(v) => v
-                .parse()
-                .map_err(|_| Error::Usage(format!("PANTHER_MINIMUM_TESTS must be a number, found `{v}`")))?,
-            None => cx.settings.minimum_tests.map_or(0, |n| usize::try_from(n).unwrap_or(0)),
-        },
-    };
-    Ok(TestOptions {
-        minimum_tests,
-        test_names: Vec::new(),
-        skip_disabled: crate::cli::switch(args.skip_disabled_tests, args.no_skip_disabled_tests, || {
-            env_bool("PANTHER_SKIP_DISABLED_TESTS") || cx.settings.skip_disabled_tests.unwrap_or(false)
-        }),
-        explain: false,
-        remote: None,
-    })
-}
-
 /// Whether the bundle disables bases (flag or `auto_disable_base: true`).
 pub fn auto_disable(args: &BundleArgs, cx: &Context) -> bool {
-    crate::cli::switch(args.auto_disable_base, args.no_auto_disable_base, || {
-        cx.settings.auto_disable_base.unwrap_or(false)
-    })
+    // No variable: this cannot fail.
+    cx.layers()
+        .switch(
+            args.auto_disable_base,
+            args.no_auto_disable_base,
+            None,
+            cx.settings.auto_disable_base,
+            false,
+        )
+        .unwrap_or(false)
 }
 
 /// The output folder: `--out`, `PANTHER_OUT`, settings `out`.
 pub fn out_dir(args: &BundleArgs, cx: &Context) -> Option<PathBuf> {
-    args.out
-        .clone()
-        .or_else(|| {
-            std::env::var("PANTHER_OUT")
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
-        .or_else(|| cx.settings.out.clone().map(PathBuf::from))
+    match &args.out {
+        Some(p) => Some(p.clone()),
+        None => cx
+            .layers()
+            .text(None, "PANTHER_OUT", cx.settings.out.as_deref())
+            .map(PathBuf::from),
+    }
 }
 
 /// Adds the project's `global_helpers` and `data_models` folders to the
@@ -169,15 +89,14 @@ pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
         cx.load_whole_project();
     }
     add_helper_roots(cx);
-    cx.style.failures_only = crate::cli::switch(args.show_failures_only, args.no_show_failures_only, || {
-        cx.settings.show_failures_only.unwrap_or(false)
-    });
-    cx.style.sort = crate::cli::switch(args.sort_test_results, args.no_sort_test_results, || {
-        cx.settings.sort_test_results.unwrap_or(false)
-    });
-    let skip_tests = crate::cli::switch(args.skip_tests, args.no_skip_tests, || {
-        env_bool("PANTHER_SKIP_TESTS") || cx.settings.skip_tests.unwrap_or(false)
-    });
+    let opts = TestOptions::resolve(cx, &args.step)?;
+    let skip_tests = cx.layers().switch(
+        args.skip_tests,
+        args.no_skip_tests,
+        Some("PANTHER_SKIP_TESTS"),
+        cx.settings.skip_tests,
+        false,
+    )?;
     let mut outcome = if skip_tests {
         let mut outcome = validate::run(cx)?;
         // Validation alone passes nothing: say what was done.
@@ -189,7 +108,6 @@ pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
         }
         outcome
     } else {
-        let opts = test_options(args, cx)?;
         test::run(cx, &opts)?
     };
     if outcome.code != exit::SUCCESS {
@@ -340,7 +258,7 @@ pub fn write_report(
 /// # Errors
 /// Failures of the run itself.
 pub fn run(args: &ZipArgs, out: &mut dyn Write) -> Result<u8> {
-    let mut cx = Context::resolve(&args.project, &args.output)?;
+    let mut cx = Context::resolve(&args.project, &args.output.options(args.bundle.step.strict))?;
     let prepared = prepare(&mut cx, &args.bundle)?;
     let mut extra = Map::new();
     let mut path = None;

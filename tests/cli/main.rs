@@ -6,6 +6,7 @@ mod correlation;
 mod derive;
 mod fmt;
 mod graphql_server;
+mod help;
 mod remote;
 mod remote_show_derive;
 mod run;

@@ -556,3 +556,85 @@ fn aliased_expressions_and_many_tests_are_bounded() {
     let s = &v["summary"];
     assert_eq!((s["passed"].as_u64(), s["invalid"].as_u64()), (Some(2), Some(2)), "{s}");
 }
+
+/// One enabled and one disabled rule, each with a passing test.
+fn enabled_and_disabled() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("test fixture");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("test fixture");
+    let rule = |id: &str, enabled: bool| {
+        format!(
+            "AnalysisType: rule\nRuleID: {id}\nEnabled: {enabled}\nLogTypes: [Custom.App]\nSeverity: Low\n\
+             Detection:\n  - KeyPath: a\n    Condition: Exists\n\
+             Tests:\n  - Name: has a\n    ExpectedResult: true\n    Log: {{a: 1}}\n"
+        )
+    };
+    std::fs::write(rules.join("on.yml"), rule("Env.On", true)).expect("test fixture");
+    std::fs::write(rules.join("off.yml"), rule("Env.Off", false)).expect("test fixture");
+    dir
+}
+
+/// `test` and `zip` read `PANTHER_SKIP_DISABLED_TESTS` with one rule for
+/// booleans: `on` skips disabled detections exactly as `true` does, `off`
+/// as `false`; anything else is a configuration error naming the variable.
+#[test]
+fn skip_disabled_tests_from_the_environment_means_the_same_to_test_and_zip() {
+    let dir = enabled_and_disabled();
+    let d = dir.path();
+    let out = d.join("bundle");
+    let out = out.to_string_lossy();
+    let cases: &[(&str, bool)] = &[
+        ("true", true),
+        ("on", true),
+        ("ON", true),
+        ("1", true),
+        ("yes", true),
+        ("y", true),
+        ("false", false),
+        ("off", false),
+        ("0", false),
+        ("no", false),
+    ];
+    for command in [vec!["test"], vec!["zip", "--out", &out]] {
+        for (value, skips) in cases {
+            let (code, stdout, stderr) = run({
+                let mut c = detect(d);
+                c.args(&command)
+                    .args(["--format", "json"])
+                    .env("PANTHER_SKIP_DISABLED_TESTS", value);
+                c
+            });
+            assert_eq!(code, 0, "{command:?} {value}: {stderr}");
+            let v: serde_json::Value =
+                serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+            let off = item(&v, "Env.Off");
+            if *skips {
+                assert_eq!(off["status"], "skipped", "{command:?} {value}: {off}");
+                assert_eq!(off["reason"], "disabled", "{command:?} {value}: {off}");
+            } else {
+                assert_eq!(off["status"], "passed", "{command:?} {value}: {off}");
+            }
+            assert_eq!(item(&v, "Env.On")["status"], "passed", "{command:?} {value}");
+        }
+        let (code, _, stderr) = run({
+            let mut c = detect(d);
+            c.args(&command).env("PANTHER_SKIP_DISABLED_TESTS", "maybe");
+            c
+        });
+        assert_eq!(code, 2, "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("PANTHER_SKIP_DISABLED_TESTS=maybe is not a boolean"),
+            "{command:?}: {stderr}"
+        );
+        // The flag still wins over the variable.
+        let (_, stdout, _) = run({
+            let mut c = detect(d);
+            c.args(&command)
+                .args(["--format", "json", "--no-skip-disabled-tests"])
+                .env("PANTHER_SKIP_DISABLED_TESTS", "on");
+            c
+        });
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        assert_eq!(item(&v, "Env.Off")["status"], "passed", "{command:?}");
+    }
+}

@@ -1,15 +1,18 @@
 //! Command-line definitions (clap types and help text only).
 
+pub mod alerts;
+pub mod connection;
+pub mod delete;
+pub mod derive;
+pub mod fmt;
+pub mod run;
+pub mod show;
+pub mod upload;
+pub mod zip;
+
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
-
-/// A switch with a `--no-` form: off when the `--no-` form was given last,
-/// on when the switch was, otherwise `fallback` (environment, settings).
-/// The two flags override each other, so at most one of them is set.
-pub fn switch(on: bool, off: bool, fallback: impl FnOnce() -> bool) -> bool {
-    !off && (on || fallback())
-}
 
 /// PAT commands `detect` does not have, with what does the job instead
 /// (exit 2 with this line).
@@ -81,7 +84,8 @@ pub fn pat_only(args: &[String]) -> Option<&'static str> {
 
 /// Environment variables and exit codes, shown under every `--help`.
 pub const AFTER_HELP: &str = "\
-Environment (a flag wins over it, it wins over the settings file):
+Environment (a flag wins over it, it wins over the settings file; booleans
+take 1/true/yes/on/y/t or 0/false/no/off/n/f):
   PANTHER_PATH            folder to read when no path is given
   PANTHER_FILTER          filters (as --filter, space-separated)
   PANTHER_IGNORE_FILES    files to skip (as --ignore-files)
@@ -93,7 +97,7 @@ Environment (a flag wins over it, it wins over the settings file):
   PANTHER_API_TOKEN, PANTHER_API_HOST   the Panther API (network commands)
   DETECT_CONFIG           settings file (default: .panther_settings.yml)
   DETECT_FORMAT           report format (as --format)
-  DETECT_STRICT           as --strict
+  DETECT_STRICT           as --strict (test, zip, upload)
   NO_COLOR                no colour with --color auto
 
 Exit codes:
@@ -103,6 +107,7 @@ Exit codes:
   3  remote failure (network, token, server)";
 
 use crate::report::Format;
+pub use connection::ApiArgs;
 
 /// Detections-as-code for Panther-format repositories: validate, test and
 /// more, offline and fast.
@@ -131,31 +136,31 @@ pub enum Command {
     Test(TestArgs),
     /// Print the effective detection of an ID, each field with its source.
     #[command(after_help = AFTER_HELP)]
-    Show(crate::commands::show::ShowArgs),
+    Show(show::ShowArgs),
     /// Scaffold a derived detection of a base rule.
     #[command(after_help = AFTER_HELP)]
-    Derive(crate::commands::derive::DeriveArgs),
+    Derive(derive::DeriveArgs),
     /// Rewrite analysis YAML files in the canonical layout (`--check`, `--diff`).
     #[command(after_help = AFTER_HELP)]
-    Fmt(crate::commands::fmt::FmtArgs),
+    Fmt(fmt::FmtArgs),
     /// Validate, test and write the upload bundle.
     #[command(after_help = AFTER_HELP)]
-    Zip(crate::commands::zip::ZipArgs),
+    Zip(zip::ZipArgs),
     /// Validate, test, bundle and upload to Panther.
     #[command(after_help = AFTER_HELP)]
-    Upload(crate::commands::upload::UploadArgs),
+    Upload(upload::UploadArgs),
     /// Check the API host and token.
     #[command(after_help = AFTER_HELP)]
-    CheckConnection(crate::commands::connection::CheckConnectionArgs),
+    CheckConnection(connection::CheckConnectionArgs),
     /// Delete detections or saved queries on Panther.
     #[command(after_help = AFTER_HELP)]
-    Delete(crate::commands::delete::DeleteArgs),
+    Delete(delete::DeleteArgs),
     /// Run detections over log files and write or deliver alerts.
     #[command(after_help = AFTER_HELP)]
-    Run(crate::commands::run::RunArgs),
+    Run(run::RunArgs),
     /// Deliver, resend, test and inspect alert deliveries.
     #[command(after_help = AFTER_HELP)]
-    Alerts(crate::commands::alerts::AlertsArgs),
+    Alerts(alerts::AlertsArgs),
 }
 
 /// When to colour output.
@@ -207,6 +212,124 @@ pub struct ProjectArgs {
     pub valid_table_names: Vec<String>,
 }
 
+/// The loading flags of `fmt`: what to read and select; it checks no
+/// detection, so the flags of the checks are not there.
+#[derive(Debug, Default, Args)]
+pub struct DiscoverArgs {
+    /// Files or folders to read (default: `.`).
+    pub paths: Vec<PathBuf>,
+    /// Same as a positional path (PAT compatibility; repeatable).
+    #[arg(long = "path", value_name = "DIR")]
+    pub path: Vec<PathBuf>,
+    /// Settings file (default: `.panther_settings.yml`, searched upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Skip a file: exact path, folder or gitignore-style glob (repeatable).
+    #[arg(long = "ignore-files", value_name = "PATH|GLOB")]
+    pub ignore_files: Vec<String>,
+    /// Select items: KEY=VALUE or KEY!=VALUE, values split on `,` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Read every folder, not only those whose names contain `rules` & co.
+    #[arg(long)]
+    pub all_dirs: bool,
+}
+
+impl DiscoverArgs {
+    /// The same, as the loading flags `Context::resolve` takes.
+    pub fn project(&self) -> ProjectArgs {
+        ProjectArgs {
+            paths: self.paths.clone(),
+            path: self.path.clone(),
+            config: self.config.clone(),
+            ignore_files: self.ignore_files.clone(),
+            filter: self.filter.clone(),
+            all_dirs: self.all_dirs,
+            ..ProjectArgs::default()
+        }
+    }
+}
+
+/// The loading flags of `derive`: everything but `--filter` (it works on
+/// one base, named by its ID).
+#[derive(Debug, Default, Args)]
+pub struct DeriveProjectArgs {
+    /// Files or folders to read (default: `.`).
+    pub paths: Vec<PathBuf>,
+    /// Same as a positional path (PAT compatibility; repeatable).
+    #[arg(long = "path", value_name = "DIR")]
+    pub path: Vec<PathBuf>,
+    /// Settings file (default: `.panther_settings.yml`, searched upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Skip a file: exact path, folder or gitignore-style glob (repeatable).
+    #[arg(long = "ignore-files", value_name = "PATH|GLOB")]
+    pub ignore_files: Vec<String>,
+    /// Read every folder, not only those whose names contain `rules` & co.
+    #[arg(long)]
+    pub all_dirs: bool,
+    /// Accept unknown top-level keys of rules and policies (warning).
+    #[arg(long, overrides_with = "no_ignore_extra_keys")]
+    pub ignore_extra_keys: bool,
+    /// Turns `--ignore-extra-keys` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "ignore_extra_keys", hide_short_help = true)]
+    pub no_ignore_extra_keys: bool,
+    /// Skip the table-name check of scheduled queries.
+    #[arg(long, overrides_with = "no_ignore_table_names")]
+    pub ignore_table_names: bool,
+    /// Turns `--ignore-table-names` off (also a settings or environment value); the last of the two wins.
+    #[arg(long, overrides_with = "ignore_table_names", hide_short_help = true)]
+    pub no_ignore_table_names: bool,
+    /// Extra allowed table names for scheduled queries (`*` = any; repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub valid_table_names: Vec<String>,
+}
+
+impl DeriveProjectArgs {
+    /// The same, as the loading flags `Context::resolve` takes.
+    pub fn project(&self) -> ProjectArgs {
+        ProjectArgs {
+            paths: self.paths.clone(),
+            path: self.path.clone(),
+            config: self.config.clone(),
+            ignore_files: self.ignore_files.clone(),
+            all_dirs: self.all_dirs,
+            ignore_extra_keys: self.ignore_extra_keys,
+            no_ignore_extra_keys: self.no_ignore_extra_keys,
+            ignore_table_names: self.ignore_table_names,
+            no_ignore_table_names: self.no_ignore_table_names,
+            valid_table_names: self.valid_table_names.clone(),
+            ..ProjectArgs::default()
+        }
+    }
+}
+
+/// Where the settings file and the project root are, for commands that
+/// read no detections (`alerts resend`, `alerts test`, `alerts log`).
+#[derive(Debug, Default, Args)]
+pub struct RootArgs {
+    /// A folder of the project (default: `.`).
+    pub paths: Vec<PathBuf>,
+    /// Same as a positional path (PAT compatibility; repeatable).
+    #[arg(long = "path", value_name = "DIR")]
+    pub path: Vec<PathBuf>,
+    /// Settings file (default: `.panther_settings.yml`, searched upwards).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl RootArgs {
+    /// The same, as the loading flags `Context::resolve` takes.
+    pub fn project(&self) -> ProjectArgs {
+        ProjectArgs {
+            paths: self.paths.clone(),
+            path: self.path.clone(),
+            config: self.config.clone(),
+            ..ProjectArgs::default()
+        }
+    }
+}
+
 /// The one loading flag of commands that read only the settings file
 /// (`check-connection`, `delete`): they take no paths or filters.
 #[derive(Debug, Default, Args)]
@@ -226,9 +349,10 @@ impl ConfigArgs {
     }
 }
 
-/// Flags that shape the report.
+/// The report flags of every command that prints a test or validation
+/// report (`validate`, `test`, `zip`, `upload`).
 #[derive(Debug, Default, Args)]
-pub struct OutputArgs {
+pub struct ReportArgs {
     /// Report format on stdout.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -248,16 +372,58 @@ pub struct OutputArgs {
     /// Worker threads (default: number of CPUs).
     #[arg(long, alias = "workers", value_name = "N")]
     pub jobs: Option<usize>,
-    /// Make skips of what `detect` cannot evaluate failures.
-    #[arg(long)]
-    pub strict: bool,
     /// Make any warning fail the run (exit 1).
     #[arg(long)]
     pub deny_warnings: bool,
-    /// Panther API token (better: PANTHER_API_TOKEN); network commands only.
+}
+
+impl ReportArgs {
+    /// These flags, with `--strict` where the command has it, as the
+    /// options `Context::resolve` takes.
+    pub fn options(&self, strict: bool) -> OutputArgs {
+        OutputArgs {
+            format: self.format,
+            output: self.output.clone(),
+            color: self.color,
+            quiet: self.quiet,
+            verbose: self.verbose,
+            jobs: self.jobs,
+            strict,
+            deny_warnings: self.deny_warnings,
+        }
+    }
+}
+
+/// The output options a command passes to `Context::resolve`: the report
+/// flags it has, defaults for the rest.
+#[derive(Debug, Default)]
+pub struct OutputArgs {
+    /// `--format`.
+    pub format: Option<Format>,
+    /// `--output`.
+    pub output: Option<PathBuf>,
+    /// `--color`.
+    pub color: Color,
+    /// `--quiet`.
+    pub quiet: bool,
+    /// `--verbose`, counted.
+    pub verbose: u8,
+    /// `--jobs`.
+    pub jobs: Option<usize>,
+    /// `--strict`.
+    pub strict: bool,
+    /// `--deny-warnings`.
+    pub deny_warnings: bool,
+}
+
+/// The instance of a report command's optional network step
+/// (`validate --remote`, `test --remote-bases`, `upload`).
+#[derive(Debug, Default, Args)]
+pub struct RemoteArgs {
+    /// Panther API token (better: PANTHER_API_TOKEN).
     #[arg(long, value_name = "TOKEN")]
     pub api_token: Option<String>,
-    /// Panther API host or GraphQL URL; network commands only.
+    /// Panther API host or GraphQL URL.
     #[arg(long, value_name = "HOST")]
     pub api_host: Option<String>,
 }
@@ -270,12 +436,15 @@ pub struct ValidateArgs {
     pub project: ProjectArgs,
     /// How to report.
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: ReportArgs,
     /// Also send the bundle to Panther's validation endpoint, check log
     /// types against the instance and look up bases missing from the
     /// repository (needs a token).
     #[arg(long)]
     pub remote: bool,
+    /// The instance, for `--remote`.
+    #[command(flatten)]
+    pub api: RemoteArgs,
 }
 
 /// `detect test`.
@@ -286,13 +455,34 @@ pub struct TestArgs {
     pub project: ProjectArgs,
     /// How to report.
     #[command(flatten)]
-    pub output: OutputArgs,
-    /// Minimum tests per detection; above 1 also one true and one false test.
-    #[arg(long, value_name = "N")]
-    pub minimum_tests: Option<usize>,
+    pub output: ReportArgs,
+    /// The test step.
+    #[command(flatten)]
+    pub step: TestStepArgs,
     /// Run only tests with this name (repeatable).
     #[arg(long = "test-names", value_name = "NAME")]
     pub test_names: Vec<String>,
+    /// Print the evaluation tree of every test, not only failing ones.
+    #[arg(long)]
+    pub explain: bool,
+    /// Look up base detections missing from the repository on the Panther
+    /// instance (needs a token).
+    #[arg(long)]
+    pub remote_bases: bool,
+    /// The instance, for `--remote-bases`.
+    #[command(flatten)]
+    pub api: RemoteArgs,
+}
+
+/// The test-step flags `test`, `zip` and `upload` share.
+#[derive(Debug, Default, Args)]
+pub struct TestStepArgs {
+    /// Make skips of what `detect` cannot evaluate failures.
+    #[arg(long)]
+    pub strict: bool,
+    /// Minimum tests per detection; above 1 also one true and one false test.
+    #[arg(long, value_name = "N")]
+    pub minimum_tests: Option<usize>,
     /// Skip detections whose effective `Enabled` is false.
     #[arg(long, overrides_with = "no_skip_disabled_tests")]
     pub skip_disabled_tests: bool,
@@ -311,14 +501,35 @@ pub struct TestArgs {
     /// Turns `--sort-test-results` off (also a settings or environment value); the last of the two wins.
     #[arg(long, overrides_with = "sort_test_results", hide_short_help = true)]
     pub no_sort_test_results: bool,
-    /// Print the evaluation tree of every test, not only failing ones.
-    #[arg(long)]
-    pub explain: bool,
     /// Destination names `destinations()` may return (accepted for PAT).
     #[arg(long = "available-destination", value_name = "NAME", hide = true)]
     pub available_destination: Vec<String>,
-    /// Look up base detections missing from the repository on the Panther
-    /// instance (needs a token).
-    #[arg(long)]
-    pub remote_bases: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    /// The command-line types stand alone: nothing under `src/cli/`
+    /// imports a command module (commands take their flags from here).
+    #[test]
+    fn cli_imports_no_command() {
+        let files = [
+            ("mod.rs", include_str!("mod.rs")),
+            ("alerts.rs", include_str!("alerts.rs")),
+            ("connection.rs", include_str!("connection.rs")),
+            ("delete.rs", include_str!("delete.rs")),
+            ("derive.rs", include_str!("derive.rs")),
+            ("fmt.rs", include_str!("fmt.rs")),
+            ("run.rs", include_str!("run.rs")),
+            ("show.rs", include_str!("show.rs")),
+            ("upload.rs", include_str!("upload.rs")),
+            ("zip.rs", include_str!("zip.rs")),
+        ];
+        let needle = ["crate", "::commands"].concat();
+        for (name, text) in files {
+            assert!(!text.contains(&needle), "src/cli/{name} refers to a command module");
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
+        let on_disk = std::fs::read_dir(&dir).map_or(0, |d| d.count());
+        assert_eq!(on_disk, files.len(), "a file under src/cli/ is missing from this test");
+    }
 }
