@@ -34,7 +34,6 @@ use crate::cli::{OutputArgs, ProjectArgs};
 use crate::commands::connection::{ApiArgs, report_remote_failure};
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
-use crate::commands::run::warning;
 use crate::commands::show::fail;
 use crate::diagnostic::{Code, Severity, did_you_mean};
 use crate::error::{Error, Result};
@@ -43,6 +42,7 @@ use crate::load::{Loaded, load_file};
 use crate::model::{Analysis, AnalysisType};
 use crate::panther_api::RemoteBase;
 use crate::project::Project;
+use crate::report::message;
 use crate::resolve::{self, Field, Index};
 use crate::scaffold::{
     FUNCTION_OF, SHADOWED, file_name, generate, generate_remote, head, parse_set, plural, push_entry,
@@ -124,12 +124,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// message` when it is about a place in a file, else `warning[code]:
 /// message`.
 fn warn(at: Option<(&str, Span)>, code: Code, message: &str) {
-    let line = warning(code, message);
-    let mut err = std::io::stderr();
-    let _ = match at {
-        Some((path, span)) => writeln!(err, "{path}:{}:{}: {line}", span.start.line, span.start.col),
-        None => writeln!(err, "{line}"),
-    };
+    message::eprint_at(at, code, message);
 }
 
 /// Loads a generated file like any detection file: an error means the

@@ -9,6 +9,7 @@ mod github;
 mod human;
 mod json;
 mod junit;
+pub mod message;
 mod sarif;
 
 use std::io::{self, Write};

@@ -8,6 +8,7 @@ mod fmt;
 mod graphql_server;
 mod remote;
 mod remote_show_derive;
+mod report_formats;
 mod run;
 mod strict;
 mod test_cmd;
