@@ -10,6 +10,8 @@ mod human;
 mod json;
 mod junit;
 pub mod message;
+#[cfg(test)]
+mod sample;
 mod sarif;
 
 use std::io::{self, Write};
