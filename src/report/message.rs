@@ -227,3 +227,35 @@ mod tests {
         assert!(at <= shown.chars().count());
     }
 }
+
+#[cfg(test)]
+mod form {
+    use super::*;
+
+    fn at(at: Option<(&str, Span)>, message: &str) -> String {
+        let mut out = Vec::new();
+        write_at(&mut out, at, Code::EventNoTime, message).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_place_a_whole_file_or_no_file() {
+        assert_eq!(
+            at(Some(("logs/a.jsonl", Span::at(4, 1))), "m"),
+            "logs/a.jsonl:4:1: warning[event-no-time]: m\n"
+        );
+        assert_eq!(
+            at(Some(("logs/a.jsonl", Span::default())), "m"),
+            "logs/a.jsonl: warning[event-no-time]: m\n"
+        );
+        assert_eq!(at(None, "m"), "warning[event-no-time]: m\n");
+    }
+
+    #[test]
+    fn names_and_messages_are_escaped() {
+        assert_eq!(
+            at(Some(("a\u{1b}[2J.jsonl", Span::at(1, 1))), "x\ny\u{9b}"),
+            "a\\x1b[2J.jsonl:1:1: warning[event-no-time]: x\\ny\\u{9b}\n"
+        );
+    }
+}

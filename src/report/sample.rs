@@ -176,3 +176,21 @@ fn sarif() {
 fn github() {
     insta::assert_snapshot!(rendered(Format::Github, Style::default()));
 }
+
+#[test]
+fn human_verbose() {
+    let style = Style {
+        verbose: true,
+        ..Style::default()
+    };
+    insta::assert_snapshot!(rendered(Format::Human, style));
+}
+
+#[test]
+fn human_quiet() {
+    let style = Style {
+        quiet: true,
+        ..Style::default()
+    };
+    insta::assert_snapshot!(rendered(Format::Human, style));
+}
