@@ -35,7 +35,7 @@ use crate::commands::connection::{ApiArgs, report_remote_failure};
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
 use crate::commands::show::fail;
-use crate::diagnostic::{Code, Severity, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, Severity, did_you_mean};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::load::{Loaded, load_file};
@@ -47,7 +47,7 @@ use crate::resolve::{self, Field, Index};
 use crate::scaffold::{
     FUNCTION_OF, SHADOWED, file_name, generate, generate_remote, head, parse_set, plural, push_entry,
 };
-use crate::source::{FileId, Span};
+use crate::source::{FileId, SourceFile, Span};
 use crate::yaml::Node;
 use crate::yaml_write;
 
@@ -303,7 +303,7 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     // Generate and load the file; never write one `validate` rejects.
     let text = generate(&new_id, base, &sets, &functions);
     let loaded = check(&text, &cx)?;
-    warn_about(&loaded, &out_shown, &sets, &functions);
+    warn_about(&loaded, &text, &out_shown, &sets, &functions);
     let Some(derived) = loaded.analysis else {
         return Err(Error::Usage("the generated file could not be read back".to_owned()));
     };
@@ -317,16 +317,17 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
                 .is_some_and(|b| b.value == base_id)
                 && a.root.get("Enabled").is_none()
         }) {
-            let file = project.source(a.file).display.as_str();
             let at = a.root.get_entry("BaseDetection").map_or(Span::START, |(k, _)| k.span);
-            warn(
-                Some((file, at)),
+            let d = Diagnostic::new(
                 Code::DerivedInheritsDisabled,
-                &format!(
+                a.file,
+                at,
+                format!(
                     "`{}` writes no `Enabled` and stops running with its base; add `Enabled: true` to it",
                     a.id_str()
                 ),
             );
+            message::eprint(&d, &project.sources);
         }
     }
     let base_edit = if args.disable_base {
@@ -409,7 +410,7 @@ fn derive_remote(
     if loaded.analysis.is_none() {
         return Err(Error::Usage("the generated file could not be read back".to_owned()));
     }
-    warn_about(&loaded, &out_shown, sets, &functions);
+    warn_about(&loaded, &text, &out_shown, sets, &functions);
 
     let mut report = write_file(args, &out_path, &out_shown, &text)?;
     let lines = remote.python_body.lines().count();
@@ -479,10 +480,17 @@ fn output(
 
 /// Warnings about the generated file `path`: its own (from loading it),
 /// and the `--set` keys a Python alert function of the base shadows, each
-/// at its place in the file.
-fn warn_about(loaded: &Loaded, path: &str, sets: &[(&'static str, Node)], functions: &[&str]) {
+/// at its place in the file, with the line of `text` (the generated file)
+/// as `validate` shows it.
+fn warn_about(loaded: &Loaded, text: &str, path: &str, sets: &[(&'static str, Node)], functions: &[&str]) {
+    let source = [SourceFile::new(
+        PathBuf::from(path),
+        path.to_owned(),
+        path.to_owned(),
+        Some(text.to_owned()),
+    )];
     for d in loaded.diagnostics.iter().filter(|d| d.severity() == Severity::Warning) {
-        warn(d.primary.as_ref().map(|l| (path, l.span)), d.code, &d.message);
+        message::eprint(d, &source);
     }
     let has_dynamic_severities = sets.iter().any(|(k, _)| *k == "DynamicSeverities");
     for (key, _) in sets {
@@ -494,12 +502,14 @@ fn warn_about(loaded: &Loaded, path: &str, sets: &[(&'static str, Node)], functi
                 .analysis
                 .as_ref()
                 .and_then(|a| a.root.get_entry(key))
-                .map(|(k, _)| (path, k.span));
-            warn(
-                at,
+                .map_or(Span::default(), |(k, _)| k.span);
+            let d = Diagnostic::new(
                 Code::DerivedOverrideShadowed,
-                &format!("`{key}` has no effect: the base's Python `{f}()` decides it"),
+                FileId(0),
+                at,
+                format!("`{key}` has no effect: the base's Python `{f}()` decides it"),
             );
+            message::eprint(&d, &source);
         }
     }
 }
