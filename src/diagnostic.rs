@@ -301,6 +301,9 @@ codes! {
     DeliveryLogLine = "delivery-log-line", Warning;
     /// `derive` from a base that has errors.
     DerivedBaseInvalid = "derived-base-invalid", Warning;
+    /// A file `fmt` cannot rewrite safely (or may not write) and leaves as
+    /// it is.
+    FmtLeftUnchanged = "fmt-left-unchanged", Warning;
 }
 
 /// A location with an optional note.

@@ -20,11 +20,11 @@ use crate::alerting::payload;
 use crate::cli::alerts::{AlertsArgs, AlertsCommand, DeliverArgs, LogArgs, LogFormat, ResendArgs, TestArgs};
 use crate::cli::{OutputArgs, ProjectArgs};
 use crate::commands::context::Context;
-use crate::commands::run::warning;
 use crate::diagnostic::Code;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::model::{Analysis, Body};
+use crate::report::message;
 use crate::settings::DestinationSettings;
 
 /// Characters of a receiver's reply shown with a failed delivery.
@@ -217,13 +217,10 @@ pub fn prepare(
         None => None,
     };
     if dests.is_empty() {
-        let _ = writeln!(
-            err,
-            "{}",
-            warning(
-                Code::NoDestinations,
-                "no destinations are configured under `detect.destinations`; nothing was delivered"
-            )
+        message::eprint_at(
+            None,
+            Code::NoDestinations,
+            "no destinations are configured under `detect.destinations`; nothing was delivered",
         );
         return Ok(None);
     }
@@ -232,16 +229,13 @@ pub fn prepare(
     // Per alert: its warnings, then (dry run) its routing decision.
     for (i, (item, (chosen, by))) in items.iter().zip(&routing.chosen).enumerate() {
         for (_, u) in routing.unmatched.iter().filter(|(at, _)| *at == i) {
-            let _ = writeln!(
-                err,
-                "{}",
-                warning(
-                    Code::UnmatchedOutputId,
-                    &format!(
-                        "`{}` lists OutputIds `{u}`, which matches no enabled destination",
-                        item.rule_id
-                    )
-                )
+            message::eprint_at(
+                None,
+                Code::UnmatchedOutputId,
+                &format!(
+                    "`{}` lists OutputIds `{u}`, which matches no enabled destination",
+                    item.rule_id
+                ),
             );
         }
         if opts.dry_run {

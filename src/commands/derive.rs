@@ -33,20 +33,20 @@ use crate::cli::derive::DeriveArgs;
 use crate::commands::connection::report_remote_failure;
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
-use crate::commands::run::warning;
 use crate::commands::show::fail;
-use crate::diagnostic::{Code, Severity, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, Severity, did_you_mean};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::load::{Loaded, load_file};
 use crate::model::{Analysis, AnalysisType};
 use crate::panther_api::RemoteBase;
 use crate::project::Project;
+use crate::report::message;
 use crate::resolve::{self, Field, Index};
 use crate::scaffold::{
     FUNCTION_OF, SHADOWED, file_name, generate, generate_remote, head, parse_set, plural, push_entry,
 };
-use crate::source::{FileId, Span};
+use crate::source::{FileId, SourceFile, Span};
 use crate::yaml::Node;
 use crate::yaml_write;
 
@@ -87,12 +87,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// message` when it is about a place in a file, else `warning[code]:
 /// message`.
 fn warn(at: Option<(&str, Span)>, code: Code, message: &str) {
-    let line = warning(code, message);
-    let mut err = std::io::stderr();
-    let _ = match at {
-        Some((path, span)) => writeln!(err, "{path}:{}:{}: {line}", span.start.line, span.start.col),
-        None => writeln!(err, "{line}"),
-    };
+    message::eprint_at(at, code, message);
 }
 
 /// Loads a generated file like any detection file: an error means the
@@ -271,7 +266,7 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     // Generate and load the file; never write one `validate` rejects.
     let text = generate(&new_id, base, &sets, &functions);
     let loaded = check(&text, &cx)?;
-    warn_about(&loaded, &out_shown, &sets, &functions);
+    warn_about(&loaded, &text, &out_shown, &sets, &functions);
     let Some(derived) = loaded.analysis else {
         return Err(Error::Usage("the generated file could not be read back".to_owned()));
     };
@@ -285,16 +280,17 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
                 .is_some_and(|b| b.value == base_id)
                 && a.root.get("Enabled").is_none()
         }) {
-            let file = project.source(a.file).display.as_str();
             let at = a.root.get_entry("BaseDetection").map_or(Span::START, |(k, _)| k.span);
-            warn(
-                Some((file, at)),
+            let d = Diagnostic::new(
                 Code::DerivedInheritsDisabled,
-                &format!(
+                a.file,
+                at,
+                format!(
                     "`{}` writes no `Enabled` and stops running with its base; add `Enabled: true` to it",
                     a.id_str()
                 ),
             );
+            message::eprint(&d, &project.sources);
         }
     }
     let base_edit = if args.disable_base {
@@ -377,7 +373,7 @@ fn derive_remote(
     if loaded.analysis.is_none() {
         return Err(Error::Usage("the generated file could not be read back".to_owned()));
     }
-    warn_about(&loaded, &out_shown, sets, &functions);
+    warn_about(&loaded, &text, &out_shown, sets, &functions);
 
     let mut report = write_file(args, &out_path, &out_shown, &text)?;
     let lines = remote.python_body.lines().count();
@@ -447,10 +443,17 @@ fn output(
 
 /// Warnings about the generated file `path`: its own (from loading it),
 /// and the `--set` keys a Python alert function of the base shadows, each
-/// at its place in the file.
-fn warn_about(loaded: &Loaded, path: &str, sets: &[(&'static str, Node)], functions: &[&str]) {
+/// at its place in the file, with the line of `text` (the generated file)
+/// as `validate` shows it.
+fn warn_about(loaded: &Loaded, text: &str, path: &str, sets: &[(&'static str, Node)], functions: &[&str]) {
+    let source = [SourceFile::new(
+        PathBuf::from(path),
+        path.to_owned(),
+        path.to_owned(),
+        Some(text.to_owned()),
+    )];
     for d in loaded.diagnostics.iter().filter(|d| d.severity() == Severity::Warning) {
-        warn(d.primary.as_ref().map(|l| (path, l.span)), d.code, &d.message);
+        message::eprint(d, &source);
     }
     let has_dynamic_severities = sets.iter().any(|(k, _)| *k == "DynamicSeverities");
     for (key, _) in sets {
@@ -462,12 +465,14 @@ fn warn_about(loaded: &Loaded, path: &str, sets: &[(&'static str, Node)], functi
                 .analysis
                 .as_ref()
                 .and_then(|a| a.root.get_entry(key))
-                .map(|(k, _)| (path, k.span));
-            warn(
-                at,
+                .map_or(Span::default(), |(k, _)| k.span);
+            let d = Diagnostic::new(
                 Code::DerivedOverrideShadowed,
-                &format!("`{key}` has no effect: the base's Python `{f}()` decides it"),
+                FileId(0),
+                at,
+                format!("`{key}` has no effect: the base's Python `{f}()` decides it"),
             );
+            message::eprint(&d, &source);
         }
     }
 }

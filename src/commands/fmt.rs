@@ -11,7 +11,10 @@
 //! (exit 0). Writes are atomic: a temporary file in the same folder, given
 //! the file's permissions, then renamed over it.
 //!
-//! Output: warnings and errors on stderr, then one summary line on stderr
+//! Output: warnings and errors on stderr, as every command prints its
+//! diagnostics ([`crate::report::message`]: `path: warning[fmt-left-unchanged]:
+//! left unchanged: <why>`, `path:line:col: error[yaml-syntax]: ...` with the
+//! source line), then one summary line on stderr
 //! (`2 files reformatted, 40 unchanged, 1 left alone`). `--check` lists
 //! the files that would change on stdout (`would reformat: PATH`) and exits
 //! 1 if there is any; `--diff` prints a unified diff of each on stdout.
@@ -26,12 +29,15 @@ use rayon::prelude::*;
 use crate::cli::OutputArgs;
 use crate::cli::fmt::FmtArgs;
 use crate::commands::context::Context;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::discover::{self, DiscoverOptions, Found};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::filter;
 use crate::fmt::{self, Formatted};
 use crate::project::MAX_FILE_BYTES;
+use crate::report::message;
+use crate::source::{FileId, SourceFile, Span};
 
 /// What happened to one file.
 #[derive(Debug)]
@@ -44,9 +50,9 @@ enum Outcome {
         new: String,
     },
     LeftAlone(String),
-    /// Unreadable, not UTF-8 or not valid YAML: `path:line:col: message`
-    /// without the path.
-    Invalid(String),
+    /// Unreadable, not UTF-8 or not valid YAML: the diagnostic (about
+    /// `FileId(0)`) and the text when it was read.
+    Invalid(Box<(Diagnostic, Option<String>)>),
 }
 
 /// Runs `detect fmt` and returns its exit code.
@@ -86,7 +92,7 @@ pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
     // Paths the walk could not use: never opened, never silently dropped.
     for p in &found.problems {
         left_alone += 1;
-        let _ = writeln!(err, "warning: {}: left unchanged: {}", p.found.display, p.message);
+        left_unchanged(&p.found.display, &p.message);
     }
     for (f, outcome) in found.files.iter().zip(outcomes) {
         match outcome {
@@ -94,12 +100,14 @@ pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
             Outcome::Unchanged => unchanged += 1,
             Outcome::LeftAlone(why) => {
                 left_alone += 1;
-                let _ = writeln!(err, "warning: {}: left unchanged: {why}", f.display);
+                left_unchanged(&f.display, &why);
             }
-            Outcome::Invalid(message) => {
+            Outcome::Invalid(bad) => {
                 invalid += 1;
                 code = code.max(exit::FINDINGS);
-                let _ = writeln!(err, "{}:{message}", f.display);
+                let (d, text) = *bad;
+                let source = SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), text);
+                message::eprint(&d, std::slice::from_ref(&source));
                 let _ = writeln!(err, "  = note: the file is left unchanged");
             }
             Outcome::Changed { old, new } => {
@@ -134,6 +142,15 @@ pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
         summary(changed, unchanged, left_alone, invalid, args.check || args.diff)
     );
     Ok(code)
+}
+
+/// `path: warning[fmt-left-unchanged]: left unchanged: <why>`.
+fn left_unchanged(path: &str, why: &str) {
+    message::eprint_at(
+        Some((path, Span::default())),
+        Code::FmtLeftUnchanged,
+        &format!("left unchanged: {why}"),
+    );
 }
 
 /// The summary line: `2 files reformatted, 40 unchanged, 1 left alone, 1
@@ -174,23 +191,22 @@ fn format_one(f: &Found, cx: &Context) -> Outcome {
             return Outcome::LeftAlone(format!("larger than {} MB", MAX_FILE_BYTES >> 20));
         }
         Ok(_) => {}
-        Err(e) => return Outcome::Invalid(format!("1:1: error: cannot read the file: {e}")),
+        Err(e) => return unreadable(&e),
     }
     let bytes = match std::fs::read(&f.path) {
         Ok(b) => b,
-        Err(e) => return Outcome::Invalid(format!("1:1: error: cannot read the file: {e}")),
+        Err(e) => return unreadable(&e),
     };
     let Ok(text) = String::from_utf8(bytes) else {
-        return Outcome::Invalid("1:1: error[yaml-syntax]: the file is not UTF-8 text".to_owned());
+        let d = Diagnostic::new(Code::YamlSyntax, FileId(0), Span::START, "the file is not UTF-8 text");
+        return Outcome::Invalid(Box::new((d, None)));
     };
     let before = match fmt::analysis_document(&text) {
         Ok(Some(doc)) => doc,
         Ok(None) => return Outcome::Skipped,
         Err(e) => {
-            return Outcome::Invalid(format!(
-                "{}:{}: error[yaml-syntax]: {}",
-                e.span.start.line, e.span.start.col, e.message
-            ));
+            let d = Diagnostic::new(Code::YamlSyntax, FileId(0), e.span, e.message);
+            return Outcome::Invalid(Box::new((d, Some(text))));
         }
     };
     if let Some(root) = &before.root {
@@ -207,6 +223,16 @@ fn format_one(f: &Found, cx: &Context) -> Outcome {
         Ok(Formatted::LeftAlone(why)) => Outcome::LeftAlone(why),
         Err(_) => Outcome::LeftAlone("internal error while formatting; please report this".to_owned()),
     }
+}
+
+fn unreadable(e: &std::io::Error) -> Outcome {
+    let d = Diagnostic::new(
+        Code::UnreadableFile,
+        FileId(0),
+        Span::START,
+        format!("cannot read the file: {}", discover::read_error_text(e)),
+    );
+    Outcome::Invalid(Box::new((d, None)))
 }
 
 /// Replaces the file behind `path` (a symbolic link is followed, not

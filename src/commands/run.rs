@@ -32,6 +32,8 @@ use crate::commands::context::Context;
 use crate::diagnostic::Code;
 use crate::error::{Error, Result};
 use crate::exit;
+use crate::report::message;
+use crate::source::Span;
 
 mod outputs;
 
@@ -73,7 +75,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
         .iter()
         .filter(|d| matches!(d.code, Code::UnknownSetting | Code::PatIgnoresSetting))
     {
-        let _ = writeln!(err, "{}", warning(d.code, &d.message));
+        message::eprint(d, &project.sources);
     }
     let plan = Plan::build(
         &project,
@@ -164,7 +166,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                             if *n == 1 { "it was" } else { "they were" },
                             time::aws(now)
                         );
-                        let _ = writeln!(err, "{name}: {}", warning(Code::EventNoTime, &message));
+                        message::eprint_at(Some((name, Span::default())), Code::EventNoTime, &message);
                     }
                 }
                 if let Some(s) = shown.get(input) {
@@ -306,7 +308,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                 m.id,
                 group::ALERT_LIMIT
             );
-            let _ = writeln!(err, "{}", warning(Code::AlertLimit, &message));
+            message::eprint_at(None, Code::AlertLimit, &message);
         }
     }
 
@@ -391,13 +393,9 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
 fn report(err: &mut dyn Write, shown: &mut usize, name: &str, line: u64, code: Code, message: &str) {
     *shown += 1;
     if *shown <= SHOWN_PROBLEMS {
-        let _ = writeln!(err, "{name}:{line}:1: {}", warning(code, message));
+        let line = u32::try_from(line).unwrap_or(u32::MAX);
+        let _ = message::write_at(err, Some((name, Span::at(line, 1))), code, message);
     }
-}
-
-/// `warning[code]: message`, the form of `validate`'s warnings.
-pub fn warning(code: Code, message: &str) -> String {
-    format!("warning[{}]: {message}", code.name())
 }
 
 /// `1 alert`, `1,204 alerts`.

@@ -9,6 +9,9 @@ mod github;
 mod human;
 mod json;
 mod junit;
+pub mod message;
+#[cfg(test)]
+mod sample;
 mod sarif;
 
 use std::io::{self, Write};

@@ -538,7 +538,8 @@ fn derive_warnings_have_a_code_and_a_place_as_in_validate() {
     assert_eq!(
         stderr,
         "rules/login/login_failed_lab.yml:4:1: warning[derived-inherits-disabled]: `Derived.Login.Failed.Lab` \
-         writes no `Enabled` and stops running with its base; add `Enabled: true` to it\n"
+         writes no `Enabled` and stops running with its base; add `Enabled: true` to it\n  |\n\
+         4 | BaseDetection: Derived.Login.Failed\n  | ^^^^^^^^^^^^^\n"
     );
 
     // A base with errors: a warning about no place in a file.

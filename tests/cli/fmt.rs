@@ -75,7 +75,7 @@ fn fmt_rewrites_then_check_passes() {
     assert_eq!(stdout, "");
     assert_eq!(
         stderr,
-        "warning: rules/anchors.yml: left unchanged: anchors (`&name`)\n\
+        "rules/anchors.yml: warning[fmt-left-unchanged]: left unchanged: anchors (`&name`)\n\
          1 file reformatted, 1 unchanged, 1 left alone\n"
     );
     assert_eq!(
@@ -131,7 +131,7 @@ fn malformed_file_is_reported_and_the_others_are_still_formatted() {
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
         stderr.contains(
-            "rules/broken.yml:5:9: error[yaml-syntax]: did not find expected ',' or ']', while parsing a flow sequence\n  = note: the file is left unchanged\n"
+            "rules/broken.yml:5:9: error[yaml-syntax]: did not find expected ',' or ']', while parsing a flow sequence\n  |\n5 | Severity: Low\n  |         ^\n  = note: the file is left unchanged\n"
         ),
         "{stderr}"
     );
@@ -177,7 +177,7 @@ fn crlf_files_are_left_alone() {
     let (code, _, stderr) = fmt(&dir, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("warning: rules/flow_and_comments.yml: left unchanged: CRLF line breaks"),
+        stderr.contains("rules/flow_and_comments.yml: warning[fmt-left-unchanged]: left unchanged: CRLF line breaks"),
         "{stderr}"
     );
     assert_eq!(read(&dir, "rules/flow_and_comments.yml"), crlf);
@@ -257,7 +257,7 @@ fn a_link_to_a_file_outside_the_project_is_left_alone() {
     let (code, stdout, stderr) = fmt(&dir, &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        stderr.contains("warning: rules/link.yml: left unchanged: it resolves to `")
+        stderr.contains("rules/link.yml: warning[fmt-left-unchanged]: left unchanged: it resolves to `")
             && stderr.contains("outside the project root"),
         "{stderr}"
     );

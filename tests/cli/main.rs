@@ -9,6 +9,7 @@ mod graphql_server;
 mod help;
 mod remote;
 mod remote_show_derive;
+mod report_formats;
 mod run;
 mod strict;
 mod test_cmd;

@@ -1,0 +1,196 @@
+//! One sample report through every reporter (issue 13): items in every
+//! state, tests with alert function outputs and an explanation, diagnostics
+//! of every severity with and without a location and help, a control
+//! character from a file, and a skipped item with its reason. Each snapshot
+//! in `snapshots/` was reviewed by hand against its format.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::{Format, FunctionReport, ItemReport, RunReport, Status, Style, TestReport, render};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{FileId, SourceFile, Span};
+
+fn sources() -> Vec<SourceFile> {
+    let file = |rel: &str, text: &str| {
+        SourceFile::new(
+            PathBuf::from("/work/project").join(rel),
+            rel.to_owned(),
+            rel.to_owned(),
+            Some(text.to_owned()),
+        )
+    };
+    vec![
+        file(
+            "rules/login.yml",
+            "AnalysisType: rule\nRuleID: Login.Failed\nSeverity: Hihg\nLogTypes:\n  - Okta.SystemLog\n",
+        ),
+        file(
+            "rules/bad, name.yml",
+            "AnalysisType: rule\nRuleID: Bad\x1bName\nEnabled: true\n",
+        ),
+        file("rules/root.yml", "AnalysisType: rule\nRuleID: Root.Login\n"),
+    ]
+}
+
+fn diagnostics() -> Vec<Diagnostic> {
+    vec![
+        Diagnostic::new(
+            Code::InvalidValue,
+            FileId(0),
+            Span {
+                start: crate::source::Pos { line: 3, col: 11 },
+                end: crate::source::Pos { line: 3, col: 15 },
+            },
+            "`Severity: Hihg` is not a severity",
+        )
+        .with_help("did you mean `High`?")
+        .with_related(FileId(2), Span::at(2, 9), "the same log type is used here"),
+        Diagnostic::new(
+            Code::InvalidId,
+            FileId(1),
+            Span::at(2, 9),
+            "`Bad\u{1b}Name` has a forbidden character: 50% <bad> & \"quoted\"",
+        ),
+        Diagnostic::global(Code::UnknownSetting, "unknown key `retries`,\nsecond line"),
+        Diagnostic::global(Code::DerivedNoTests, "`Login.Failed.Lab` has no tests").with_help("add a `Tests` list"),
+    ]
+}
+
+fn test(name: &str, status: Status, expected: bool, matched: Option<bool>) -> TestReport {
+    TestReport {
+        name: name.to_owned(),
+        status,
+        expected,
+        matched,
+        functions: Vec::new(),
+        inherited_from: None,
+        error: None,
+        explain: Vec::new(),
+    }
+}
+
+fn items() -> Vec<ItemReport> {
+    let item = |id: &str, file: &str, status: Status| ItemReport {
+        id: Some(id.to_owned()),
+        analysis_type: Some("rule".to_owned()),
+        file: file.to_owned(),
+        status,
+        reason: None,
+        base: None,
+        tests: Vec::new(),
+    };
+    let mut passed = item("Root.Login", "rules/root.yml", Status::Passed);
+    let mut hit = test("root logs in", Status::Passed, true, Some(true));
+    hit.functions = vec![
+        FunctionReport {
+            name: "title",
+            output: json!("Root logged in from 1.2.3.4"),
+        },
+        FunctionReport {
+            name: "alertContext",
+            output: json!({"ip": "1.2.3.4"}),
+        },
+    ];
+    passed.tests = vec![hit, test("a user logs in", Status::Passed, false, Some(false))];
+    let mut failed = item("Login.Failed.Lab", "rules/lab.yml", Status::Failed);
+    failed.base = Some("Login.Failed".to_owned());
+    let mut miss = test("bad <password>", Status::Failed, true, Some(false));
+    miss.inherited_from = Some("Login.Failed".to_owned());
+    miss.explain = vec![
+        "outcome.result Equals FAILURE: false".to_owned(),
+        "  event value: \"SUCC\u{1b}[2JESS\"".to_owned(),
+    ];
+    let mut broken = test("no event", Status::Failed, true, None);
+    broken.error = Some("`Log` is not a mapping".to_owned());
+    failed.tests = vec![miss, broken];
+    let mut skipped = item("Python.Rule", "rules/python.yml", Status::Skipped);
+    skipped.reason = Some("python rule".to_owned());
+    skipped.tests = vec![test("skipped test", Status::Skipped, true, None)];
+    let validated = item("Zip.Only", "rules/zip.yml", Status::Validated);
+    let invalid = ItemReport {
+        id: None,
+        analysis_type: None,
+        file: "rules/login.yml".to_owned(),
+        status: Status::Invalid,
+        reason: None,
+        base: None,
+        tests: Vec::new(),
+    };
+    vec![passed, failed, skipped, validated, invalid]
+}
+
+fn rendered(format: Format, style: Style) -> String {
+    let sources = sources();
+    let diagnostics = diagnostics();
+    let report = RunReport {
+        command: "test",
+        paths: vec![".".to_owned()],
+        items: items(),
+        diagnostics: diagnostics.iter().collect(),
+        sources: &sources,
+        duration_ms: 42,
+        notes: vec!["gated: rules/old.yml".to_owned()],
+        problem: None,
+        root: PathBuf::from("/work/project"),
+    };
+    let mut out = Vec::new();
+    render(&report, format, style, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    // The version changes with every release, not with the format.
+    text.replace(env!("CARGO_PKG_VERSION"), "[version]")
+}
+
+#[test]
+fn human() {
+    insta::assert_snapshot!(rendered(Format::Human, Style::default()));
+}
+
+#[test]
+fn human_colour() {
+    let style = Style {
+        color: true,
+        ..Style::default()
+    };
+    // Escapes shown as `<ESC>` so the snapshot can be read.
+    insta::assert_snapshot!(rendered(Format::Human, style).replace('\u{1b}', "<ESC>"));
+}
+
+#[test]
+fn json() {
+    insta::assert_snapshot!(rendered(Format::Json, Style::default()));
+}
+
+#[test]
+fn junit() {
+    insta::assert_snapshot!(rendered(Format::Junit, Style::default()));
+}
+
+#[test]
+fn sarif() {
+    insta::assert_snapshot!(rendered(Format::Sarif, Style::default()));
+}
+
+#[test]
+fn github() {
+    insta::assert_snapshot!(rendered(Format::Github, Style::default()));
+}
+
+#[test]
+fn human_verbose() {
+    let style = Style {
+        verbose: true,
+        ..Style::default()
+    };
+    insta::assert_snapshot!(rendered(Format::Human, style));
+}
+
+#[test]
+fn human_quiet() {
+    let style = Style {
+        quiet: true,
+        ..Style::default()
+    };
+    insta::assert_snapshot!(rendered(Format::Human, style));
+}
