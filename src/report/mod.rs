@@ -19,10 +19,15 @@ use std::io::{self, Write};
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceFile;
 
-/// This tool's own project page: SARIF's `tool.driver.informationUri`.
-/// Cargo.toml has no `repository`; this is the one place to change it (the
-/// same address as the install lines of docs/deploying.md).
-pub const TOOL_URL: &str = "https://github.com/your-org/detect";
+/// This tool's own project page, SARIF's `tool.driver.informationUri`:
+/// the `repository` of Cargo.toml, and no URL at all while it has none
+/// (a made-up address would send code-scanning users nowhere; the SARIF
+/// field is optional and the tool is named by `tool.driver.name`).
+pub const TOOL_URL: Option<&str> = if env!("CARGO_PKG_REPOSITORY").is_empty() {
+    None
+} else {
+    Some(env!("CARGO_PKG_REPOSITORY"))
+};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

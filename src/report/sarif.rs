@@ -1,4 +1,4 @@
-//! SARIF 2.1.0: tool `detect` (`informationUri` = [`super::TOOL_URL`]),
+//! SARIF 2.1.0: tool `detect` (`informationUri` = [`super::TOOL_URL`] when set),
 //! one result per diagnostic with `ruleId` = code, `level` =
 //! `error`/`warning`/`note`, and the location with start line and column.
 //! A file inside the project has a URI relative to the project root with
@@ -51,16 +51,19 @@ pub(super) fn render(report: &RunReport<'_>, out: &mut dyn Write) -> io::Result<
             r
         })
         .collect();
+    let mut driver = json!({
+        "name": "detect",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": rules,
+    });
+    if let (Some(url), Some(d)) = (super::TOOL_URL, driver.as_object_mut()) {
+        d.insert("informationUri".to_owned(), json!(url));
+    }
     let doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {
-                "name": "detect",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": super::TOOL_URL,
-                "rules": rules,
-            }},
+            "tool": {"driver": driver},
             "originalUriBaseIds": {"%SRCROOT%": {"uri": dir_uri(&report.root)}},
             "results": results,
         }],

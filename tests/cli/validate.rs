@@ -304,7 +304,12 @@ fn sarif_locations_are_relative_to_the_project_root() {
     assert_eq!(code, 1, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let run = &v["runs"][0];
-    assert_eq!(run["tool"]["driver"]["informationUri"], detect::report::TOOL_URL);
+    // The tool, not the content repository, is named; no made-up address.
+    assert_eq!(run["tool"]["driver"]["name"], "detect");
+    assert_eq!(
+        run["tool"]["driver"]["informationUri"],
+        serde_json::json!(detect::report::TOOL_URL)
+    );
     let root = dir.path().canonicalize().unwrap();
     assert_eq!(
         run["originalUriBaseIds"]["%SRCROOT%"]["uri"],
