@@ -89,8 +89,7 @@ impl Project {
                         loaded,
                     );
                 }
-                let text = std::fs::read(&f.path).ok().and_then(|b| String::from_utf8(b).ok());
-                let loaded = load::load_file(id, text.as_deref(), opts.load.clone());
+                let (text, loaded) = load::load_bytes(id, std::fs::read(&f.path).ok(), opts.load.clone());
                 (
                     SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), text),
                     loaded,
