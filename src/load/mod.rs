@@ -235,3 +235,27 @@ pub fn null_values(cx: &mut Cx, root: &Node, nullable: &[&str]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_reported_at_its_first_bad_byte() {
+        // `é` is two bytes but one column; the 0xFF is the 3rd character of line 2.
+        let (text, loaded) = load_bytes(
+            FileId(0),
+            Some(b"a: 1\n\xc3\xa9b\xff: 2\n".to_vec()),
+            LoadOptions::default(),
+        );
+        assert!(text.is_none());
+        let d = &loaded.diagnostics;
+        assert_eq!(d.len(), 1);
+        let span = d[0].primary.as_ref().unwrap().span;
+        assert_eq!((span.start.line, span.start.col), (2, 3));
+        assert!(d[0].message.contains("0xFF"), "{}", d[0].message);
+        let (text, loaded) = load_bytes(FileId(0), Some(b"a: 1\n".to_vec()), LoadOptions::default());
+        assert_eq!(text.as_deref(), Some("a: 1\n"));
+        assert!(loaded.diagnostics.is_empty());
+    }
+}
