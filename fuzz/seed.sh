@@ -58,5 +58,18 @@ for files in by_dir.values():
             put(b"#! ignore-extra-keys ignore-table-names\n" + data)
             put(b"#! table=my_db.* table=*\n" + data)
             opts += 2
-print(f"seed.sh: {singles} files, {multi} multi-file seeds, {opts} option seeds -> {out}")
+# Alias seeds: small amplifiers (a long string aliased in a list that is
+# aliased again, merge keys, aliased expressions) for the fuzzer to grow.
+rule = b"AnalysisType: rule\nRuleID: Fuzz.Alias\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\n"
+aliases = [
+    rule + b"Detection:\n  - {Condition: AlwaysTrue}\nDescription: &a " + b"x" * 1024
+    + b"\nReference: &b [" + b", ".join([b"*a"] * 16) + b"]\nTags: [" + b", ".join([b"*b"] * 16) + b"]\n",
+    rule + b"Detection:\n  - &e {KeyPath: a, Condition: Equals, Value: 1}\n  - &f {Any: ["
+    + b", ".join([b"*e"] * 10) + b"]}\n  - {All: [" + b", ".join([b"*f"] * 10) + b"]}\n"
+    + b"Tests:\n  - &t {Name: t, ExpectedResult: false, Log: {a: 2}}\n",
+    b"base: &a {AnalysisType: rule, Enabled: true, Severity: Low}\nrule:\n  <<: *a\n  RuleID: Fuzz.Merge\n",
+]
+for data in aliases:
+    put(data)
+print(f"seed.sh: {singles} files, {multi} multi-file seeds, {opts} option seeds, {len(aliases)} alias seeds -> {out}")
 PY

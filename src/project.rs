@@ -89,8 +89,8 @@ impl Project {
                         loaded,
                     );
                 }
-                let text = match read_text(&f.path) {
-                    Ok(text) => text,
+                let bytes = match read_bytes(&f.path) {
+                    Ok(bytes) => bytes,
                     Err(message) => {
                         let mut loaded = load::Loaded {
                             is_analysis: true,
@@ -103,7 +103,7 @@ impl Project {
                         );
                     }
                 };
-                let loaded = load::load_file(id, text.as_deref(), opts.load.clone());
+                let (text, loaded) = load::load_bytes(id, Some(bytes), opts.load.clone());
                 (
                     SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), text),
                     loaded,
@@ -196,10 +196,10 @@ impl Project {
     }
 }
 
-/// Reads a detection file: `Ok(None)` when it is not UTF-8 text, `Err`
-/// with the message when it cannot be read. The file type is checked
+/// Reads a detection file's bytes (UTF-8 or not: the loader reports where
+/// it is not), `Err` with the message when it cannot be read. The file type is checked
 /// first, so a FIFO is never opened, and the read is bounded.
-fn read_text(path: &Path) -> std::result::Result<Option<String>, String> {
+fn read_bytes(path: &Path) -> std::result::Result<Vec<u8>, String> {
     use std::io::Read;
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read the file: {}", discover::read_error_text(&e)))?;
@@ -218,7 +218,7 @@ fn read_text(path: &Path) -> std::result::Result<Option<String>, String> {
             MAX_FILE_BYTES >> 20
         ));
     }
-    Ok(String::from_utf8(bytes).ok())
+    Ok(bytes)
 }
 
 /// `unreadable-file` at line 1 column 1.
@@ -268,15 +268,19 @@ mod tests {
     fn read_errors_are_reported_as_such() {
         let dir = tempfile::tempdir().unwrap();
         let gone = dir.path().join("gone.yml");
-        let e = read_text(&gone).unwrap_err();
+        let e = read_bytes(&gone).unwrap_err();
         assert!(e.starts_with("cannot read the file: no such file or directory"), "{e}");
         let bad = dir.path().join("bad.yml");
         std::fs::write(&bad, [0xff, 0xfe, b'a']).unwrap();
-        assert_eq!(read_text(&bad), Ok(None), "not UTF-8 is not a read error");
+        assert_eq!(
+            read_bytes(&bad),
+            Ok(vec![0xff, 0xfe, b'a']),
+            "not UTF-8 is not a read error"
+        );
         let good = dir.path().join("good.yml");
         std::fs::write(&good, "a: 1\n").unwrap();
-        assert_eq!(read_text(&good), Ok(Some("a: 1\n".to_owned())));
-        assert!(read_text(dir.path()).unwrap_err().contains("not a regular file"));
+        assert_eq!(read_bytes(&good), Ok(b"a: 1\n".to_vec()));
+        assert!(read_bytes(dir.path()).unwrap_err().contains("not a regular file"));
     }
 
     #[test]

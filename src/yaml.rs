@@ -65,6 +65,9 @@ pub struct YamlError {
     pub span: Span,
     /// What, as a lowercase fragment.
     pub message: String,
+    /// How to fix it, when the layer can tell (tabs, indentation, an
+    /// unclosed quote).
+    pub help: Option<String>,
 }
 
 /// A duplicate key found while building a mapping (the last one wins).
@@ -85,6 +88,10 @@ pub struct Document {
     pub root: Option<Node>,
     /// Duplicate keys, for the `duplicate-key` warning.
     pub duplicates: Vec<DuplicateKey>,
+    /// Where a plain integer too large for 64 bits is written (typed as a
+    /// float, as JSON would), so an integer key can say "out of range"
+    /// instead of "found a float".
+    pub big_ints: Vec<Span>,
 }
 
 fn pos(m: &Mark) -> Pos {
@@ -425,6 +432,160 @@ fn error(sp: Span, message: impl Into<String>) -> YamlError {
     YamlError {
         span: sp,
         message: message.into(),
+        help: None,
+    }
+}
+
+/// Whether libyaml accepts a character in a stream (YAML 1.1 `c-printable`
+/// plus the byte order mark); the reader rejects the first one that is not,
+/// without a position.
+fn is_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+        || c == '\u{FEFF}'
+}
+
+/// The position of the first character libyaml's reader rejects.
+fn first_unprintable(text: &str) -> Option<(Pos, char)> {
+    let (mut line, mut col) = (1u32, 1u32);
+    for c in text.chars() {
+        if !is_printable(c) {
+            return Some((Pos { line, col }, c));
+        }
+        if c == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    None
+}
+
+/// The text of a 1-based line (without its line break).
+fn line_text(text: &str, line: u32) -> Option<&str> {
+    text.split('\n')
+        .nth((line as usize).checked_sub(1)?)
+        .map(|l| l.trim_end_matches('\r'))
+}
+
+/// The column a line's content starts at, past its indentation and any
+/// `- ` sequence indicators (the column its mapping keys line up on).
+fn content_indent(line: &str) -> usize {
+    let mut rest = line;
+    let mut col = 0;
+    loop {
+        let spaces = rest.len() - rest.trim_start_matches(' ').len();
+        col += spaces;
+        rest = &rest[spaces..];
+        match rest.strip_prefix("- ") {
+            Some(r) => {
+                col += 2;
+                rest = r;
+            }
+            None => return col,
+        }
+    }
+}
+
+/// Whether a line holds no YAML content (blank or a comment).
+fn is_blank(line: &str) -> bool {
+    let t = line.trim_start();
+    t.is_empty() || t.starts_with('#')
+}
+
+/// A help line for the usual causes of a syntax error on `line`: tabs
+/// used for indentation, or a line indented differently from the one
+/// above it.
+fn indentation_help(text: &str, line: u32, problem: &str) -> Option<String> {
+    let here = line_text(text, line)?;
+    let indent: &str = &here[..here.len() - here.trim_start_matches([' ', '\t']).len()];
+    if indent.contains('\t') || problem.contains("tab") {
+        return Some("YAML does not allow tabs for indentation; use spaces".to_owned());
+    }
+    const INDENTATION_PROBLEMS: &[&str] = &[
+        "mapping values are not allowed in this context",
+        "did not find expected key",
+        "did not find expected '-' indicator",
+        "did not find expected <document start>",
+        "block sequence entries are not allowed in this context",
+    ];
+    if is_blank(here) || !INDENTATION_PROBLEMS.iter().any(|p| problem.starts_with(p)) {
+        return None;
+    }
+    let (above, prev) = (1..line)
+        .rev()
+        .filter_map(|l| Some((l, line_text(text, l)?)))
+        .find(|(_, t)| !is_blank(t))?;
+    let (this_col, prev_col) = (indent.len(), content_indent(prev));
+    let opens_block = prev.trim_end().ends_with(':') || prev.trim_end().ends_with(" -");
+    if this_col == prev_col || (opens_block && this_col > prev_col) {
+        return None;
+    }
+    let spaces = |n: usize| {
+        if n == 1 {
+            "1 space".to_owned()
+        } else {
+            format!("{n} spaces")
+        }
+    };
+    Some(format!(
+        "this line is indented differently from line {above} above it ({}, not {}); the keys of one mapping and the items of one list must start in the same column",
+        spaces(this_col),
+        spaces(prev_col)
+    ))
+}
+
+/// Turns a libyaml error into ours, at the place the defect is.
+fn located_error(text: &str, e: &libyaml_safer::Error) -> YamlError {
+    let at = |m: Mark| Span {
+        start: pos(&m),
+        end: pos(&m),
+    };
+    let Some(problem_mark) = e.problem_mark() else {
+        // A reader error: libyaml gives a byte offset only.
+        return match first_unprintable(text) {
+            Some((p, c)) => YamlError {
+                span: Span { start: p, end: p },
+                message: format!(
+                    "the character U+{:04X}{} is not allowed in YAML",
+                    u32::from(c),
+                    if c == '\0' { " (NUL)" } else { "" }
+                ),
+                help: Some(
+                    "remove it; inside a double-quoted string it can be written as an escape such as `\\0` or `\\x1b`"
+                        .to_owned(),
+                ),
+            },
+            None => error(Span::START, e.problem()),
+        };
+    };
+    let problem = e.problem();
+    if let (Some(c), Some(cm)) = (e.context(), e.context_mark()) {
+        if c == "while scanning a quoted scalar" && problem == "found unexpected end of stream" {
+            let quote = line_text(text, pos(&cm).line)
+                .and_then(|l| l.chars().nth(cm.column as usize))
+                .filter(|q| matches!(q, '"' | '\''))
+                .unwrap_or('"');
+            return YamlError {
+                span: at(cm),
+                message: format!(
+                    "this quoted string is never closed: the file ends inside it (opening `{quote}` here)"
+                ),
+                help: Some(format!(
+                    "add the closing `{quote}`; inside the string, write a `{quote}` as {}",
+                    if quote == '"' { "`\\\"`" } else { "`''`" }
+                )),
+            };
+        }
+    }
+    let message = match e.context() {
+        Some(c) => format!("{problem}, {c}"),
+        None => problem.to_owned(),
+    };
+    YamlError {
+        span: at(problem_mark),
+        help: indentation_help(text, pos(&problem_mark).line, problem),
+        message,
     }
 }
 
@@ -484,17 +645,7 @@ fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
     let mut parser = Parser::new();
     parser.set_input_string(&mut input);
     for ev in parser {
-        let ev = ev.map_err(|e| {
-            let sp = e.problem_mark().map_or(Span::START, |m| Span {
-                start: pos(&m),
-                end: pos(&m),
-            });
-            let msg = match e.context() {
-                Some(c) => format!("{}, {}", e.problem(), c),
-                None => e.problem().to_owned(),
-            };
-            error(sp, msg)
-        })?;
+        let ev = ev.map_err(|e| located_error(text, &e))?;
         let sp = span(&ev);
         last.set(sp);
         let (node, anchor) = match ev.data {
@@ -577,7 +728,13 @@ fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
                 ..
             } => {
                 let kind = match (style, tag.as_deref()) {
-                    (ScalarStyle::Plain, t) if t != Some("tag:yaml.org,2002:str") => resolve_plain(&value),
+                    (ScalarStyle::Plain, t) if t != Some("tag:yaml.org,2002:str") => {
+                        let kind = resolve_plain(&value);
+                        if matches!(kind, NodeKind::Float(_)) && resolve_int(&value).is_some() {
+                            doc.big_ints.push(sp);
+                        }
+                        kind
+                    }
                     _ => {
                         let mut value = value;
                         value.shrink_to_fit();
@@ -604,6 +761,9 @@ fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
                             bytes
                         ),
                     ));
+                }
+                if matches!(node.kind, NodeKind::Float(_)) && doc.big_ints.contains(&node.span) {
+                    doc.big_ints.push(sp);
                 }
                 let mut n = node.clone();
                 n.span = sp;
@@ -784,6 +944,37 @@ mod tests {
             e.message
         );
         assert!(e.message.contains("64 MiB"), "{}", e.message);
+    }
+
+    #[test]
+    fn errors_point_at_the_defect_with_a_hint() {
+        let at = |t: &str| {
+            let e = parse(t).unwrap_err();
+            (e.span.start.line, e.span.start.col, e.help.unwrap_or_default())
+        };
+        let (l, c, h) = at("a: 1\nb: x\nc: \"open\nd: 2\ne: 3\n");
+        assert_eq!((l, c), (3, 4));
+        assert!(h.contains("closing `\"`"), "{h}");
+        assert_eq!(at("a: 1\nb: [x, \u{7}]\n").0, 2);
+        assert_eq!(at("a: 1\nb: [x, \u{7}]\n").1, 8);
+        assert_eq!(
+            at("a:\n\tb: 1\n").2,
+            "YAML does not allow tabs for indentation; use spaces"
+        );
+        // Items of a list line up on the column after `- `.
+        let (l, _, h) = at("a:\n  - b: 1\n     c: 2\n");
+        assert_eq!(l, 3);
+        assert!(h.contains("line 2 above it (5 spaces, not 4 spaces)"), "{h}");
+        // Deeper after a line that opens a block is not the problem.
+        let (_, _, h) = at("a:\n  b: [1\n");
+        assert!(!h.contains("indented"), "{h}");
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_are_recorded() {
+        let d = parse("a: 99999999999999999999\nb: 1.5\nc: &x -99999999999999999999\nd: *x\n").unwrap();
+        let lines: Vec<u32> = d.big_ints.iter().map(|s| s.start.line).collect();
+        assert_eq!(lines, [1, 3, 4]);
     }
 
     #[test]

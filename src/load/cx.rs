@@ -55,6 +55,9 @@ pub struct Cx {
     pub diags: Vec<Diagnostic>,
     /// Options.
     pub opts: LoadOptions,
+    /// Spans of integer literals too large for 64 bits
+    /// ([`crate::yaml::Document::big_ints`]).
+    pub big_ints: Vec<Span>,
 }
 
 impl Cx {
@@ -64,6 +67,7 @@ impl Cx {
             file,
             diags: Vec::new(),
             opts,
+            big_ints: Vec::new(),
         }
     }
 
@@ -167,6 +171,15 @@ impl Cx {
     pub fn integer(&mut self, node: &Node, key: &str) -> Option<Spanned<i64>> {
         match node.kind {
             NodeKind::Int(i) => Some(Spanned::new(i, node.span)),
+            NodeKind::Float(_) if self.big_ints.contains(&node.span) => {
+                self.report(
+                    Code::InvalidValue,
+                    node.span,
+                    format!("`{key}` is out of range: integers go from {} to {}", i64::MIN, i64::MAX),
+                )
+                .help = Some("write a smaller number".to_owned());
+                None
+            }
             _ => {
                 self.wrong_type(node, key, "an integer");
                 None

@@ -32,6 +32,52 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Loads one file's bytes (`None` when it could not be read), returning its
+/// text when it is UTF-8. A file that is not is reported at its first
+/// invalid byte.
+pub fn load_bytes(file: FileId, bytes: Option<Vec<u8>>, opts: LoadOptions) -> (Option<String>, Loaded) {
+    let bytes = match bytes.map(String::from_utf8) {
+        Some(Ok(text)) => {
+            let loaded = load_file(file, Some(&text), opts);
+            return (Some(text), loaded);
+        }
+        Some(Err(e)) => e.into_bytes(),
+        None => return (None, load_file(file, None, opts)),
+    };
+    let Some((span, byte)) = first_invalid_byte(&bytes) else {
+        return (None, load_file(file, None, opts));
+    };
+    let mut cx = Cx::new(file, opts);
+    cx.report(
+        Code::YamlSyntax,
+        span,
+        format!("the file is not UTF-8 text: byte 0x{byte:02X} here is not part of a UTF-8 character"),
+    )
+    .help = Some(
+        "detection files must be UTF-8 YAML; re-save the file as UTF-8 (it may be Latin-1 or Windows-1252)".to_owned(),
+    );
+    let loaded = Loaded {
+        is_analysis: true,
+        diagnostics: cx.diags,
+        ..Loaded::default()
+    };
+    (None, loaded)
+}
+
+/// The line and column (in characters of the valid text before it) of the
+/// first byte that is not UTF-8, and the byte.
+fn first_invalid_byte(bytes: &[u8]) -> Option<(Span, u8)> {
+    let valid = match std::str::from_utf8(bytes) {
+        Ok(_) => return None,
+        Err(e) => e.valid_up_to(),
+    };
+    let prefix = std::str::from_utf8(bytes.get(..valid)?).ok()?;
+    let line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
+    let line = prefix.matches('\n').count() + 1;
+    let col = prefix[line_start..].chars().count() + 1;
+    Some((Span::at(line as u32, col as u32), *bytes.get(valid)?))
+}
+
 /// Loads one file's text.
 ///
 /// `text` is `None` for a file that is not UTF-8. `recognised_folder` says
@@ -47,15 +93,16 @@ pub fn load_file(file: FileId, text: Option<&str>, opts: LoadOptions) -> Loaded 
         out.diagnostics = cx.diags;
         return out;
     };
-    let doc = match yaml::parse(text) {
+    let mut doc = match yaml::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
-            cx.report(Code::YamlSyntax, e.span, e.message);
+            cx.report(Code::YamlSyntax, e.span, e.message).help = e.help;
             out.is_analysis = true;
             out.diagnostics = cx.diags;
             return out;
         }
     };
+    cx.big_ints = std::mem::take(&mut doc.big_ints);
     let Some(root) = doc.root else {
         cx.report(
             Code::EmptyFile,
@@ -186,5 +233,29 @@ pub fn null_values(cx: &mut Cx, root: &Node, nullable: &[&str]) {
             cx.report(Code::WrongType, v.span, format!("`{name}` has no value"))
                 .help = Some("give it a value or remove the key".to_owned());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_reported_at_its_first_bad_byte() {
+        // `é` is two bytes but one column; the 0xFF is the 3rd character of line 2.
+        let (text, loaded) = load_bytes(
+            FileId(0),
+            Some(b"a: 1\n\xc3\xa9b\xff: 2\n".to_vec()),
+            LoadOptions::default(),
+        );
+        assert!(text.is_none());
+        let d = &loaded.diagnostics;
+        assert_eq!(d.len(), 1);
+        let span = d[0].primary.as_ref().unwrap().span;
+        assert_eq!((span.start.line, span.start.col), (2, 3));
+        assert!(d[0].message.contains("0xFF"), "{}", d[0].message);
+        let (text, loaded) = load_bytes(FileId(0), Some(b"a: 1\n".to_vec()), LoadOptions::default());
+        assert_eq!(text.as_deref(), Some("a: 1\n"));
+        assert!(loaded.diagnostics.is_empty());
     }
 }

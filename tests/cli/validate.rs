@@ -549,3 +549,94 @@ fn aliases_of_a_long_string_end_in_a_located_error() {
     assert_eq!(v["summary"]["passed"].as_u64(), Some(1));
     assert_eq!(v["summary"]["invalid"].as_u64(), Some(1));
 }
+
+#[test]
+fn syntax_errors_point_at_the_defect() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let rule = |id: &str| GOOD_RULE.replace("Good.Rule", id);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        // The opening quote is line 3, column 14; the file ends on line 9.
+        (
+            "quote",
+            b"AnalysisType: rule\nRuleID: R.Q\nDescription: \"never closed\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\nDetection:\n  - {Condition: AlwaysTrue}\n".to_vec(),
+        ),
+        ("squote", b"AnalysisType: rule\nRuleID: R.SQ\nDescription: 'never closed\nEnabled: true\n".to_vec()),
+        // GOOD_RULE is seven lines; `Description: ab` is 15 characters.
+        ("nul", format!("{}Description: ab\0cd\n", rule("R.Nul")).into_bytes()),
+        // `Description: café`: the é (Latin-1 0xE9) is character 17.
+        ("latin1", [rule("R.Latin").as_bytes(), b"Description: caf\xe9\n"].concat()),
+        (
+            "tab",
+            b"AnalysisType: rule\nRuleID: R.Tab\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\nDetection:\n\t- {Condition: AlwaysTrue}\n".to_vec(),
+        ),
+        // ` LogTypes:` is indented one space; `:` is column 10.
+        (
+            "indent",
+            b"AnalysisType: rule\nRuleID: R.Ind\nEnabled: true\n LogTypes: [X.Y]\nSeverity: Low\nDetection:\n  - {Condition: AlwaysTrue}\n".to_vec(),
+        ),
+        ("threshold", format!("{}Threshold: 99999999999999999999999999\n", rule("R.Thr")).into_bytes()),
+        (
+            "no_rule_id",
+            b"AnalysisType: rule\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\nDetection:\n  - {Condition: AlwaysTrue}\n".to_vec(),
+        ),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(rules.join(format!("{name}.yml")), bytes).unwrap();
+    }
+    let (code, stdout, stderr) = run({
+        let mut c = detect(dir.path());
+        c.args(["validate", "--format", "json"]);
+        c
+    });
+    assert_eq!(code, 1, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let found = |file: &str| -> Vec<(String, u64, u64, String, String)> {
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["file"] == format!("rules/{file}.yml"))
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_owned(),
+                    d["line"].as_u64().unwrap(),
+                    d["column"].as_u64().unwrap(),
+                    d["message"].as_str().unwrap().to_owned(),
+                    d["help"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let one = |file: &str, code: &str, line: u64, col: u64| -> (String, String) {
+        let got = found(file);
+        assert_eq!(got.len(), 1, "{file}: {got:?}");
+        let (c, l, k, message, help) = got.into_iter().next().unwrap();
+        assert_eq!((c.as_str(), l, k), (code, line, col), "{file}: {message}");
+        (message, help)
+    };
+    let (m, h) = one("quote", "yaml-syntax", 3, 14);
+    assert!(m.contains("never closed") && h.contains("closing `\"`"), "{m} / {h}");
+    let (_, h) = one("squote", "yaml-syntax", 3, 14);
+    assert!(h.contains("closing `'`"), "{h}");
+    let (m, _) = one("nul", "yaml-syntax", 8, 16);
+    assert!(m.contains("U+0000"), "{m}");
+    let (m, _) = one("latin1", "yaml-syntax", 8, 17);
+    assert!(m.contains("0xE9"), "{m}");
+    let (_, h) = one("tab", "yaml-syntax", 7, 1);
+    assert_eq!(h, "YAML does not allow tabs for indentation; use spaces");
+    let (_, h) = one("indent", "yaml-syntax", 4, 10);
+    assert!(
+        h.starts_with("this line is indented differently from line 3 above it (1 space, not 0 spaces)"),
+        "{h}"
+    );
+    let (m, _) = one("threshold", "invalid-value", 8, 12);
+    assert_eq!(
+        m,
+        "`Threshold` is out of range: integers go from -9223372036854775808 to 9223372036854775807"
+    );
+    let (m, _) = one("no_rule_id", "missing-key", 1, 1);
+    assert_eq!(m, "missing key `RuleID` in the file");
+}
