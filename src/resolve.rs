@@ -300,6 +300,44 @@ pub fn effective_root(fields: &[Field]) -> Node {
     }
 }
 
+/// The local base whose values a derived detection's effective fields
+/// merge with: a valid loaded base of a kind that can be a base. `None` for
+/// an item that is not derived, and for a base that is not local, invalid
+/// or not a plain rule (the item then shows its own values).
+pub fn mergeable_base<'a>(a: &Analysis, index: &Index<'a>) -> Option<&'a Analysis> {
+    let id = a.rule()?.base_detection.as_ref()?;
+    match index.base(&id.value) {
+        Base::Local(b) if is_valid_base_kind(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// The root mapping selection filters see: the effective detection
+/// (derived-detections §3, §7.3) without defaults.
+pub fn selection_root(a: &Analysis, index: &Index<'_>) -> Node {
+    effective_root(&effective_fields(a, mergeable_base(a, index)))
+}
+
+/// The one selection rule of every command (cli-and-settings §4.10):
+/// files under `*/global_helpers` and `*data_models*` always pass; any
+/// other item passes when every `--filter` matches its effective values, so
+/// a derived detection is matched on what it inherits from a local base.
+pub fn selects(filters: &[crate::filter::Filter], a: &Analysis, rel: &str, index: &Index<'_>) -> bool {
+    filters.is_empty() || crate::filter::bypasses(rel) || crate::filter::matches_all(filters, &selection_root(a, index))
+}
+
+/// The selection of an upload, `zip` or `show`'s hypothetical upload
+/// (derived-detections §7.2, §7.3): [`selects`], and on effective values
+/// not experimental or deprecated ([`is_status_excluded`]). Files that
+/// bypass filters are always selected.
+pub fn selects_for_upload(filters: &[crate::filter::Filter], a: &Analysis, rel: &str, index: &Index<'_>) -> bool {
+    if crate::filter::bypasses(rel) {
+        return true;
+    }
+    let root = selection_root(a, index);
+    crate::filter::matches_all(filters, &root) && !is_status_excluded(&root)
+}
+
 /// Whether a top-level `Status` keeps an item out of uploads and bundles
 /// (`experimental` or `deprecated`, compared ignoring case, as PAT's
 /// implicit `Status!=experimental,deprecated` filter does).

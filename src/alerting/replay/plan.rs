@@ -12,7 +12,7 @@ use crate::alerting::time::MINUTE;
 use crate::engine::Program;
 use crate::engine::correlation::Correlation;
 use crate::error::{Error, Result};
-use crate::filter::{self, Filter};
+use crate::filter::Filter;
 use crate::model::correlation::{CorrelationRule, Trigger};
 use crate::model::{Analysis, AnalysisType, Body, Level, Rule};
 use crate::project::Project;
@@ -128,7 +128,7 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                 return None;
             }
             let src = project.source(e.file);
-            (filter::bypasses(&src.rel) || filter::matches_all(select.filters, &a.root)).then_some(a)
+            resolve::selects(select.filters, a, &src.rel, &index).then_some(a)
         })
         .collect();
     let wanted: HashSet<String> = select.rules.iter().cloned().collect();

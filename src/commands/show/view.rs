@@ -145,12 +145,7 @@ pub fn view(project: &Project, filters: &[filter::Filter], id: &str) -> Option<V
         .iter()
         .copied()
         .filter(|a| !invalid.contains(&a.file))
-        .filter(|a| {
-            let (_, b) = mergeable_base(a, &index);
-            let root = resolve::effective_root(&resolve::effective_fields(a, b));
-            let rel = &project.source(a.file).rel;
-            (filter::bypasses(rel) || filter::matches_all(filters, &root)) && !resolve::is_status_excluded(&root)
-        })
+        .filter(|a| resolve::selects_for_upload(filters, a, &project.source(a.file).rel, &index))
         .collect();
     let mut plan = resolve::bases_to_disable(&selection, &analyses, &index);
     let kept = crate::bundle::keep_correlation_feeders(&mut plan, &analyses, &invalid);
