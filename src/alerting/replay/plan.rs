@@ -16,7 +16,7 @@ use crate::filter::Filter;
 use crate::model::correlation::{CorrelationRule, Trigger};
 use crate::model::{Analysis, AnalysisType, Body, Level, Rule};
 use crate::project::Project;
-use crate::resolve::{self, Base, Index};
+use crate::resolve::{self, Index, Skip};
 use crate::yaml::Node;
 
 /// A detection compiled for the run.
@@ -166,9 +166,9 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
             plan.invalid += 1;
             continue;
         }
-        let skip = |plan: &mut Plan, reason: &'static str| {
-            *plan.skipped.entry(reason).or_default() += 1;
-            plan.skipped_ids.push((id.clone(), reason));
+        let skip = |plan: &mut Plan, reason: Skip| {
+            *plan.skipped.entry(reason.as_str()).or_default() += 1;
+            plan.skipped_ids.push((id.clone(), reason.as_str()));
         };
         match (&a.body, a.analysis_type.value) {
             (Body::Rule(rule), AnalysisType::Rule) => {
@@ -176,24 +176,12 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                 let mut base_root: Option<&Node> = None;
                 let effective: Rule = if rule.is_derived() {
                     let base_id = rule.base_detection.as_ref().map_or("", |b| b.value.as_str());
-                    match index.base(base_id) {
-                        Base::NotLocal => {
-                            skip(&mut plan, "unknown base");
+                    match index.usable_base(base_id) {
+                        Err(why) => {
+                            skip(&mut plan, why);
                             continue;
                         }
-                        Base::Invalid(_) => {
-                            skip(&mut plan, "invalid base");
-                            continue;
-                        }
-                        Base::Local(b) if !resolve::is_valid_base_kind(b) || invalid.contains(&b.file) => {
-                            skip(&mut plan, "invalid base");
-                            continue;
-                        }
-                        Base::Local(b) => {
-                            let Some(base_rule) = b.rule() else {
-                                skip(&mut plan, "invalid base");
-                                continue;
-                            };
+                        Ok((b, base_rule)) => {
                             files.push(text_of(project, b.file));
                             base_root = Some(&b.root);
                             resolve::effective(base_rule, rule, &a.root).0
@@ -203,7 +191,7 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                     (**rule).clone()
                 };
                 if !effective.is_simple() {
-                    skip(&mut plan, "python rule");
+                    skip(&mut plan, Skip::PythonRule);
                     continue;
                 }
                 let enabled = effective.enabled.as_ref().is_some_and(|e| e.value);
@@ -225,9 +213,9 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                 skip(
                     &mut plan,
                     if rule.is_simple() {
-                        "scheduled rule"
+                        Skip::ScheduledRule
                     } else {
-                        "python rule"
+                        Skip::PythonRule
                     },
                 );
             }
@@ -240,9 +228,9 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                     }
                     corr_files.push((a, c, signals_only_by_selection));
                 }
-                None => skip(&mut plan, "invalid correlation rule"),
+                None => skip(&mut plan, Skip::InvalidCorrelationRule),
             },
-            _ => skip(&mut plan, "python rule"),
+            _ => skip(&mut plan, Skip::PythonRule),
         }
     }
     // Correlation rules.
@@ -255,13 +243,13 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                 .and_then(|d| d.schedule.as_ref())
                 .and_then(|s| s.trigger.clone()),
         ) else {
-            *plan.skipped.entry("invalid correlation rule").or_default() += 1;
-            plan.skipped_ids.push((id, "invalid correlation rule"));
+            *plan.skipped.entry(Skip::InvalidCorrelationRule.as_str()).or_default() += 1;
+            plan.skipped_ids.push((id, Skip::InvalidCorrelationRule.as_str()));
             continue;
         };
         let Ok(engine) = Correlation::compile(d) else {
-            *plan.skipped.entry("invalid correlation rule").or_default() += 1;
-            plan.skipped_ids.push((id, "invalid correlation rule"));
+            *plan.skipped.entry(Skip::InvalidCorrelationRule.as_str()).or_default() += 1;
+            plan.skipped_ids.push((id, Skip::InvalidCorrelationRule.as_str()));
             continue;
         };
         let text = |n: &Option<crate::source::Spanned<String>>| n.as_ref().map(|s| s.value.clone()).unwrap_or_default();
