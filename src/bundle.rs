@@ -257,9 +257,11 @@ fn feeds_correlation_warnings(x: &resolve::DisabledBase<'_>, corr: &[&Analysis],
 /// A bundled file (or a `Filename` target) outside the project root, or a
 /// `Filename` target that cannot be read.
 pub fn plan(project: &Project, opts: &PlanOptions<'_>) -> Result<Plan> {
-    let invalid = project.invalid_files();
-    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
-    let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let resolve::Resolved {
+        analyses,
+        invalid,
+        index,
+    } = resolve::Resolved::build(project);
     let root_canon = std::fs::canonicalize(&project.root).map_err(|source| Error::Read {
         path: project.root.clone(),
         source,

@@ -32,7 +32,7 @@ impl Check for Derived {
     }
 
     fn run(&self, cx: &CheckCx<'_>, out: &mut Vec<Diagnostic>) {
-        let index = Index::new(cx.analyses.iter().copied(), |a| cx.invalid.contains(&a.file));
+        let index = Index::of(cx.analyses, cx.invalid);
         for d in cx.analyses.iter().copied() {
             let Some(rule) = d.rule() else { continue };
             let Some(base_id) = &rule.base_detection else { continue };

@@ -522,9 +522,11 @@ fn lookup_remote_bases(
 pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
     let start = Instant::now();
     let mut project = cx.load()?;
-    let invalid = project.invalid_files();
-    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
-    let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let resolve::Resolved {
+        analyses,
+        invalid,
+        index,
+    } = resolve::Resolved::build(&project);
     let remote = match &opts.remote {
         Some(client) => lookup_remote_bases(cx, client, &project, &analyses, &index, &invalid),
         None => remote_bases::Resolved::default(),

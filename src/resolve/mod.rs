@@ -14,6 +14,7 @@ mod fields;
 mod precedence;
 mod set;
 mod skip;
+mod stage;
 
 pub use crate::load::rule::OVERRIDABLE;
 pub use disable::*;
@@ -21,6 +22,7 @@ pub use fields::*;
 pub use precedence::*;
 pub use set::*;
 pub use skip::*;
+pub use stage::*;
 
 #[cfg(test)]
 mod precedence_tests;

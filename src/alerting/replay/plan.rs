@@ -16,7 +16,7 @@ use crate::filter::Filter;
 use crate::model::correlation::{CorrelationRule, Trigger};
 use crate::model::{Analysis, AnalysisType, Body, Level, Rule};
 use crate::project::Project;
-use crate::resolve::{self, Index, Skip};
+use crate::resolve::{self, Skip};
 use crate::yaml::Node;
 
 /// A detection compiled for the run.
@@ -104,9 +104,7 @@ impl Plan {
 }
 
 fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
-    let invalid = project.invalid_files();
-    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
-    let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let resolve::Resolved { invalid, index, .. } = resolve::Resolved::build(project);
     let mut plan = Plan {
         detections: Vec::new(),
         correlations: Vec::new(),
