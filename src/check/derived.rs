@@ -18,13 +18,7 @@ use crate::resolve::{Base, Index};
 pub struct Derived;
 
 /// Static keys shadowed by a Python alert function of the base (§4).
-const SHADOWED: &[(&str, &str)] = &[
-    ("Severity", "severity"),
-    ("Description", "description"),
-    ("Reference", "reference"),
-    ("Runbook", "runbook"),
-    ("OutputIds", "destinations"),
-];
+const SHADOWED: &[(&str, &str)] = &crate::model::keys::SHADOWED;
 
 impl Check for Derived {
     fn code(&self) -> Code {
