@@ -11,29 +11,15 @@ use super::OVERRIDABLE;
 /// The effective detection of a derived detection (derived-detections §3),
 /// with the RuleID of the base for inherited tests.
 pub fn effective(base: &Rule, derived: &Rule, derived_root: &Node) -> (Rule, bool) {
-    let has = |k: &str| derived_root.get(k).is_some();
     let mut e = base.clone();
-    macro_rules! take {
-        ($key:literal, $field:ident) => {
-            if has($key) {
-                e.$field = derived.$field.clone();
-            }
-        };
+    // The same keys as `effective_fields`: every overridable key of the
+    // table the derived file writes, and `Status`.
+    for key in OVERRIDABLE.iter().copied().chain(["Status"]) {
+        if derived_root.get(key).is_some() {
+            take_typed(&mut e, derived, key);
+        }
     }
-    take!("Enabled", enabled);
-    take!("Severity", severity);
-    take!("DisplayName", display_name);
-    take!("Tags", tags);
-    take!("CreateAlert", create_alert);
-    take!("DedupPeriodMinutes", dedup_period_minutes);
-    take!("Threshold", threshold);
-    take!("InlineFilters", inline_filters);
-    take!("DynamicSeverities", dynamic_severities);
-    take!("AlertTitle", alert_title);
-    take!("AlertContext", alert_context);
-    take!("GroupBy", group_by);
-    take!("Status", status);
-    let inherited = !has("Tests");
+    let inherited = derived_root.get("Tests").is_none();
     e.tests = if inherited {
         base.tests.clone()
     } else {
@@ -41,6 +27,31 @@ pub fn effective(base: &Rule, derived: &Rule, derived_root: &Node) -> (Rule, boo
     };
     e.base_detection = derived.base_detection.clone();
     (e, inherited)
+}
+
+/// Copies the typed field of `key` from `derived` into `e`. Overridable
+/// keys without a typed field (`Description`, `Runbook`, `Reference`,
+/// `Reports`, `SummaryAttributes`, `OutputIds`, `OnlyUseBaseRiskScore`)
+/// are read from the effective fields; `Tests` is handled by the caller.
+/// Returns whether the key has a typed field.
+fn take_typed(e: &mut Rule, derived: &Rule, key: &str) -> bool {
+    match key {
+        "Enabled" => e.enabled = derived.enabled.clone(),
+        "Severity" => e.severity = derived.severity.clone(),
+        "DisplayName" => e.display_name = derived.display_name.clone(),
+        "Tags" => e.tags = derived.tags.clone(),
+        "CreateAlert" => e.create_alert = derived.create_alert.clone(),
+        "DedupPeriodMinutes" => e.dedup_period_minutes = derived.dedup_period_minutes.clone(),
+        "Threshold" => e.threshold = derived.threshold.clone(),
+        "InlineFilters" => e.inline_filters = derived.inline_filters.clone(),
+        "DynamicSeverities" => e.dynamic_severities = derived.dynamic_severities.clone(),
+        "AlertTitle" => e.alert_title = derived.alert_title.clone(),
+        "AlertContext" => e.alert_context = derived.alert_context.clone(),
+        "GroupBy" => e.group_by = derived.group_by.clone(),
+        "Status" => e.status = derived.status.clone(),
+        _ => return false,
+    }
+    true
 }
 
 /// Tests of an effective rule, or none.
@@ -244,4 +255,44 @@ pub fn is_status_excluded(root: &Node) -> bool {
     root.get("Status")
         .and_then(Node::as_str)
         .is_some_and(|s| s.eq_ignore_ascii_case("experimental") || s.eq_ignore_ascii_case("deprecated"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{LoadOptions, load_file};
+    use crate::source::FileId;
+
+    #[test]
+    fn typed_inheritance_covers_every_typed_overridable_key() {
+        let load = |t: &str| load_file(FileId(0), Some(t), LoadOptions::default()).analysis.unwrap();
+        let base = load("AnalysisType: rule\nRuleID: B\nLogTypes: [X]\nSeverity: Low\nFilename: b.py\n");
+        let derived = load("AnalysisType: rule\nRuleID: D\nBaseDetection: B\n");
+        let (mut e, b) = (base.rule().unwrap().clone(), derived.rule().unwrap());
+        let typed: Vec<&str> = crate::model::keys::KEYS
+            .iter()
+            .filter(|k| k.overridable)
+            .map(|k| k.name)
+            .filter(|k| take_typed(&mut e, b, k))
+            .collect();
+        assert_eq!(
+            typed,
+            [
+                "Enabled",
+                "Severity",
+                "DisplayName",
+                "Tags",
+                "CreateAlert",
+                "DedupPeriodMinutes",
+                "Threshold",
+                "InlineFilters",
+                "DynamicSeverities",
+                "AlertTitle",
+                "AlertContext",
+                "GroupBy",
+            ]
+        );
+        assert!(take_typed(&mut e, b, "Status"));
+        assert!(!take_typed(&mut e, b, "Filename"), "logic keys stay the base's");
+    }
 }
