@@ -101,21 +101,6 @@ pub struct PlanOptions<'a> {
     pub is_reported: &'a dyn Fn(&Path) -> bool,
 }
 
-/// The local base a derived detection's values merge with, if usable.
-fn mergeable_base<'a>(a: &Analysis, index: &Index<'a>) -> Option<&'a Analysis> {
-    let id = a.rule()?.base_detection.as_ref()?;
-    match index.base(&id.value) {
-        Base::Local(b) if resolve::is_valid_base_kind(b) => Some(b),
-        _ => None,
-    }
-}
-
-/// The root mapping a filter sees: the effective detection
-/// (derived-detections §3, §7.3), without defaults.
-fn effective_root(a: &Analysis, index: &Index<'_>) -> Node {
-    resolve::effective_root(&resolve::effective_fields(a, mergeable_base(a, index)))
-}
-
 fn base_span(d: &Analysis) -> crate::source::Span {
     d.rule()
         .and_then(|r| r.base_detection.as_ref())
@@ -272,9 +257,11 @@ fn feeds_correlation_warnings(x: &resolve::DisabledBase<'_>, corr: &[&Analysis],
 /// A bundled file (or a `Filename` target) outside the project root, or a
 /// `Filename` target that cannot be read.
 pub fn plan(project: &Project, opts: &PlanOptions<'_>) -> Result<Plan> {
-    let invalid = project.invalid_files();
-    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
-    let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let resolve::Resolved {
+        analyses,
+        invalid,
+        index,
+    } = resolve::Resolved::build(project);
     let root_canon = std::fs::canonicalize(&project.root).map_err(|source| Error::Read {
         path: project.root.clone(),
         source,
@@ -283,14 +270,8 @@ pub fn plan(project: &Project, opts: &PlanOptions<'_>) -> Result<Plan> {
     let mut selected: Vec<&Analysis> = Vec::new();
     for a in analyses.iter().copied().filter(|a| !invalid.contains(&a.file)) {
         let src = project.source(a.file);
-        let chosen = if filter::bypasses(&src.rel) {
-            true
-        } else {
-            let root = effective_root(a, &index);
-            (opts.is_reported)(&src.path)
-                && filter::matches_all(opts.filters, &root)
-                && !resolve::is_status_excluded(&root)
-        };
+        let chosen = resolve::selects_for_upload(opts.filters, a, &src.rel, &index)
+            && (filter::bypasses(&src.rel) || (opts.is_reported)(&src.path));
         if chosen {
             selected.push(a);
         }

@@ -20,29 +20,11 @@ use crate::source::Span;
 use crate::yaml::{self, Node, NodeKind};
 use crate::yaml_write;
 
-/// How a `--set` value is typed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ValueKind {
-    Bool,
-    Level,
-    Int,
-    Text,
-    TextList,
-    Mapping,
-    List,
-}
+use crate::model::keys::{self, Kind as ValueKind};
 
+/// The value kind of a key (the table of detection keys).
 fn value_kind(key: &str) -> Option<ValueKind> {
-    Some(match key {
-        "Enabled" | "CreateAlert" | "OnlyUseBaseRiskScore" => ValueKind::Bool,
-        "Severity" => ValueKind::Level,
-        "DedupPeriodMinutes" | "Threshold" => ValueKind::Int,
-        "Description" | "DisplayName" | "Runbook" | "Reference" | "AlertTitle" => ValueKind::Text,
-        "Tags" | "OutputIds" | "SummaryAttributes" => ValueKind::TextList,
-        "Reports" => ValueKind::Mapping,
-        "InlineFilters" | "DynamicSeverities" | "AlertContext" | "GroupBy" => ValueKind::List,
-        _ => return None,
-    })
+    keys::get(key).map(|k| k.kind)
 }
 
 fn node(kind: NodeKind) -> Node {
@@ -143,22 +125,21 @@ pub fn parse_set(raw: &str) -> Result<(&'static str, Node)> {
     Ok((name, node(v)))
 }
 
-/// Keys that a Python alert function of the base decides.
-pub const FUNCTION_OF: &[(&str, &str)] = &[
-    ("Severity", "severity"),
-    ("DynamicSeverities", "severity"),
-    ("AlertTitle", "title"),
-    ("AlertContext", "alert_context"),
-    ("GroupBy", "dedup"),
-    ("Description", "description"),
-    ("Reference", "reference"),
-    ("Runbook", "runbook"),
-    ("OutputIds", "destinations"),
-];
+/// Keys that a Python alert function of the base decides (the table of
+/// detection keys).
+pub const FUNCTION_OF: &[(&str, &str)] = &keys::FUNCTION_OF;
 
 /// Static keys a Python function shadows even when the derived file sets
 /// them (derived-detections §4, `derived-override-shadowed`).
-pub const SHADOWED: &[&str] = &["Severity", "Description", "Reference", "Runbook", "OutputIds"];
+pub const SHADOWED: &[&str] = &{
+    let mut out = [""; keys::SHADOWED.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = keys::SHADOWED[i].0;
+        i += 1;
+    }
+    out
+};
 
 /// A file name from an ID: characters other than letters, digits, `.`,
 /// `_` and `-` become `_`.

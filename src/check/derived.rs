@@ -18,13 +18,7 @@ use crate::resolve::{Base, Index};
 pub struct Derived;
 
 /// Static keys shadowed by a Python alert function of the base (§4).
-const SHADOWED: &[(&str, &str)] = &[
-    ("Severity", "severity"),
-    ("Description", "description"),
-    ("Reference", "reference"),
-    ("Runbook", "runbook"),
-    ("OutputIds", "destinations"),
-];
+const SHADOWED: &[(&str, &str)] = &crate::model::keys::SHADOWED;
 
 impl Check for Derived {
     fn code(&self) -> Code {
@@ -32,7 +26,7 @@ impl Check for Derived {
     }
 
     fn run(&self, cx: &CheckCx<'_>, out: &mut Vec<Diagnostic>) {
-        let index = Index::new(cx.analyses.iter().copied(), |a| cx.invalid.contains(&a.file));
+        let index = Index::of(cx.analyses, cx.invalid);
         for d in cx.analyses.iter().copied() {
             let Some(rule) = d.rule() else { continue };
             let Some(base_id) = &rule.base_detection else { continue };

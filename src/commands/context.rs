@@ -15,7 +15,7 @@ use crate::load::LoadOptions;
 use crate::model::Analysis;
 use crate::project::{Project, ProjectOptions};
 use crate::report::{Format, Style};
-use crate::resolve::{self, Base, Index};
+use crate::resolve::{self, Index};
 use crate::settings::{self, Layers, Settings};
 use crate::source::FileId;
 
@@ -253,23 +253,7 @@ impl Context {
     /// base is matched on its effective (inherited) values (cli-and-settings
     /// §4.10).
     pub fn selects(&self, a: &Analysis, rel: &str, index: &Index<'_>) -> bool {
-        if self.filters.is_empty() || filter::bypasses(rel) {
-            return true;
-        }
-        let base = a
-            .rule()
-            .and_then(|r| r.base_detection.as_ref())
-            .and_then(|b| match index.base(&b.value) {
-                Base::Local(base) => Some(base),
-                _ => None,
-            });
-        match base {
-            Some(base) => {
-                let root = resolve::effective_root(&resolve::effective_fields(a, Some(base)));
-                filter::matches_all(&self.filters, &root)
-            }
-            None => filter::matches_all(&self.filters, &a.root),
-        }
+        resolve::selects(&self.filters, a, rel, index)
     }
 }
 

@@ -42,7 +42,7 @@ use crate::model::{Analysis, AnalysisType};
 use crate::panther_api::RemoteBase;
 use crate::project::Project;
 use crate::report::message;
-use crate::resolve::{self, Field, Index};
+use crate::resolve::{self, Field};
 use crate::scaffold::{
     FUNCTION_OF, SHADOWED, file_name, generate, generate_remote, head, parse_set, plural, push_entry,
 };
@@ -169,9 +169,11 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     let sets = args.set.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>>>()?;
     let mut cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
     let project = cx.load()?;
-    let invalid = project.invalid_files();
-    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
-    let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let resolve::Resolved {
+        analyses,
+        invalid,
+        index,
+    } = resolve::Resolved::build(&project);
     let base_id = args.base_id.as_str();
     let rules = || {
         analyses

@@ -176,7 +176,7 @@ mod tests {
             .enumerate()
             .filter_map(|(i, t)| load_file(FileId(i as u32), Some(t), LoadOptions::default()).analysis)
             .collect();
-        let index = Index::new(loaded.iter(), |_| false);
+        let index = Index::of_valid(loaded.iter());
         assert_eq!(missing(loaded.iter(), &index), vec!["Remote.One".to_owned()]);
         let d = diagnostic(&loaded[0], &Lookup::NotFound).map(|d| d.code);
         assert_eq!(d, Some(Code::RemoteBaseLookup));

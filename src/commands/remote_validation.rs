@@ -23,7 +23,6 @@ use crate::filter;
 use crate::model::{Analysis, Body};
 use crate::panther_api::{self, ApiError, Client, Issue, ValidateStatus};
 use crate::report::Status;
-use crate::resolve::Index;
 use crate::source::Spanned;
 use crate::source::{FileId, SourceFile, Span};
 
@@ -223,8 +222,7 @@ pub fn run(cx: &Context, outcome: &mut Outcome, client: &Client) -> crate::error
     // 2. Bases missing from the repository.
     let bases = {
         let project = &outcome.project;
-        let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
-        let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+        let crate::resolve::Resolved { analyses, index, .. } = crate::resolve::Resolved::build(project);
         let derived: Vec<&Analysis> = analyses
             .iter()
             .copied()

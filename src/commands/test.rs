@@ -23,7 +23,7 @@ use crate::exit;
 use crate::model::correlation::{CorrelationRule, CorrelationTest};
 use crate::model::{Analysis, AnalysisType, Body, Rule, RuleTest};
 use crate::report::{FunctionReport, ItemReport, Status, TestReport};
-use crate::resolve::{self, Base, Index};
+use crate::resolve::{self, Index, Skip};
 use crate::source::Span;
 
 /// Options of `detect test`.
@@ -322,7 +322,6 @@ struct ItemCx<'a> {
     remote: &'a BTreeMap<String, Lookup>,
     opts: &'a TestOptions,
     strict: bool,
-    invalid: &'a HashSet<crate::source::FileId>,
 }
 
 fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
@@ -342,7 +341,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     // Decide the effective rule, the cases and any skip reason.
     let mut effective: Option<Rule> = None;
     let mut base_file = None;
-    let mut skip: Option<&'static str> = None;
+    let mut skip: Option<Skip> = None;
     let cases: Vec<Case<'_>>;
     let mut correlation: Option<std::result::Result<Correlation, String>> = None;
     let mut enabled = a.rule().map_or_else(
@@ -357,12 +356,12 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     match a.rule() {
         Some(rule) if rule.is_derived() => {
             let base_id = rule.base_detection.as_ref().map_or("", |b| b.value.as_str());
-            match cx.index.base(base_id) {
-                Base::NotLocal => match cx.remote.get(base_id).and_then(Lookup::found) {
+            match cx.index.usable_base(base_id) {
+                Err(Skip::UnknownBase) => match cx.remote.get(base_id).and_then(Lookup::found) {
                     // The base is Python on the instance: list its tests when
                     // the derived detection has none of its own (as PAT does).
                     Some(remote) => {
-                        skip = Some("remote python base");
+                        skip = Some(Skip::RemotePythonBase);
                         let own = resolve::tests(rule);
                         cases = if own.is_empty() {
                             let at = rule.base_detection.as_ref().map_or(a.root.first_key_span(), |b| b.span);
@@ -383,20 +382,15 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
                         };
                     }
                     None => {
-                        skip = Some("unknown base");
+                        skip = Some(Skip::UnknownBase);
                         cases = rule_cases(resolve::tests(rule), &a.root, None);
                     }
                 },
-                Base::Invalid(_) => {
-                    skip = Some("invalid base");
+                Err(why) => {
+                    skip = Some(why);
                     cases = rule_cases(resolve::tests(rule), &a.root, None);
                 }
-                Base::Local(b) if !resolve::is_valid_base_kind(b) || cx.invalid.contains(&b.file) => {
-                    skip = Some("invalid base");
-                    cases = rule_cases(resolve::tests(rule), &a.root, None);
-                }
-                Base::Local(b) => {
-                    let base_rule = b.rule().expect("checked: a valid base is a rule");
+                Ok((b, base_rule)) => {
                     base_file = Some(b.file);
                     let (e, inherited) = resolve::effective(base_rule, rule, &a.root);
                     enabled = e.enabled.as_ref().is_some_and(|v| v.value);
@@ -405,7 +399,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
                     let root = if inherited { &b.root } else { &a.root };
                     cases = rule_cases(resolve::tests(e), root, inherited.then_some(base_id));
                     if !e.is_simple() {
-                        skip = Some("python rule");
+                        skip = Some(Skip::PythonRule);
                     }
                 }
             }
@@ -415,7 +409,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
             if rule.is_simple() {
                 effective = Some(rule.clone());
             } else {
-                skip = Some("python rule");
+                skip = Some(Skip::PythonRule);
             }
         }
         None if a.analysis_type.value == AnalysisType::CorrelationRule => {
@@ -428,7 +422,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
         }
         None => {
             cases = raw_cases(a);
-            skip = Some("python rule");
+            skip = Some(Skip::PythonRule);
         }
     }
     // Selection by test names.
@@ -437,22 +431,22 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     } else {
         cases.iter().filter(|c| cx.opts.test_names.contains(&c.name)).collect()
     };
-    let reason: Option<&'static str> = if cx.opts.skip_disabled && !enabled {
-        Some("disabled")
+    let reason: Option<Skip> = if cx.opts.skip_disabled && !enabled {
+        Some(Skip::Disabled)
     } else if !cx.opts.test_names.is_empty() && selected.is_empty() {
-        Some("no matching test names")
-    } else if matches!(skip, Some("unknown base" | "invalid base" | "remote python base")) {
+        Some(Skip::NoMatchingTestNames)
+    } else if skip.is_some_and(Skip::is_base) {
         skip
     } else if cases.is_empty() {
-        Some("no tests")
+        Some(Skip::NoTests)
     } else {
         skip
     };
-    let counted = matches!(reason, None | Some("no tests" | "python rule"));
+    let counted = matches!(reason, None | Some(Skip::NoTests | Skip::PythonRule));
     match reason {
         Some(r) => {
             item.status = Status::Skipped;
-            item.reason = Some(r.to_owned());
+            item.reason = Some(r.as_str().to_owned());
             let listed: Vec<Case<'_>> = selected
                 .iter()
                 .map(|c| Case {
@@ -534,10 +528,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     // --strict (step 5).
     if cx.strict
         && item.status == Status::Skipped
-        && matches!(
-            item.reason.as_deref(),
-            Some("unknown base" | "invalid base" | "remote python base" | "no tests" | "python rule")
-        )
+        && reason.is_some_and(|r| r.is_base() || matches!(r, Skip::NoTests | Skip::PythonRule))
     {
         item.status = Status::Failed;
     }
@@ -578,9 +569,11 @@ fn lookup_remote_bases(
 pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
     let start = Instant::now();
     let mut project = cx.load()?;
-    let invalid = project.invalid_files();
-    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
-    let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let resolve::Resolved {
+        analyses,
+        invalid,
+        index,
+    } = resolve::Resolved::build(&project);
     let remote = match &opts.remote {
         Some(client) => lookup_remote_bases(cx, client, &project, &analyses, &index, &invalid),
         None => remote_bases::Resolved::default(),
@@ -590,7 +583,6 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
         remote: &remote.lookups,
         opts,
         strict: cx.strict,
-        invalid: &invalid,
     };
     let runs: Vec<Option<Run>> = project
         .entries

@@ -12,7 +12,6 @@ use crate::error::Result;
 use crate::exit;
 use crate::project::Project;
 use crate::report::{ItemReport, RunReport, Status};
-use crate::resolve::Index;
 use crate::source::FileId;
 
 /// The outcome of a command: its report data and exit code.
@@ -76,10 +75,7 @@ fn deselected(cx: &Context, project: &Project) -> HashSet<FileId> {
     if cx.filters.is_empty() {
         return HashSet::new();
     }
-    let invalid = project.invalid_files();
-    let index = Index::new(project.entries.iter().filter_map(|e| e.analysis.as_ref()), |a| {
-        invalid.contains(&a.file)
-    });
+    let index = crate::resolve::Resolved::build(project).index;
     project
         .entries
         .iter()
@@ -94,10 +90,7 @@ fn deselected(cx: &Context, project: &Project) -> HashSet<FileId> {
 
 /// Builds the validate items of a loaded project.
 pub fn items(cx: &Context, project: &Project) -> Vec<ItemReport> {
-    let invalid = project.invalid_files();
-    let index = Index::new(project.entries.iter().filter_map(|e| e.analysis.as_ref()), |a| {
-        invalid.contains(&a.file)
-    });
+    let crate::resolve::Resolved { invalid, index, .. } = crate::resolve::Resolved::build(project);
     let mut items = Vec::new();
     for e in &project.entries {
         let src = project.source(e.file);

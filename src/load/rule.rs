@@ -45,29 +45,9 @@ pub const RULE_KEYS: &[&str] = &[
     "BaseDetection",
 ];
 
-/// Keys a derived detection may override (derived-detections §2.2, §3).
-pub const OVERRIDABLE: &[&str] = &[
-    "Enabled",
-    "Severity",
-    "Description",
-    "DisplayName",
-    "Runbook",
-    "Reference",
-    "Tags",
-    "Reports",
-    "SummaryAttributes",
-    "OutputIds",
-    "CreateAlert",
-    "DedupPeriodMinutes",
-    "Threshold",
-    "OnlyUseBaseRiskScore",
-    "InlineFilters",
-    "DynamicSeverities",
-    "AlertTitle",
-    "AlertContext",
-    "GroupBy",
-    "Tests",
-];
+/// Keys a derived detection may override (derived-detections §2.2, §3),
+/// from the table of detection keys.
+pub const OVERRIDABLE: &[&str] = &crate::model::keys::OVERRIDABLE;
 
 /// Keys a derived detection sets besides the overrides: identity
 /// (derived-detections §2.1) and PAT's bookkeeping (§2.2).

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::engine::{AlertFields, Program};
 use crate::load::{LoadOptions, load_file};
+use crate::model::Analysis;
 use crate::model::Level;
 use crate::source::FileId;
 

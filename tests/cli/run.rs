@@ -1193,3 +1193,40 @@ fn summary_counts_a_correlation_match_once_however_many_runs_find_it() {
     );
     assert!(err.contains(" · 25 signals · 10 alerts ("), "{err}");
 }
+
+#[test]
+fn filter_matches_values_a_derived_detection_inherits() {
+    // The derived detection writes no Severity: `High` comes from its base,
+    // and `--filter Severity=High` selects it like `test` and `validate` do.
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let rule = |id: &str, severity: &str| {
+        format!(
+            "AnalysisType: rule\nRuleID: {id}\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: {severity}\n\
+             Detection:\n  - KeyPath: eventName\n    Condition: Equals\n    Value: ConsoleLogin\n"
+        )
+    };
+    std::fs::write(rules.join("base.yml"), rule("Inherit.Base", "High")).unwrap();
+    std::fs::write(rules.join("low.yml"), rule("Inherit.Low", "Low")).unwrap();
+    std::fs::write(
+        rules.join("derived.yml"),
+        "AnalysisType: rule\nRuleID: Inherit.Derived\nBaseDetection: Inherit.Base\nDisplayName: Derived\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("events.jsonl"),
+        "{\"p_log_type\": \"AWS.CloudTrail\", \"p_event_time\": \"2024-06-03T09:10:00Z\", \"eventName\": \"ConsoleLogin\"}\n",
+    )
+    .unwrap();
+    let mut c = detect(tmp.path());
+    c.args(["run", ".", "--filter", "Severity=High", "--events", "events.jsonl"]);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    let alerts: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut ids: Vec<&str> = alerts.iter().map(|a| a["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["Inherit.Base", "Inherit.Derived"], "{out}");
+    let derived = alerts.iter().find(|a| a["id"] == "Inherit.Derived").unwrap();
+    assert_eq!(derived["severity"], "HIGH");
+}

@@ -12,11 +12,11 @@ use crate::alerting::time::MINUTE;
 use crate::engine::Program;
 use crate::engine::correlation::Correlation;
 use crate::error::{Error, Result};
-use crate::filter::{self, Filter};
+use crate::filter::Filter;
 use crate::model::correlation::{CorrelationRule, Trigger};
 use crate::model::{Analysis, AnalysisType, Body, Level, Rule};
 use crate::project::Project;
-use crate::resolve::{self, Base, Index};
+use crate::resolve::{self, Skip};
 use crate::yaml::Node;
 
 /// A detection compiled for the run.
@@ -104,9 +104,7 @@ impl Plan {
 }
 
 fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
-    let invalid = project.invalid_files();
-    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
-    let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let resolve::Resolved { invalid, index, .. } = resolve::Resolved::build(project);
     let mut plan = Plan {
         detections: Vec::new(),
         correlations: Vec::new(),
@@ -128,7 +126,7 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                 return None;
             }
             let src = project.source(e.file);
-            (filter::bypasses(&src.rel) || filter::matches_all(select.filters, &a.root)).then_some(a)
+            resolve::selects(select.filters, a, &src.rel, &index).then_some(a)
         })
         .collect();
     let wanted: HashSet<String> = select.rules.iter().cloned().collect();
@@ -166,9 +164,9 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
             plan.invalid += 1;
             continue;
         }
-        let skip = |plan: &mut Plan, reason: &'static str| {
-            *plan.skipped.entry(reason).or_default() += 1;
-            plan.skipped_ids.push((id.clone(), reason));
+        let skip = |plan: &mut Plan, reason: Skip| {
+            *plan.skipped.entry(reason.as_str()).or_default() += 1;
+            plan.skipped_ids.push((id.clone(), reason.as_str()));
         };
         match (&a.body, a.analysis_type.value) {
             (Body::Rule(rule), AnalysisType::Rule) => {
@@ -176,24 +174,12 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                 let mut base_root: Option<&Node> = None;
                 let effective: Rule = if rule.is_derived() {
                     let base_id = rule.base_detection.as_ref().map_or("", |b| b.value.as_str());
-                    match index.base(base_id) {
-                        Base::NotLocal => {
-                            skip(&mut plan, "unknown base");
+                    match index.usable_base(base_id) {
+                        Err(why) => {
+                            skip(&mut plan, why);
                             continue;
                         }
-                        Base::Invalid(_) => {
-                            skip(&mut plan, "invalid base");
-                            continue;
-                        }
-                        Base::Local(b) if !resolve::is_valid_base_kind(b) || invalid.contains(&b.file) => {
-                            skip(&mut plan, "invalid base");
-                            continue;
-                        }
-                        Base::Local(b) => {
-                            let Some(base_rule) = b.rule() else {
-                                skip(&mut plan, "invalid base");
-                                continue;
-                            };
+                        Ok((b, base_rule)) => {
                             files.push(text_of(project, b.file));
                             base_root = Some(&b.root);
                             resolve::effective(base_rule, rule, &a.root).0
@@ -203,7 +189,7 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                     (**rule).clone()
                 };
                 if !effective.is_simple() {
-                    skip(&mut plan, "python rule");
+                    skip(&mut plan, Skip::PythonRule);
                     continue;
                 }
                 let enabled = effective.enabled.as_ref().is_some_and(|e| e.value);
@@ -225,9 +211,9 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                 skip(
                     &mut plan,
                     if rule.is_simple() {
-                        "scheduled rule"
+                        Skip::ScheduledRule
                     } else {
-                        "python rule"
+                        Skip::PythonRule
                     },
                 );
             }
@@ -240,9 +226,9 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                     }
                     corr_files.push((a, c, signals_only_by_selection));
                 }
-                None => skip(&mut plan, "invalid correlation rule"),
+                None => skip(&mut plan, Skip::InvalidCorrelationRule),
             },
-            _ => skip(&mut plan, "python rule"),
+            _ => skip(&mut plan, Skip::PythonRule),
         }
     }
     // Correlation rules.
@@ -255,13 +241,13 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                 .and_then(|d| d.schedule.as_ref())
                 .and_then(|s| s.trigger.clone()),
         ) else {
-            *plan.skipped.entry("invalid correlation rule").or_default() += 1;
-            plan.skipped_ids.push((id, "invalid correlation rule"));
+            *plan.skipped.entry(Skip::InvalidCorrelationRule.as_str()).or_default() += 1;
+            plan.skipped_ids.push((id, Skip::InvalidCorrelationRule.as_str()));
             continue;
         };
         let Ok(engine) = Correlation::compile(d) else {
-            *plan.skipped.entry("invalid correlation rule").or_default() += 1;
-            plan.skipped_ids.push((id, "invalid correlation rule"));
+            *plan.skipped.entry(Skip::InvalidCorrelationRule.as_str()).or_default() += 1;
+            plan.skipped_ids.push((id, Skip::InvalidCorrelationRule.as_str()));
             continue;
         };
         let text = |n: &Option<crate::source::Spanned<String>>| n.as_ref().map(|s| s.value.clone()).unwrap_or_default();

@@ -114,18 +114,20 @@ fn mergeable_base<'a>(item: &Analysis, index: &Index<'a>) -> (Option<BaseRef>, O
 
 /// The loaded item with ID `id`: the valid one, else the first.
 pub(super) fn find<'p>(project: &'p Project, id: &str) -> Option<&'p Analysis> {
-    let invalid = project.invalid_files();
-    let analyses = project.entries.iter().filter_map(|e| e.analysis.as_ref());
-    let index = Index::new(analyses.clone(), |a| invalid.contains(&a.file));
-    index.get(id).or_else(|| analyses.clone().find(|a| a.id_str() == id))
+    let set = resolve::Resolved::build(project);
+    set.index
+        .get(id)
+        .or_else(|| set.analyses.iter().copied().find(|a| a.id_str() == id))
 }
 
 /// Builds the view of the item with ID `id`, or `None` when no loaded item
 /// has it. `filters` are the selection filters of a hypothetical upload.
 pub fn view(project: &Project, filters: &[filter::Filter], id: &str) -> Option<View> {
-    let invalid = project.invalid_files();
-    let analyses: Vec<&Analysis> = project.entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
-    let index = Index::new(analyses.iter().copied(), |a| invalid.contains(&a.file));
+    let resolve::Resolved {
+        analyses,
+        invalid,
+        index,
+    } = resolve::Resolved::build(project);
     let item = index
         .get(id)
         .or_else(|| analyses.iter().copied().find(|a| a.id_str() == id))?;
@@ -145,12 +147,7 @@ pub fn view(project: &Project, filters: &[filter::Filter], id: &str) -> Option<V
         .iter()
         .copied()
         .filter(|a| !invalid.contains(&a.file))
-        .filter(|a| {
-            let (_, b) = mergeable_base(a, &index);
-            let root = resolve::effective_root(&resolve::effective_fields(a, b));
-            let rel = &project.source(a.file).rel;
-            (filter::bypasses(rel) || filter::matches_all(filters, &root)) && !resolve::is_status_excluded(&root)
-        })
+        .filter(|a| resolve::selects_for_upload(filters, a, &project.source(a.file).rel, &index))
         .collect();
     let mut plan = resolve::bases_to_disable(&selection, &analyses, &index);
     let kept = crate::bundle::keep_correlation_feeders(&mut plan, &analyses, &invalid);
