@@ -1,13 +1,13 @@
 //! `detect show`: print the effective detection of an ID, each top-level
 //! field with its source (cli-and-settings §6.3).
 //!
-//! The effective detection is built by [`resolve::effective_fields`]
+//! The effective detection is built by [`crate::resolve::effective_fields`]
 //! (derived-detections §3); values are the YAML values as written in the
 //! file they come from (cli-and-settings §8 item 1). The command also says
 //! whether an upload with automatic base disabling would disable the item
-//! ([`resolve::bases_to_disable`], derived-detections §7.2), and, in the
+//! ([`crate::resolve::bases_to_disable`], derived-detections §7.2), and, in the
 //! human form, which key or Python function decides each alert field
-//! ([`resolve::alert_precedence`], §4).
+//! ([`crate::resolve::alert_precedence`], §4).
 //!
 //! # JSON form
 //!

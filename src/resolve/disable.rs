@@ -70,7 +70,7 @@ fn enabled_value(root: &Node) -> Option<bool> {
 ///
 /// * `selection`: the items chosen for this upload, in bundle order: valid
 ///   items that pass the selection filters (evaluated on effective values,
-///   [`effective_root`]) and are not experimental or deprecated
+///   [`crate::resolve::effective_root`]) and are not experimental or deprecated
 ///   ([`is_status_excluded`]). Items that are not derived are ignored.
 /// * `project`: every item loaded from the project (ignore patterns
 ///   applied, filters not), to find derived detections that inherit

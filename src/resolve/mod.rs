@@ -1,12 +1,12 @@
 //! The resolve stage: BaseDetection inheritance (derived-detections §3, §5).
 //!
 //! Between loading and the checks: finds the base of each derived detection
-//! among the loaded items ([`set`]), builds the effective detection, every
+//! among the loaded items (`set.rs`), builds the effective detection, every
 //! key of the base with each overridable key the derived file writes
-//! replacing the base's value whole ([`fields`]), and says why an item
-//! cannot be evaluated ([`skip`]). Logic keys are always the base's. Tests
+//! replacing the base's value whole (`fields.rs`), and says why an item
+//! cannot be evaluated (`skip.rs`). Logic keys are always the base's. Tests
 //! are inherited when the derived file has no `Tests` key at all. Alert
-//! precedence ([`precedence`]) and automatic base disabling ([`disable`])
+//! precedence (`precedence.rs`) and automatic base disabling (`disable.rs`)
 //! read the same set.
 
 mod disable;

@@ -1,9 +1,9 @@
 //! Replaying detections over events (alerts-and-webhooks §4–§5,
 //! correlation-rules §4.3), the domain part of `detect run`.
 //!
-//! [`plan`] chooses and compiles the detections; [`evaluate`] is the
+//! [`plan`] chooses and compiles the detections; [`evaluate`](mod@evaluate) is the
 //! workers' part for one record; [`join`] keeps the join values of signals
-//! for the correlation rules; [`correlate`] runs those at the times
+//! for the correlation rules; [`correlate`](mod@correlate) runs those at the times
 //! [`schedule`] gives; [`signal`] writes the signal lines of both. The
 //! command reads the inputs, feeds the grouper in input order and writes
 //! the outputs.
