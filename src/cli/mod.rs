@@ -175,9 +175,10 @@ pub enum Color {
     Never,
 }
 
-/// Flags shared by every command that loads a project.
-#[derive(Debug, Default, Args)]
-pub struct ProjectArgs {
+/// What to read: the paths and the settings file, defined once for every
+/// command that reads detections.
+#[derive(Debug, Default, Clone, Args)]
+pub struct SourceArgs {
     /// Files or folders to read (default: `.`).
     pub paths: Vec<PathBuf>,
     /// Same as a positional path (PAT compatibility; repeatable).
@@ -186,6 +187,11 @@ pub struct ProjectArgs {
     /// Settings file (default: `.panther_settings.yml`, searched upwards).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// Which files and items to take: `--ignore-files`, `--filter`, `--all-dirs`.
+#[derive(Debug, Default, Clone, Args)]
+pub struct SelectArgs {
     /// Skip a file: exact path, folder or gitignore-style glob (repeatable).
     #[arg(long = "ignore-files", value_name = "PATH|GLOB")]
     pub ignore_files: Vec<String>,
@@ -195,6 +201,11 @@ pub struct ProjectArgs {
     /// Read every folder, not only those whose names contain `rules` & co.
     #[arg(long)]
     pub all_dirs: bool,
+}
+
+/// The flags of the loading checks (extra keys, table names).
+#[derive(Debug, Default, Clone, Args)]
+pub struct ChecksArgs {
     /// Accept unknown top-level keys of rules and policies (warning).
     #[arg(long, overrides_with = "no_ignore_extra_keys")]
     pub ignore_extra_keys: bool,
@@ -212,39 +223,38 @@ pub struct ProjectArgs {
     pub valid_table_names: Vec<String>,
 }
 
+/// Flags shared by every command that loads a project.
+#[derive(Debug, Default, Args)]
+pub struct ProjectArgs {
+    /// What to read.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Which files and items.
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// The loading checks.
+    #[command(flatten)]
+    pub checks: ChecksArgs,
+}
+
 /// The loading flags of `fmt`: what to read and select; it checks no
 /// detection, so the flags of the checks are not there.
 #[derive(Debug, Default, Args)]
 pub struct DiscoverArgs {
-    /// Files or folders to read (default: `.`).
-    pub paths: Vec<PathBuf>,
-    /// Same as a positional path (PAT compatibility; repeatable).
-    #[arg(long = "path", value_name = "DIR")]
-    pub path: Vec<PathBuf>,
-    /// Settings file (default: `.panther_settings.yml`, searched upwards).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Skip a file: exact path, folder or gitignore-style glob (repeatable).
-    #[arg(long = "ignore-files", value_name = "PATH|GLOB")]
-    pub ignore_files: Vec<String>,
-    /// Select items: KEY=VALUE or KEY!=VALUE, values split on `,` (repeatable).
-    #[arg(long, value_name = "KEY=VALUE")]
-    pub filter: Vec<String>,
-    /// Read every folder, not only those whose names contain `rules` & co.
-    #[arg(long)]
-    pub all_dirs: bool,
+    /// What to read.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Which files and items.
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 impl DiscoverArgs {
     /// The same, as the loading flags `Context::resolve` takes.
     pub fn project(&self) -> ProjectArgs {
         ProjectArgs {
-            paths: self.paths.clone(),
-            path: self.path.clone(),
-            config: self.config.clone(),
-            ignore_files: self.ignore_files.clone(),
-            filter: self.filter.clone(),
-            all_dirs: self.all_dirs,
+            source: self.source.clone(),
+            select: self.select.clone(),
             ..ProjectArgs::default()
         }
     }
@@ -254,52 +264,31 @@ impl DiscoverArgs {
 /// one base, named by its ID).
 #[derive(Debug, Default, Args)]
 pub struct DeriveProjectArgs {
-    /// Files or folders to read (default: `.`).
-    pub paths: Vec<PathBuf>,
-    /// Same as a positional path (PAT compatibility; repeatable).
-    #[arg(long = "path", value_name = "DIR")]
-    pub path: Vec<PathBuf>,
-    /// Settings file (default: `.panther_settings.yml`, searched upwards).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// What to read.
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Skip a file: exact path, folder or gitignore-style glob (repeatable).
     #[arg(long = "ignore-files", value_name = "PATH|GLOB")]
     pub ignore_files: Vec<String>,
     /// Read every folder, not only those whose names contain `rules` & co.
     #[arg(long)]
     pub all_dirs: bool,
-    /// Accept unknown top-level keys of rules and policies (warning).
-    #[arg(long, overrides_with = "no_ignore_extra_keys")]
-    pub ignore_extra_keys: bool,
-    /// Turns `--ignore-extra-keys` off (also a settings or environment value); the last of the two wins.
-    #[arg(long, overrides_with = "ignore_extra_keys", hide_short_help = true)]
-    pub no_ignore_extra_keys: bool,
-    /// Skip the table-name check of scheduled queries.
-    #[arg(long, overrides_with = "no_ignore_table_names")]
-    pub ignore_table_names: bool,
-    /// Turns `--ignore-table-names` off (also a settings or environment value); the last of the two wins.
-    #[arg(long, overrides_with = "ignore_table_names", hide_short_help = true)]
-    pub no_ignore_table_names: bool,
-    /// Extra allowed table names for scheduled queries (`*` = any; repeatable).
-    #[arg(long, value_name = "PATTERN")]
-    pub valid_table_names: Vec<String>,
+    /// The loading checks.
+    #[command(flatten)]
+    pub checks: ChecksArgs,
 }
 
 impl DeriveProjectArgs {
     /// The same, as the loading flags `Context::resolve` takes.
     pub fn project(&self) -> ProjectArgs {
         ProjectArgs {
-            paths: self.paths.clone(),
-            path: self.path.clone(),
-            config: self.config.clone(),
-            ignore_files: self.ignore_files.clone(),
-            all_dirs: self.all_dirs,
-            ignore_extra_keys: self.ignore_extra_keys,
-            no_ignore_extra_keys: self.no_ignore_extra_keys,
-            ignore_table_names: self.ignore_table_names,
-            no_ignore_table_names: self.no_ignore_table_names,
-            valid_table_names: self.valid_table_names.clone(),
-            ..ProjectArgs::default()
+            source: self.source.clone(),
+            select: SelectArgs {
+                ignore_files: self.ignore_files.clone(),
+                all_dirs: self.all_dirs,
+                ..SelectArgs::default()
+            },
+            checks: self.checks.clone(),
         }
     }
 }
@@ -322,9 +311,11 @@ impl RootArgs {
     /// The same, as the loading flags `Context::resolve` takes.
     pub fn project(&self) -> ProjectArgs {
         ProjectArgs {
-            paths: self.paths.clone(),
-            path: self.path.clone(),
-            config: self.config.clone(),
+            source: SourceArgs {
+                paths: self.paths.clone(),
+                path: self.path.clone(),
+                config: self.config.clone(),
+            },
             ..ProjectArgs::default()
         }
     }
@@ -343,7 +334,10 @@ impl ConfigArgs {
     /// The same, as the loading flags `Context::resolve` takes.
     pub fn project(&self) -> ProjectArgs {
         ProjectArgs {
-            config: self.config.clone(),
+            source: SourceArgs {
+                config: self.config.clone(),
+                ..SourceArgs::default()
+            },
             ..ProjectArgs::default()
         }
     }

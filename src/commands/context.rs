@@ -64,7 +64,13 @@ impl Context {
         // What is read before the settings file is found: the environment only.
         let no_settings = Settings::default();
         let env = Layers::new(&no_settings);
-        let mut roots: Vec<PathBuf> = project.paths.iter().chain(&project.path).cloned().collect();
+        let mut roots: Vec<PathBuf> = project
+            .source
+            .paths
+            .iter()
+            .chain(&project.source.path)
+            .cloned()
+            .collect();
         if roots.is_empty() {
             if let Some(p) = env.var("PANTHER_PATH") {
                 roots.push(PathBuf::from(p));
@@ -74,7 +80,7 @@ impl Context {
         let project_root = discover::project_root(&first, &cwd);
         let env_config = env.var("DETECT_CONFIG");
         let settings = match settings::locate(
-            project.config.as_deref(),
+            project.source.config.as_deref(),
             env_config.as_deref(),
             &cwd,
             &first,
@@ -107,11 +113,11 @@ impl Context {
         };
         let layers = Layers::new(&settings);
         let ignore = layers.list(
-            &project.ignore_files,
+            &project.select.ignore_files,
             "PANTHER_IGNORE_FILES",
             settings.ignore_files.as_deref(),
         );
-        let raw_filters = layers.list(&project.filter, "PANTHER_FILTER", settings.filter.as_deref());
+        let raw_filters = layers.list(&project.select.filter, "PANTHER_FILTER", settings.filter.as_deref());
         let mut warnings = Vec::new();
         let filters = filter::parse(&raw_filters, &mut warnings)?;
         let format = match output.format {
@@ -139,17 +145,17 @@ impl Context {
             verbose: output.verbose > 0,
             ..Style::default()
         };
-        let all_dirs = layers.switch(project.all_dirs, false, None, settings.all_dirs, false)?;
+        let all_dirs = layers.switch(project.select.all_dirs, false, None, settings.all_dirs, false)?;
         let ignore_extra_keys = layers.switch(
-            project.ignore_extra_keys,
-            project.no_ignore_extra_keys,
+            project.checks.ignore_extra_keys,
+            project.checks.no_ignore_extra_keys,
             None,
             settings.ignore_extra_keys,
             false,
         )?;
         let ignore_table_names = layers.switch(
-            project.ignore_table_names,
-            project.no_ignore_table_names,
+            project.checks.ignore_table_names,
+            project.checks.no_ignore_table_names,
             None,
             settings.ignore_table_names,
             false,
@@ -169,6 +175,7 @@ impl Context {
                     ignore_extra_keys,
                     ignore_table_names,
                     valid_table_names: project
+                        .checks
                         .valid_table_names
                         .iter()
                         .chain(settings.valid_table_names.iter().flatten())
