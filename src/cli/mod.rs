@@ -184,9 +184,9 @@ pub struct SourceArgs {
     /// Same as a positional path (PAT compatibility; repeatable).
     #[arg(long = "path", value_name = "DIR")]
     pub path: Vec<PathBuf>,
-    /// Settings file (default: `.panther_settings.yml`, searched upwards).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// The settings file.
+    #[command(flatten)]
+    pub settings: ConfigArgs,
 }
 
 /// Which files and items to take: `--ignore-files`, `--filter`, `--all-dirs`.
@@ -302,9 +302,9 @@ pub struct RootArgs {
     /// Same as a positional path (PAT compatibility; repeatable).
     #[arg(long = "path", value_name = "DIR")]
     pub path: Vec<PathBuf>,
-    /// Settings file (default: `.panther_settings.yml`, searched upwards).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// The settings file.
+    #[command(flatten)]
+    pub settings: ConfigArgs,
 }
 
 impl RootArgs {
@@ -314,7 +314,7 @@ impl RootArgs {
             source: SourceArgs {
                 paths: self.paths.clone(),
                 path: self.path.clone(),
-                config: self.config.clone(),
+                settings: self.settings.clone(),
             },
             ..ProjectArgs::default()
         }
@@ -323,7 +323,7 @@ impl RootArgs {
 
 /// The one loading flag of commands that read only the settings file
 /// (`check-connection`, `delete`): they take no paths or filters.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Default, Clone, Args)]
 pub struct ConfigArgs {
     /// Settings file (default: `.panther_settings.yml`, searched upwards).
     #[arg(long, value_name = "FILE")]
@@ -335,7 +335,7 @@ impl ConfigArgs {
     pub fn project(&self) -> ProjectArgs {
         ProjectArgs {
             source: SourceArgs {
-                config: self.config.clone(),
+                settings: self.clone(),
                 ..SourceArgs::default()
             },
             ..ProjectArgs::default()

@@ -80,7 +80,7 @@ impl Context {
         let project_root = discover::project_root(&first, &cwd);
         let env_config = env.var("DETECT_CONFIG");
         let settings = match settings::locate(
-            project.source.config.as_deref(),
+            project.source.settings.config.as_deref(),
             env_config.as_deref(),
             &cwd,
             &first,
