@@ -363,9 +363,9 @@ pub struct ReportArgs {
     /// also the variables of network requests.
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
-    /// Worker threads (default: number of CPUs).
-    #[arg(long, alias = "workers", value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Worker threads.
+    #[command(flatten)]
+    pub workers: JobsArgs,
     /// Make any warning fail the run (exit 1).
     #[arg(long)]
     pub deny_warnings: bool,
@@ -381,11 +381,19 @@ impl ReportArgs {
             color: self.color,
             quiet: self.quiet,
             verbose: self.verbose,
-            jobs: self.jobs,
+            jobs: self.workers.jobs,
             strict,
             deny_warnings: self.deny_warnings,
         }
     }
+}
+
+/// `--jobs` (alias `--workers`), of `run` and the report commands.
+#[derive(Debug, Default, Args)]
+pub struct JobsArgs {
+    /// Worker threads (default: number of CPUs).
+    #[arg(long, alias = "workers", value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 /// The output options a command passes to `Context::resolve`: the report

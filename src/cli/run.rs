@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::ProjectArgs;
+use crate::cli::{JobsArgs, ProjectArgs};
 
 /// Flags of `detect run`.
 #[derive(Debug, Args)]
@@ -57,9 +57,9 @@ pub struct RunArgs {
     /// Exit 1 on skipped detections, 2 on unreadable input lines.
     #[arg(long)]
     pub strict: bool,
-    /// Worker threads (default: number of CPUs).
-    #[arg(long, alias = "workers", value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Worker threads.
+    #[command(flatten)]
+    pub workers: JobsArgs,
     /// Print only problems and the summary line.
     #[arg(short, long)]
     pub quiet: bool,

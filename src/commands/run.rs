@@ -50,7 +50,7 @@ const SHOWN_PROBLEMS: usize = 20;
 pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     let start = Instant::now();
     let output = OutputArgs {
-        jobs: args.jobs,
+        jobs: args.workers.jobs,
         strict: args.strict,
         quiet: args.quiet,
         verbose: u8::from(args.verbose),
