@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{copy_dir, corpus, detect, fixture, run};
+use crate::util::{copy_dir, corpus, fixture, run_in};
 
 /// Copies a folder tree (a fixture or a corpus folder) into a new temporary
 /// directory, so commands that write never touch the originals.
@@ -17,11 +17,7 @@ fn copy_tree(from: &Path) -> tempfile::TempDir {
 }
 
 fn detect_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    run({
-        let mut c = detect(dir);
-        c.args(args);
-        c
-    })
+    run_in(dir, args)
 }
 
 fn json(stdout: &str) -> Value {
