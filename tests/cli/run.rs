@@ -219,6 +219,28 @@ fn log_records(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Starts two `detect` processes at once in `dir`, the arguments of the
+/// `i`-th added by `args(i, command)`, waits for both and checks that each
+/// exits 0.
+fn two_at_once(dir: &Path, args: impl Fn(usize, &mut std::process::Command)) {
+    let bin = assert_cmd::cargo::cargo_bin("detect");
+    let children: Vec<std::process::Child> = (0..2)
+        .map(|i| {
+            let mut c = std::process::Command::new(&bin);
+            c.current_dir(dir);
+            args(i, &mut c);
+            c.stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("detect starts")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("detect runs");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 fn events(name: &str) -> PathBuf {
     fixture(&format!("run/logs/{name}"))
 }
@@ -999,27 +1021,14 @@ fn failed_delivery_set_up_records_no_window_in_the_state() {
 fn concurrent_runs_on_one_delivery_log_deliver_each_alert_once() {
     let rx = Receiver::start(|_| Reply::Slow(30, 200, "ok"));
     let dir = repo(&destination("soc-pager", &rx.url("/hook"), ""));
-    let bin = assert_cmd::cargo::cargo_bin("detect");
-    let children: Vec<std::process::Child> = (0..2)
-        .map(|i| {
-            std::process::Command::new(&bin)
-                .current_dir(dir.path())
-                .args(["run", ".", "--deliver", "--quiet", "--alerts-out"])
-                .arg(format!("a{i}.jsonl"))
-                .arg("--state")
-                .arg("state.json")
-                .arg("--events")
-                .arg(events("week.jsonl"))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    }
+    two_at_once(dir.path(), |i, c| {
+        c.args(["run", ".", "--deliver", "--quiet", "--alerts-out"])
+            .arg(format!("a{i}.jsonl"))
+            .arg("--state")
+            .arg("state.json")
+            .arg("--events")
+            .arg(events("week.jsonl"));
+    });
     let mut acked = rx.acknowledged();
     acked.sort();
     assert_eq!(acked, expected_alert_ids(), "each alert acknowledged exactly once");
@@ -1046,22 +1055,9 @@ fn concurrent_resends_send_each_failed_alert_once() {
     assert_eq!(code, 3, "{err}");
     assert_eq!(rx.requests().len(), 10);
     up.store(true, Ordering::SeqCst);
-    let bin = assert_cmd::cargo::cargo_bin("detect");
-    let children: Vec<std::process::Child> = (0..2)
-        .map(|_| {
-            std::process::Command::new(&bin)
-                .current_dir(dir.path())
-                .args(["alerts", "resend"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    }
+    two_at_once(dir.path(), |_, c| {
+        c.args(["alerts", "resend"]);
+    });
     let mut acked = rx.acknowledged();
     acked.sort();
     assert_eq!(acked, expected_alert_ids(), "each alert re-sent exactly once");
