@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{copy_dir, detect, fixture, run};
+use crate::util::{copy_dir, detect, fixture, run, run_in};
 
 /// How the receiver answers one request.
 #[derive(Debug, Clone)]
@@ -674,17 +674,13 @@ fn permanent_failure_exits_3_and_resend_succeeds_after_recovery() {
     assert_eq!(records[0]["attempts"].as_array().unwrap().len(), 3);
     assert_eq!(records[0]["responseBody"], "down");
     // `alerts log` lists them; `--failed --format json` is the records.
-    let mut c = detect(dir.path());
-    c.args(["alerts", "log", "--failed", "--format", "json"]);
-    let (code, out, _) = run(c);
+    let (code, out, _) = run_in(dir.path(), ["alerts", "log", "--failed", "--format", "json"]);
     assert_eq!(code, 0);
     let listed: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(listed.len(), 2);
     // The receiver recovers; resend sends both, once.
     rx.healthy.store(true, Ordering::SeqCst);
-    let mut c = detect(dir.path());
-    c.args(["alerts", "resend"]);
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_in(dir.path(), ["alerts", "resend"]);
     assert_eq!(code, 0, "{err}");
     let records = log_records(dir.path());
     assert_eq!(records.len(), 4);
@@ -694,13 +690,9 @@ fn permanent_failure_exits_3_and_resend_succeeds_after_recovery() {
     assert!(failed_ids.contains(&&records[2]["resendOf"]));
     assert_eq!(rx.acknowledged().len(), 2);
     // Nothing left to resend.
-    let mut c = detect(dir.path());
-    c.args(["alerts", "resend"]);
-    let (code, out, _) = run(c);
+    let (code, out, _) = run_in(dir.path(), ["alerts", "resend"]);
     assert_eq!((code, out.trim()), (0, "nothing to resend"));
-    let mut c = detect(dir.path());
-    c.args(["alerts", "log"]);
-    let (_, out, _) = run(c);
+    let (_, out, _) = run_in(dir.path(), ["alerts", "log"]);
     assert_eq!(out.lines().count(), 4);
     assert!(out.lines().next().unwrap().contains("DELIVERED"), "{out}");
 }
@@ -732,13 +724,9 @@ fn kill_during_delivery_then_resend_loses_nothing_and_sends_nothing_twice() {
     child.wait().unwrap();
     assert_eq!(rx.acknowledged().len(), 2);
     rx.healthy.store(true, Ordering::SeqCst);
-    let mut c = detect(dir.path());
-    c.args(["alerts", "log"]);
-    let (_, out, _) = run(c);
+    let (_, out, _) = run_in(dir.path(), ["alerts", "log"]);
     assert_eq!(out.matches("INTERRUPTED").count(), 8, "{out}");
-    let mut c = detect(dir.path());
-    c.args(["alerts", "resend"]);
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_in(dir.path(), ["alerts", "resend"]);
     assert_eq!(code, 0, "{err}");
     let mut acked = rx.acknowledged();
     let mut expected: Vec<String> = expected_alerts()
@@ -822,9 +810,7 @@ fn alerts_test_manual_dispatch_and_configuration_errors() {
     .concat();
     let dir = repo(&dests);
     // `alerts test` ignores filters and `enabled`.
-    let mut c = detect(dir.path());
-    c.args(["alerts", "test", "strict"]);
-    let (code, out, err) = run(c);
+    let (code, out, err) = run_in(dir.path(), ["alerts", "test", "strict"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("delivered to `strict`"), "{out}");
     let body = rx.requests()[0].json();
@@ -837,14 +823,16 @@ fn alerts_test_manual_dispatch_and_configuration_errors() {
     assert_eq!(records[0]["kind"], "test");
     let test_alert = records[0]["alertId"].as_str().unwrap().to_owned();
     // Sending it where it never went is a manual dispatch.
-    let mut c = detect(dir.path());
-    c.args(["alerts", "resend", "--alert-id", &test_alert, "--destination", "other"]);
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_in(
+        dir.path(),
+        ["alerts", "resend", "--alert-id", &test_alert, "--destination", "other"],
+    );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("allow_manual_dispatch"), "{err}");
-    let mut c = detect(dir.path());
-    c.args(["alerts", "resend", "--alert-id", &test_alert, "--destination", "manual"]);
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_in(
+        dir.path(),
+        ["alerts", "resend", "--alert-id", &test_alert, "--destination", "manual"],
+    );
     assert_eq!(code, 0, "{err}");
     let records = log_records(dir.path());
     assert_eq!(records[1]["kind"], "manual");
@@ -854,18 +842,14 @@ fn alerts_test_manual_dispatch_and_configuration_errors() {
     let mut c = detect(dir.path());
     c.args(["alerts", "test", "nope"]);
     assert_eq!(run(c).0, 2);
-    let mut c = detect(dir.path());
-    c.args(["alerts", "test", "needs-env"]);
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_in(dir.path(), ["alerts", "test", "needs-env"]);
     assert_eq!(code, 2);
     assert!(err.contains("DETECT_TEST_UNSET_VARIABLE"), "{err}");
     assert_eq!(rx.requests().len(), before);
     // `alerts deliver FILE` routes with the repository's metadata.
     let alerts = dir.path().join("alerts.jsonl");
     std::fs::write(&alerts, expected_alerts()).unwrap();
-    let mut c = detect(dir.path());
-    c.args(["alerts", "deliver", "alerts.jsonl", "--dry-run"]);
-    let (code, out, err) = run(c);
+    let (code, out, err) = run_in(dir.path(), ["alerts", "deliver", "alerts.jsonl", "--dry-run"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("Fixture.Root.Login HIGH RULE -> no destination (OutputIds)"),
@@ -885,9 +869,7 @@ fn bad_destination_settings_are_configuration_errors() {
         ("      alert_types: [RULE, NOPE]\n", "unknown alert type `NOPE`"),
     ] {
         let dir = repo(&destination("soc", "http://127.0.0.1:9/", extra));
-        let mut c = detect(dir.path());
-        c.args(["alerts", "log"]);
-        let (code, _, err) = run(c);
+        let (code, _, err) = run_in(dir.path(), ["alerts", "log"]);
         assert_eq!(code, 2, "{extra}");
         assert!(err.contains(message), "{err}");
     }
@@ -1144,9 +1126,7 @@ fn secrets_echoed_by_a_receiver_are_scrubbed_and_replies_printed_safely() {
     assert!(!err.contains('\x1b') && !err.contains('\u{202e}'), "{err:?}");
     // `alerts log --format json` shows the same records as JSON, with no
     // raw character a terminal would act on.
-    let mut c = detect(dir.path());
-    c.args(["alerts", "log", "--format", "json"]);
-    let (code, out, err) = run(c);
+    let (code, out, err) = run_in(dir.path(), ["alerts", "log", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains('\x1b') && !out.contains('\u{202e}'), "{out:?}");
     let listed: Vec<Value> = serde_json::from_str(&out).unwrap();
@@ -1215,9 +1195,10 @@ fn filter_matches_values_a_derived_detection_inherits() {
         "{\"p_log_type\": \"AWS.CloudTrail\", \"p_event_time\": \"2024-06-03T09:10:00Z\", \"eventName\": \"ConsoleLogin\"}\n",
     )
     .unwrap();
-    let mut c = detect(tmp.path());
-    c.args(["run", ".", "--filter", "Severity=High", "--events", "events.jsonl"]);
-    let (code, out, err) = run(c);
+    let (code, out, err) = run_in(
+        tmp.path(),
+        ["run", ".", "--filter", "Severity=High", "--events", "events.jsonl"],
+    );
     assert_eq!(code, 0, "{err}");
     let alerts: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let mut ids: Vec<&str> = alerts.iter().map(|a| a["id"].as_str().unwrap()).collect();
