@@ -219,6 +219,13 @@ fn log_records(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Runs `detect <args> <events/name>` in `dir`, `args` ending in `--events`.
+fn run_on_events(dir: &Path, args: &[&str], name: &str) -> (i32, String, String) {
+    let mut c = detect(dir);
+    c.args(args).arg(events(name));
+    run(c)
+}
+
 /// Starts two `detect` processes at once in `dir`, the arguments of the
 /// `i`-th added by `args(i, command)`, waits for both and checks that each
 /// exits 0.
@@ -254,9 +261,7 @@ fn replay_writes_the_expected_alerts_for_every_input_form() {
     let dir = fixture("run");
     let expected = expected_alerts();
     for input in ["week.jsonl", "week.json", "week.jsonl.gz"] {
-        let mut c = detect(&dir);
-        c.args(["run", "repo", "--events"]).arg(events(input));
-        let (code, out, err) = run(c);
+        let (code, out, err) = run_on_events(&dir, &["run", "repo", "--events"], input);
         assert_eq!(code, 0, "{input}: {err}");
         assert_eq!(out, expected, "{input}");
     }
@@ -368,10 +373,11 @@ fn dedup_threshold_and_create_alert_false() {
 #[test]
 fn malformed_lines_are_reported_and_strict_fails() {
     let dir = fixture("run");
-    let mut c = detect(&dir);
-    c.args(["run", "repo", "--now", "2024-06-03T09:30:00Z", "--events"])
-        .arg(events("broken.jsonl"));
-    let (code, out, err) = run(c);
+    let (code, out, err) = run_on_events(
+        &dir,
+        &["run", "repo", "--now", "2024-06-03T09:30:00Z", "--events"],
+        "broken.jsonl",
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 3);
     // The form of `validate`'s warnings: path:line:col: warning[code]: ...
@@ -878,9 +884,7 @@ fn bad_destination_settings_are_configuration_errors() {
     c.args(["alerts", "log"]);
     assert_eq!(run(c).0, 2);
     let dir = repo(&destination("soc", "http://127.0.0.1:9/", "      retries: 3\n"));
-    let mut c = detect(dir.path());
-    c.args(["run", ".", "--events"]).arg(events("week.jsonl"));
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_on_events(dir.path(), &["run", ".", "--events"], "week.jsonl");
     assert_eq!(code, 0);
     assert!(
         err.contains("warning[unknown-setting]: unknown key `retries` in a destination"),
@@ -1030,10 +1034,11 @@ fn concurrent_resends_send_each_failed_alert_once() {
         }
     });
     let dir = repo(&destination("soc-pager", &rx.url("/hook"), "      max_retries: 0\n"));
-    let mut c = detect(dir.path());
-    c.args(["run", ".", "--deliver", "--alerts-out", "a.jsonl", "--events"])
-        .arg(events("week.jsonl"));
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_on_events(
+        dir.path(),
+        &["run", ".", "--deliver", "--alerts-out", "a.jsonl", "--events"],
+        "week.jsonl",
+    );
     assert_eq!(code, 3, "{err}");
     assert_eq!(rx.requests().len(), 10);
     up.store(true, Ordering::SeqCst);
