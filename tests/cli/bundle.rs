@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::graphql_server::{detect_run, project};
-use crate::util::located as diagnostics_of;
+use crate::util::{json, located as diagnostics_of};
 
 /// A fake token in the settings file; it must never appear anywhere.
 const FAKE_TOKEN: &str = "fake-secret-token-4242";
@@ -22,10 +22,6 @@ fn leaky_rule(dir: &Path, value: &str) {
         ),
     )
     .expect("test fixture");
-}
-
-fn json(out: &str) -> Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}\n{out}"))
 }
 
 /// The `(code, line, column)` of the diagnostics of `rules/leak.yml` in a

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{copy_dir, corpus, fixture, run_in};
+use crate::util::{copy_dir, corpus, fixture, json, run_in};
 
 /// Copies a folder tree (a fixture or a corpus folder) into a new temporary
 /// directory, so commands that write never touch the originals.
@@ -14,10 +14,6 @@ fn copy_tree(from: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("create a temporary folder");
     copy_dir(from, dir.path());
     dir
-}
-
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}\n{stdout}"))
 }
 
 fn show_json(dir: &Path, id: &str, extra: &[&str]) -> Value {

@@ -94,6 +94,12 @@ where
     run(c)
 }
 
+/// A command's output parsed as JSON; a test fails, showing the output,
+/// when it is not JSON.
+pub fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}\n{out}"))
+}
+
 /// `(code, line, column)` of every diagnostic about `file` in a JSON report.
 pub fn located(report: &serde_json::Value, file: &str) -> Vec<(String, u64, u64)> {
     report["diagnostics"]
