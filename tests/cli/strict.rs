@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::util::run_in;
+use crate::util::{pat_project, run_in};
 
 /// A Simple Detection header (nine lines); the caller appends from line 10.
 fn header(id: &str) -> String {
@@ -40,10 +40,8 @@ fn validate(dir: &std::path::Path) -> (i32, Vec<Found>) {
 }
 
 fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    std::fs::create_dir_all(dir.path().join("rules")).expect("rules/");
+    let (dir, _) = pat_project();
     std::fs::create_dir_all(dir.path().join("packs")).expect("packs/");
-    std::fs::write(dir.path().join(".pat-root"), "").expect(".pat-root");
     dir
 }
 

@@ -104,9 +104,7 @@ fn github_and_sarif_formats() {
 
 #[test]
 fn report_is_limited_to_files_given_while_the_project_loads() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
-    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let (dir, _) = pat_project();
     let rule = |id: &str| {
         format!(
             "AnalysisType: rule\nRuleID: {id}\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\nDetection:\n  - {{Condition: AlwaysTrue}}\n"
@@ -289,10 +287,7 @@ fn a_settings_value_error_names_its_key() {
 
 /// Two rules: `Sel.High` (valid) and `Sel.Low`, whose condition is unknown.
 fn two_severities() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).expect("test fixture");
-    std::fs::write(dir.path().join(".pat-root"), "").expect("test fixture");
+    let (dir, rules) = pat_project();
     let rule = |id: &str, sev: &str, cond: &str| {
         format!(
             "AnalysisType: rule\nRuleID: {id}\nEnabled: true\nLogTypes: [Custom.App]\nSeverity: {sev}\n\
