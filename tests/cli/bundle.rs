@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::graphql_server::{detect_run, project};
+use crate::util::{json, located as diagnostics_of};
 
 /// A fake token in the settings file; it must never appear anywhere.
 const FAKE_TOKEN: &str = "fake-secret-token-4242";
@@ -21,10 +22,6 @@ fn leaky_rule(dir: &Path, value: &str) {
         ),
     )
     .expect("test fixture");
-}
-
-fn json(out: &str) -> Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}\n{out}"))
 }
 
 /// The `(code, line, column)` of the diagnostics of `rules/leak.yml` in a
@@ -178,23 +175,6 @@ fn filename_above_the_size_cap_is_an_error_at_its_line() {
     big.set_len(16 << 20).expect("test fixture");
     let (_, out, _) = detect_run(&dir, &["validate", "--format", "json"], false);
     assert_eq!(leak_diagnostics(&json(&out)), []);
-}
-
-/// `(code, line, column)` of every diagnostic about `file`.
-fn diagnostics_of(report: &Value, file: &str) -> Vec<(String, u64, u64)> {
-    report["diagnostics"]
-        .as_array()
-        .expect("diagnostics")
-        .iter()
-        .filter(|d| d["file"] == file)
-        .map(|d| {
-            (
-                d["code"].as_str().unwrap_or_default().to_owned(),
-                d["line"].as_u64().unwrap_or_default(),
-                d["column"].as_u64().unwrap_or_default(),
-            )
-        })
-        .collect()
 }
 
 #[cfg(unix)]

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::util::{corpus, detect, run};
+use crate::util::{corpus, run_in};
 
 const SETS: &[&str] = &[
     "panther-analysis/simple",
@@ -54,11 +54,7 @@ fn validate_agrees_with_expectations_for_every_corpus_file() {
     let mut problems = Vec::new();
     for set in SETS {
         let dir = corpus.join(set);
-        let (_, stdout, stderr) = run({
-            let mut c = detect(&dir);
-            c.args(["validate", ".", "--all-dirs", "--format", "json"]);
-            c
-        });
+        let (_, stdout, stderr) = run_in(&dir, ["validate", ".", "--all-dirs", "--format", "json"]);
         let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{set}: {e}\n{stdout}\n{stderr}"));
         let mut by_file: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
         for d in report["diagnostics"].as_array().unwrap() {
@@ -123,18 +119,10 @@ fn validate_agrees_with_expectations_for_every_corpus_file() {
 fn strict_and_ignore_extra_keys_on_the_valid_simple_detections() {
     let Some(corpus) = corpus() else { return };
     let dir = corpus.join("pat-fixtures/simple-detections/valid");
-    let (code, stdout, _) = run({
-        let mut c = detect(&dir);
-        c.args(["validate", ".", "--format", "json"]);
-        c
-    });
+    let (code, stdout, _) = run_in(&dir, ["validate", ".", "--format", "json"]);
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!((code, v["summary"]["invalid"].as_u64()), (1, Some(1)));
-    let (code, stdout, _) = run({
-        let mut c = detect(&dir);
-        c.args(["validate", ".", "--ignore-extra-keys", "--format", "json"]);
-        c
-    });
+    let (code, stdout, _) = run_in(&dir, ["validate", ".", "--ignore-extra-keys", "--format", "json"]);
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!((code, v["summary"]["invalid"].as_u64()), (0, Some(0)));
 }
@@ -180,11 +168,7 @@ fn test_reproduces_every_runnable_simple_detection_test() {
     let mut suspect_seen = Vec::new();
     for set in SETS {
         let dir = corpus.join(set);
-        let (_, stdout, stderr) = run({
-            let mut c = detect(&dir);
-            c.args(["test", ".", "--all-dirs", "--format", "json"]);
-            c
-        });
+        let (_, stdout, stderr) = run_in(&dir, ["test", ".", "--all-dirs", "--format", "json"]);
         let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{set}: {e}\n{stdout}\n{stderr}"));
         for f in files
             .iter()

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{corpus, detect, fixture, redact, run};
+use crate::util::{corpus, detect, fixture, redact, run, run_in};
 
 /// The corpus folders holding correlation rules, each loaded as one set,
 /// with the exit code `detect test` must give.
@@ -133,11 +133,10 @@ fn the_failing_pat_fixture_is_reported_and_explained() {
     let passing = item(&report, "My.Correlation.Rule");
     assert_eq!(passing["status"], "passed");
     // The human report explains the failing test, and only that one.
-    let (_, stdout, _) = run({
-        let mut c = detect(&corpus.join("pat-fixtures/correlation-unit-tests"));
-        c.args(["test", ".", "--all-dirs"]);
-        c
-    });
+    let (_, stdout, _) = run_in(
+        &corpus.join("pat-fixtures/correlation-unit-tests"),
+        ["test", ".", "--all-dirs"],
+    );
     let explained: Vec<&str> = stdout
         .lines()
         .map(str::trim)

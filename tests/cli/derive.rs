@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::util::{copy_dir, corpus, detect, fixture, run};
+use crate::util::{copy_dir, corpus, fixture, json, run_in};
 
 /// Copies a folder tree (a fixture or a corpus folder) into a new temporary
 /// directory, so commands that write never touch the originals.
@@ -16,22 +16,10 @@ fn copy_tree(from: &Path) -> tempfile::TempDir {
     dir
 }
 
-fn detect_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    run({
-        let mut c = detect(dir);
-        c.args(args);
-        c
-    })
-}
-
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}\n{stdout}"))
-}
-
 fn show_json(dir: &Path, id: &str, extra: &[&str]) -> Value {
     let mut args = vec!["show", id, "--format", "json"];
     args.extend(extra);
-    let (code, stdout, stderr) = detect_in(dir, &args);
+    let (code, stdout, stderr) = run_in(dir, &args);
     assert_eq!(code, 0, "{stderr}");
     json(&stdout)
 }
@@ -118,7 +106,7 @@ fn show_auto_disabled_follows_the_selection() {
 
 #[test]
 fn show_of_an_unknown_id_exits_1_with_a_suggestion() {
-    let (code, stdout, stderr) = detect_in(&fixture("derived"), &["show", "Derived.Login.Faild"]);
+    let (code, stdout, stderr) = run_in(&fixture("derived"), ["show", "Derived.Login.Faild"]);
     assert_eq!(code, 1);
     assert_eq!(stdout, "");
     assert!(stderr.contains("did you mean `Derived.Login.Failed`?"), "{stderr}");
@@ -127,7 +115,7 @@ fn show_of_an_unknown_id_exits_1_with_a_suggestion() {
 #[test]
 fn show_yaml_reads_back_as_the_json_values() {
     let dir = fixture("derived");
-    let (code, yaml, _) = detect_in(&dir, &["show", "Derived.S3.PublicRead.Tuned", "--format", "yaml"]);
+    let (code, yaml, _) = run_in(&dir, ["show", "Derived.S3.PublicRead.Tuned", "--format", "yaml"]);
     assert_eq!(code, 0);
     let root = detect::yaml::parse(&yaml).unwrap().root.unwrap();
     let v = show_json(&dir, "Derived.S3.PublicRead.Tuned", &[]);
@@ -144,9 +132,9 @@ fn show_yaml_reads_back_as_the_json_values() {
 #[test]
 fn show_human_lists_sources_and_alert_precedence() {
     let dir = fixture("derived");
-    let (_, prod, _) = detect_in(&dir, &["show", "Derived.Login.Failed.Prod"]);
-    let (_, tuned, _) = detect_in(&dir, &["show", "Derived.S3.PublicRead.Tuned"]);
-    let (_, lab, _) = detect_in(&dir, &["show", "Derived.Login.Failed.Lab"]);
+    let (_, prod, _) = run_in(&dir, ["show", "Derived.Login.Failed.Prod"]);
+    let (_, tuned, _) = run_in(&dir, ["show", "Derived.S3.PublicRead.Tuned"]);
+    let (_, lab, _) = run_in(&dir, ["show", "Derived.Login.Failed.Lab"]);
     let alert_part = |s: &str| s[s.find("alert fields").unwrap()..].to_owned();
     insta::assert_snapshot!(format!(
         "{}\n{}\n{}",
@@ -161,9 +149,9 @@ fn show_human_lists_sources_and_alert_precedence() {
 #[test]
 fn derive_writes_a_file_that_validates_and_inherits_the_tests() {
     let dir = copy_tree(&fixture("derived"));
-    let (code, stdout, stderr) = detect_in(
+    let (code, stdout, stderr) = run_in(
         dir.path(),
-        &["derive", "Derived.Login.Failed", "--set", "Severity=critical"],
+        ["derive", "Derived.Login.Failed", "--set", "Severity=critical"],
     );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stderr, "");
@@ -172,12 +160,12 @@ fn derive_writes_a_file_that_validates_and_inherits_the_tests() {
     insta::assert_snapshot!("derived_file", text);
     insta::assert_snapshot!("derive_output", stdout);
 
-    let (code, stdout, _) = detect_in(dir.path(), &["validate", "--format", "json"]);
+    let (code, stdout, _) = run_in(dir.path(), ["validate", "--format", "json"]);
     assert_eq!(code, 0);
     let report = json(&stdout);
     assert_eq!(report["diagnostics"], serde_json::json!([]), "{stdout}");
 
-    let (code, stdout, _) = detect_in(dir.path(), &["test", "--format", "json"]);
+    let (code, stdout, _) = run_in(dir.path(), ["test", "--format", "json"]);
     assert_eq!(code, 0, "{stdout}");
     let report = json(&stdout);
     let item = report["items"]
@@ -216,9 +204,9 @@ fn derive_disable_base_changes_exactly_one_line() {
     let dir = copy_tree(&fixture("derived"));
     let base = dir.path().join("rules/s3/s3_public_read.yml");
     let before = std::fs::read_to_string(&base).unwrap();
-    let (code, stdout, stderr) = detect_in(
+    let (code, stdout, stderr) = run_in(
         dir.path(),
-        &[
+        [
             "derive",
             "Derived.S3.PublicRead",
             "--id",
@@ -234,7 +222,7 @@ fn derive_disable_base_changes_exactly_one_line() {
     assert_eq!(changed, [(&"Enabled: true", &"Enabled: false")]);
     assert!(stdout.contains("-Enabled: true\n+Enabled: false\n"), "{stdout}");
     // The generated file is still clean: it writes its own `Enabled`.
-    let (code, stdout, _) = detect_in(dir.path(), &["validate", "--format", "json"]);
+    let (code, stdout, _) = run_in(dir.path(), ["validate", "--format", "json"]);
     assert_eq!(code, 0);
     let report = json(&stdout);
     let on_new: Vec<&Value> = report["diagnostics"]
@@ -249,9 +237,9 @@ fn derive_disable_base_changes_exactly_one_line() {
 #[test]
 fn derive_of_a_python_base_notes_the_alert_functions() {
     let dir = copy_tree(&fixture("derived"));
-    let (code, _, stderr) = detect_in(
+    let (code, _, stderr) = run_in(
         dir.path(),
-        &["derive", "Derived.S3.PublicRead", "--set", "Runbook=Call the owner"],
+        ["derive", "Derived.S3.PublicRead", "--set", "Runbook=Call the owner"],
     );
     assert_eq!(code, 0);
     // `Runbook` is the fifth line of the new file, after `AnalysisType`,
@@ -271,7 +259,7 @@ fn derive_of_a_python_base_notes_the_alert_functions() {
         text.contains("# Severity: Medium  # no effect: the base's severity() decides\n"),
         "{text}"
     );
-    let (code, stdout, _) = detect_in(dir.path(), &["test", "--format", "json"]);
+    let (code, stdout, _) = run_in(dir.path(), ["test", "--format", "json"]);
     assert_eq!(code, 0);
     let report = json(&stdout);
     let item = report["items"]
@@ -291,13 +279,13 @@ fn derive_refuses_to_overwrite_without_force() {
     let dir = copy_tree(&fixture("derived"));
     let out = dir.path().join("custom.yml");
     let args = ["derive", "Derived.Login.Failed", "--out", "custom.yml"];
-    assert_eq!(detect_in(dir.path(), &args).0, 0);
+    assert_eq!(run_in(dir.path(), args).0, 0);
     std::fs::write(&out, "# edited by hand\n").unwrap();
-    let (code, _, stderr) = detect_in(dir.path(), &args);
+    let (code, _, stderr) = run_in(dir.path(), args);
     assert_eq!(code, 1);
     assert!(stderr.contains("already exists"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "# edited by hand\n");
-    let (code, _, stderr) = detect_in(dir.path(), &[&args[..], &["--force"]].concat());
+    let (code, _, stderr) = run_in(dir.path(), [&args[..], &["--force"]].concat());
     assert_eq!(code, 0, "{stderr}");
     assert!(
         std::fs::read_to_string(&out)
@@ -311,9 +299,9 @@ fn derive_dry_run_writes_nothing() {
     let dir = copy_tree(&fixture("derived"));
     let base = dir.path().join("rules/login/login_failed.yml");
     let before = std::fs::read_to_string(&base).unwrap();
-    let (code, stdout, _) = detect_in(
+    let (code, stdout, _) = run_in(
         dir.path(),
-        &[
+        [
             "derive",
             "Derived.Login.Failed",
             "--dry-run",
@@ -339,7 +327,7 @@ fn derive_rejects_what_it_cannot_do() {
     let code = |args: &[&str]| {
         let mut all = vec!["derive"];
         all.extend(args);
-        let (code, stdout, stderr) = detect_in(dir.path(), &all);
+        let (code, stdout, stderr) = run_in(dir.path(), &all);
         (code, format!("{stdout}{stderr}"))
     };
     // Not a local rule: exit 1.
@@ -448,7 +436,7 @@ fn derive_every_corpus_simple_detection_validates_and_passes_inherited_tests() {
         let rules = simple_rules(dir.path());
         let mut generated: BTreeMap<String, String> = BTreeMap::new();
         for (id, rel) in &rules {
-            let (code, _, stderr) = detect_in(dir.path(), &[&["derive", id.as_str(), "."][..], &flags].concat());
+            let (code, _, stderr) = run_in(dir.path(), [&["derive", id.as_str(), "."][..], &flags].concat());
             if code != 0 || !stderr.is_empty() {
                 problems.push(format!("{set}/{rel}: derive exited {code}: {stderr}"));
                 continue;
@@ -468,9 +456,9 @@ fn derive_every_corpus_simple_detection_validates_and_passes_inherited_tests() {
                 }
             })
             .collect();
-        let (_, stdout, _) = detect_in(
+        let (_, stdout, _) = run_in(
             dir.path(),
-            &[&["validate", ".", "--format", "json"][..], &flags].concat(),
+            [&["validate", ".", "--format", "json"][..], &flags].concat(),
         );
         let report = json(&stdout);
         for d in report["diagnostics"].as_array().unwrap() {
@@ -479,7 +467,7 @@ fn derive_every_corpus_simple_detection_validates_and_passes_inherited_tests() {
                 problems.push(format!("{set}: {d}"));
             }
         }
-        let (_, stdout, _) = detect_in(dir.path(), &[&["test", ".", "--format", "json"][..], &flags].concat());
+        let (_, stdout, _) = run_in(dir.path(), [&["test", ".", "--format", "json"][..], &flags].concat());
         let report = json(&stdout);
         for item in report["items"].as_array().unwrap() {
             let Some(rel) = item["id"].as_str().and_then(|id| generated.get(id)) else {
@@ -523,9 +511,9 @@ fn derive_every_corpus_simple_detection_validates_and_passes_inherited_tests() {
 fn derive_warnings_have_a_code_and_a_place_as_in_validate() {
     let dir = copy_tree(&fixture("derived"));
     // The lab detection writes no `Enabled`; its `BaseDetection` is line 4.
-    let (code, _, stderr) = detect_in(
+    let (code, _, stderr) = run_in(
         dir.path(),
-        &[
+        [
             "derive",
             "Derived.Login.Failed",
             "--id",
@@ -547,9 +535,9 @@ fn derive_warnings_have_a_code_and_a_place_as_in_validate() {
     let text = std::fs::read_to_string(&base).unwrap();
     assert!(text.contains("\nSeverity: Medium\n"), "{text}");
     std::fs::write(&base, text.replace("\nSeverity: Medium\n", "\nSeverity: Urgent\n")).unwrap();
-    let (code, _, stderr) = detect_in(
+    let (code, _, stderr) = run_in(
         dir.path(),
-        &[
+        [
             "derive",
             "Derived.Login.Failed",
             "--id",

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::graphql_server::{Reply, Server, TOKEN, bundle_of, detect_run, ok, project};
 
+use crate::util::json as report;
 /// A derived detection whose base is not in the repository.
 const REMOTE_DERIVED: &str = "rules/aws_rules/remote_derived.yml";
 
@@ -28,10 +29,6 @@ fn rule_body(tests: usize) -> Reply {
         })
         .collect();
     ok(json!({"data": {"rulePythonBody": {"pythonBody": "def rule(event):\n    return True\n", "tests": tests}}}))
-}
-
-fn report(out: &str) -> Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"))
 }
 
 fn item<'a>(report: &'a Value, id: &str) -> &'a Value {

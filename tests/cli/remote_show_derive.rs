@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::graphql_server::{Reply, Server, TOKEN, detect_run, ok, project};
 
+use crate::util::json as json_of;
 /// The base that exists only on the instance.
 const REMOTE_BASE: &str = "Panther.Remote.Base";
 
@@ -48,10 +49,6 @@ fn repo(server: &Server) -> (tempfile::TempDir, std::path::PathBuf) {
     )
     .expect("test fixture");
     (tmp, dir)
-}
-
-fn json_of(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}\n{stdout}"))
 }
 
 /// The one lookup the server got: `rulePythonBody` for `id`, with the token.

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{copy_dir, detect, fixture, run};
+use crate::util::{copy_dir, detect, fixture, run, run_in};
 
 /// The block of `out` that starts with the line starting with `head`, up to
 /// (not including) the next line that is neither indented nor an excerpt
@@ -39,9 +39,7 @@ fn a_yaml_error_prints_the_same_from_validate_and_fmt() {
         "rules/broken.yml",
         "AnalysisType: rule\nRuleID: Broken\nEnabled: true\nLogTypes: [AWS.CloudTrail\nSeverity: Low\n",
     );
-    let mut c = detect(dir);
-    c.args(["validate", "."]);
-    let (vcode, vout, verr) = run(c);
+    let (vcode, vout, verr) = run_in(dir, ["validate", "."]);
     let mut c = detect(dir);
     c.arg("fmt");
     let (fcode, fout, ferr) = run(c);
@@ -69,9 +67,7 @@ fn a_settings_warning_prints_the_same_from_validate_and_run() {
         ".panther_settings.yml",
         "detect:\n  destinations:\n    - name: soc\n      type: custom_webhook\n      url: \"http://127.0.0.1:9/\"\n      retries: 3\n",
     );
-    let mut c = detect(dir);
-    c.args(["validate", "."]);
-    let (_, vout, verr) = run(c);
+    let (_, vout, verr) = run_in(dir, ["validate", "."]);
     let mut c = detect(dir);
     c.args(["run", ".", "--events"]).arg(fixture("run/logs/week.jsonl"));
     let (rcode, _, rerr) = run(c);

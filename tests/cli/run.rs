@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{copy_dir, detect, fixture, run};
+use crate::util::{copy_dir, detect, fixture, run, run_in};
 
 /// How the receiver answers one request.
 #[derive(Debug, Clone)]
@@ -219,6 +219,35 @@ fn log_records(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Runs `detect <args> <events/name>` in `dir`, `args` ending in `--events`.
+fn run_on_events(dir: &Path, args: &[&str], name: &str) -> (i32, String, String) {
+    let mut c = detect(dir);
+    c.args(args).arg(events(name));
+    run(c)
+}
+
+/// Starts two `detect` processes at once in `dir`, the arguments of the
+/// `i`-th added by `args(i, command)`, waits for both and checks that each
+/// exits 0.
+fn two_at_once(dir: &Path, args: impl Fn(usize, &mut std::process::Command)) {
+    let bin = assert_cmd::cargo::cargo_bin("detect");
+    let children: Vec<std::process::Child> = (0..2)
+        .map(|i| {
+            let mut c = std::process::Command::new(&bin);
+            c.current_dir(dir);
+            args(i, &mut c);
+            c.stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("detect starts")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("detect runs");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 fn events(name: &str) -> PathBuf {
     fixture(&format!("run/logs/{name}"))
 }
@@ -232,9 +261,7 @@ fn replay_writes_the_expected_alerts_for_every_input_form() {
     let dir = fixture("run");
     let expected = expected_alerts();
     for input in ["week.jsonl", "week.json", "week.jsonl.gz"] {
-        let mut c = detect(&dir);
-        c.args(["run", "repo", "--events"]).arg(events(input));
-        let (code, out, err) = run(c);
+        let (code, out, err) = run_on_events(&dir, &["run", "repo", "--events"], input);
         assert_eq!(code, 0, "{input}: {err}");
         assert_eq!(out, expected, "{input}");
     }
@@ -346,10 +373,11 @@ fn dedup_threshold_and_create_alert_false() {
 #[test]
 fn malformed_lines_are_reported_and_strict_fails() {
     let dir = fixture("run");
-    let mut c = detect(&dir);
-    c.args(["run", "repo", "--now", "2024-06-03T09:30:00Z", "--events"])
-        .arg(events("broken.jsonl"));
-    let (code, out, err) = run(c);
+    let (code, out, err) = run_on_events(
+        &dir,
+        &["run", "repo", "--now", "2024-06-03T09:30:00Z", "--events"],
+        "broken.jsonl",
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 3);
     // The form of `validate`'s warnings: path:line:col: warning[code]: ...
@@ -652,17 +680,13 @@ fn permanent_failure_exits_3_and_resend_succeeds_after_recovery() {
     assert_eq!(records[0]["attempts"].as_array().unwrap().len(), 3);
     assert_eq!(records[0]["responseBody"], "down");
     // `alerts log` lists them; `--failed --format json` is the records.
-    let mut c = detect(dir.path());
-    c.args(["alerts", "log", "--failed", "--format", "json"]);
-    let (code, out, _) = run(c);
+    let (code, out, _) = run_in(dir.path(), ["alerts", "log", "--failed", "--format", "json"]);
     assert_eq!(code, 0);
     let listed: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(listed.len(), 2);
     // The receiver recovers; resend sends both, once.
     rx.healthy.store(true, Ordering::SeqCst);
-    let mut c = detect(dir.path());
-    c.args(["alerts", "resend"]);
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_in(dir.path(), ["alerts", "resend"]);
     assert_eq!(code, 0, "{err}");
     let records = log_records(dir.path());
     assert_eq!(records.len(), 4);
@@ -672,13 +696,9 @@ fn permanent_failure_exits_3_and_resend_succeeds_after_recovery() {
     assert!(failed_ids.contains(&&records[2]["resendOf"]));
     assert_eq!(rx.acknowledged().len(), 2);
     // Nothing left to resend.
-    let mut c = detect(dir.path());
-    c.args(["alerts", "resend"]);
-    let (code, out, _) = run(c);
+    let (code, out, _) = run_in(dir.path(), ["alerts", "resend"]);
     assert_eq!((code, out.trim()), (0, "nothing to resend"));
-    let mut c = detect(dir.path());
-    c.args(["alerts", "log"]);
-    let (_, out, _) = run(c);
+    let (_, out, _) = run_in(dir.path(), ["alerts", "log"]);
     assert_eq!(out.lines().count(), 4);
     assert!(out.lines().next().unwrap().contains("DELIVERED"), "{out}");
 }
@@ -710,13 +730,9 @@ fn kill_during_delivery_then_resend_loses_nothing_and_sends_nothing_twice() {
     child.wait().unwrap();
     assert_eq!(rx.acknowledged().len(), 2);
     rx.healthy.store(true, Ordering::SeqCst);
-    let mut c = detect(dir.path());
-    c.args(["alerts", "log"]);
-    let (_, out, _) = run(c);
+    let (_, out, _) = run_in(dir.path(), ["alerts", "log"]);
     assert_eq!(out.matches("INTERRUPTED").count(), 8, "{out}");
-    let mut c = detect(dir.path());
-    c.args(["alerts", "resend"]);
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_in(dir.path(), ["alerts", "resend"]);
     assert_eq!(code, 0, "{err}");
     let mut acked = rx.acknowledged();
     let mut expected: Vec<String> = expected_alerts()
@@ -800,9 +816,7 @@ fn alerts_test_manual_dispatch_and_configuration_errors() {
     .concat();
     let dir = repo(&dests);
     // `alerts test` ignores filters and `enabled`.
-    let mut c = detect(dir.path());
-    c.args(["alerts", "test", "strict"]);
-    let (code, out, err) = run(c);
+    let (code, out, err) = run_in(dir.path(), ["alerts", "test", "strict"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("delivered to `strict`"), "{out}");
     let body = rx.requests()[0].json();
@@ -815,14 +829,16 @@ fn alerts_test_manual_dispatch_and_configuration_errors() {
     assert_eq!(records[0]["kind"], "test");
     let test_alert = records[0]["alertId"].as_str().unwrap().to_owned();
     // Sending it where it never went is a manual dispatch.
-    let mut c = detect(dir.path());
-    c.args(["alerts", "resend", "--alert-id", &test_alert, "--destination", "other"]);
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_in(
+        dir.path(),
+        ["alerts", "resend", "--alert-id", &test_alert, "--destination", "other"],
+    );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("allow_manual_dispatch"), "{err}");
-    let mut c = detect(dir.path());
-    c.args(["alerts", "resend", "--alert-id", &test_alert, "--destination", "manual"]);
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_in(
+        dir.path(),
+        ["alerts", "resend", "--alert-id", &test_alert, "--destination", "manual"],
+    );
     assert_eq!(code, 0, "{err}");
     let records = log_records(dir.path());
     assert_eq!(records[1]["kind"], "manual");
@@ -832,18 +848,14 @@ fn alerts_test_manual_dispatch_and_configuration_errors() {
     let mut c = detect(dir.path());
     c.args(["alerts", "test", "nope"]);
     assert_eq!(run(c).0, 2);
-    let mut c = detect(dir.path());
-    c.args(["alerts", "test", "needs-env"]);
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_in(dir.path(), ["alerts", "test", "needs-env"]);
     assert_eq!(code, 2);
     assert!(err.contains("DETECT_TEST_UNSET_VARIABLE"), "{err}");
     assert_eq!(rx.requests().len(), before);
     // `alerts deliver FILE` routes with the repository's metadata.
     let alerts = dir.path().join("alerts.jsonl");
     std::fs::write(&alerts, expected_alerts()).unwrap();
-    let mut c = detect(dir.path());
-    c.args(["alerts", "deliver", "alerts.jsonl", "--dry-run"]);
-    let (code, out, err) = run(c);
+    let (code, out, err) = run_in(dir.path(), ["alerts", "deliver", "alerts.jsonl", "--dry-run"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("Fixture.Root.Login HIGH RULE -> no destination (OutputIds)"),
@@ -863,9 +875,7 @@ fn bad_destination_settings_are_configuration_errors() {
         ("      alert_types: [RULE, NOPE]\n", "unknown alert type `NOPE`"),
     ] {
         let dir = repo(&destination("soc", "http://127.0.0.1:9/", extra));
-        let mut c = detect(dir.path());
-        c.args(["alerts", "log"]);
-        let (code, _, err) = run(c);
+        let (code, _, err) = run_in(dir.path(), ["alerts", "log"]);
         assert_eq!(code, 2, "{extra}");
         assert!(err.contains(message), "{err}");
     }
@@ -874,9 +884,7 @@ fn bad_destination_settings_are_configuration_errors() {
     c.args(["alerts", "log"]);
     assert_eq!(run(c).0, 2);
     let dir = repo(&destination("soc", "http://127.0.0.1:9/", "      retries: 3\n"));
-    let mut c = detect(dir.path());
-    c.args(["run", ".", "--events"]).arg(events("week.jsonl"));
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_on_events(dir.path(), &["run", ".", "--events"], "week.jsonl");
     assert_eq!(code, 0);
     assert!(
         err.contains("warning[unknown-setting]: unknown key `retries` in a destination"),
@@ -999,27 +1007,14 @@ fn failed_delivery_set_up_records_no_window_in_the_state() {
 fn concurrent_runs_on_one_delivery_log_deliver_each_alert_once() {
     let rx = Receiver::start(|_| Reply::Slow(30, 200, "ok"));
     let dir = repo(&destination("soc-pager", &rx.url("/hook"), ""));
-    let bin = assert_cmd::cargo::cargo_bin("detect");
-    let children: Vec<std::process::Child> = (0..2)
-        .map(|i| {
-            std::process::Command::new(&bin)
-                .current_dir(dir.path())
-                .args(["run", ".", "--deliver", "--quiet", "--alerts-out"])
-                .arg(format!("a{i}.jsonl"))
-                .arg("--state")
-                .arg("state.json")
-                .arg("--events")
-                .arg(events("week.jsonl"))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    }
+    two_at_once(dir.path(), |i, c| {
+        c.args(["run", ".", "--deliver", "--quiet", "--alerts-out"])
+            .arg(format!("a{i}.jsonl"))
+            .arg("--state")
+            .arg("state.json")
+            .arg("--events")
+            .arg(events("week.jsonl"));
+    });
     let mut acked = rx.acknowledged();
     acked.sort();
     assert_eq!(acked, expected_alert_ids(), "each alert acknowledged exactly once");
@@ -1039,29 +1034,17 @@ fn concurrent_resends_send_each_failed_alert_once() {
         }
     });
     let dir = repo(&destination("soc-pager", &rx.url("/hook"), "      max_retries: 0\n"));
-    let mut c = detect(dir.path());
-    c.args(["run", ".", "--deliver", "--alerts-out", "a.jsonl", "--events"])
-        .arg(events("week.jsonl"));
-    let (code, _, err) = run(c);
+    let (code, _, err) = run_on_events(
+        dir.path(),
+        &["run", ".", "--deliver", "--alerts-out", "a.jsonl", "--events"],
+        "week.jsonl",
+    );
     assert_eq!(code, 3, "{err}");
     assert_eq!(rx.requests().len(), 10);
     up.store(true, Ordering::SeqCst);
-    let bin = assert_cmd::cargo::cargo_bin("detect");
-    let children: Vec<std::process::Child> = (0..2)
-        .map(|_| {
-            std::process::Command::new(&bin)
-                .current_dir(dir.path())
-                .args(["alerts", "resend"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    }
+    two_at_once(dir.path(), |_, c| {
+        c.args(["alerts", "resend"]);
+    });
     let mut acked = rx.acknowledged();
     acked.sort();
     assert_eq!(acked, expected_alert_ids(), "each alert re-sent exactly once");
@@ -1148,9 +1131,7 @@ fn secrets_echoed_by_a_receiver_are_scrubbed_and_replies_printed_safely() {
     assert!(!err.contains('\x1b') && !err.contains('\u{202e}'), "{err:?}");
     // `alerts log --format json` shows the same records as JSON, with no
     // raw character a terminal would act on.
-    let mut c = detect(dir.path());
-    c.args(["alerts", "log", "--format", "json"]);
-    let (code, out, err) = run(c);
+    let (code, out, err) = run_in(dir.path(), ["alerts", "log", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains('\x1b') && !out.contains('\u{202e}'), "{out:?}");
     let listed: Vec<Value> = serde_json::from_str(&out).unwrap();
@@ -1219,9 +1200,10 @@ fn filter_matches_values_a_derived_detection_inherits() {
         "{\"p_log_type\": \"AWS.CloudTrail\", \"p_event_time\": \"2024-06-03T09:10:00Z\", \"eventName\": \"ConsoleLogin\"}\n",
     )
     .unwrap();
-    let mut c = detect(tmp.path());
-    c.args(["run", ".", "--filter", "Severity=High", "--events", "events.jsonl"]);
-    let (code, out, err) = run(c);
+    let (code, out, err) = run_in(
+        tmp.path(),
+        ["run", ".", "--filter", "Severity=High", "--events", "events.jsonl"],
+    );
     assert_eq!(code, 0, "{err}");
     let alerts: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let mut ids: Vec<&str> = alerts.iter().map(|a| a["id"].as_str().unwrap()).collect();

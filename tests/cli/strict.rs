@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::util::{detect, run};
+use crate::util::{pat_project, run_in};
 
 /// A Simple Detection header (nine lines); the caller appends from line 10.
 fn header(id: &str) -> String {
@@ -19,11 +19,7 @@ type Found = (String, u64, u64, String, Option<u64>);
 /// Runs `detect validate --format json` in `dir`; returns the exit code and
 /// the warnings and errors.
 fn validate(dir: &std::path::Path) -> (i32, Vec<Found>) {
-    let (code, stdout, stderr) = run({
-        let mut c = detect(dir);
-        c.args(["validate", "--format", "json"]);
-        c
-    });
+    let (code, stdout, stderr) = run_in(dir, ["validate", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
     let diags = v["diagnostics"]
         .as_array()
@@ -44,10 +40,8 @@ fn validate(dir: &std::path::Path) -> (i32, Vec<Found>) {
 }
 
 fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    std::fs::create_dir_all(dir.path().join("rules")).expect("rules/");
+    let (dir, _) = pat_project();
     std::fs::create_dir_all(dir.path().join("packs")).expect("packs/");
-    std::fs::write(dir.path().join(".pat-root"), "").expect(".pat-root");
     dir
 }
 

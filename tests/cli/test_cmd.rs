@@ -1,6 +1,6 @@
 //! `detect test`: states, exit codes and the report formats, as snapshots.
 
-use crate::util::{detect, fixture, redact, run};
+use crate::util::{detect, fixture, pat_project, redact, run, run_in};
 use std::fmt::Write as _;
 
 fn outcomes(args: &[&str]) -> (i32, String) {
@@ -90,21 +90,14 @@ fn test_names_and_minimum_tests() {
 
 #[test]
 fn example_repo_passes() {
-    let (code, stdout, stderr) = run({
-        let mut c = detect(&fixture("example-repo"));
-        c.arg("test");
-        c
-    });
+    let (code, stdout, stderr) = run_in(&fixture("example-repo"), ["test"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
 
 /// A project of 30 Python rules (2 tests each), 5 rules without tests, one
 /// passing and one failing simple rule (2 tests each).
 fn many_skipped() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("test fixture");
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).expect("test fixture");
-    std::fs::write(dir.path().join(".pat-root"), "").expect("test fixture");
+    let (dir, rules) = pat_project();
     let head =
         |id: &str| format!("AnalysisType: rule\nRuleID: {id}\nEnabled: true\nLogTypes: [Custom.App]\nSeverity: Low\n");
     let tests = "Tests:\n  - Name: one\n    ExpectedResult: true\n    Log: {a: 1}\n  - Name: two\n    ExpectedResult: false\n    Log: {a: 2}\n";
@@ -321,11 +314,7 @@ fn zip_switches_have_no_forms_and_debug_is_global() {
         0
     );
     for args in [&["--debug", "validate"][..], &["validate", "--debug"]] {
-        let (code, stdout, stderr) = run({
-            let mut c = detect(d);
-            c.args(args);
-            c
-        });
+        let (code, stdout, stderr) = run_in(d, args);
         assert_eq!(code, 0, "{args:?}: {stdout}{stderr}");
     }
 }
@@ -349,11 +338,7 @@ fn pat_commands_detect_lacks_point_to_what_does_the_job() {
         ("merge", "not part of `detect`"),
         ("migrate", "not part of `detect`"),
     ] {
-        let (code, stdout, stderr) = run({
-            let mut c = detect(dir.path());
-            c.args(["--debug", cmd, "--path", "."]);
-            c
-        });
+        let (code, stdout, stderr) = run_in(dir.path(), ["--debug", cmd, "--path", "."]);
         assert_eq!((code, stdout.as_str()), (2, ""), "{cmd}");
         assert_eq!(stderr.lines().count(), 1, "{cmd}: {stderr}");
         assert!(
@@ -371,11 +356,7 @@ fn help_lists_environment_and_exit_codes() {
         &["validate", "-h"],
         &["zip", "--help"],
     ] {
-        let (code, stdout, _) = run({
-            let mut c = detect(&crate::util::root());
-            c.args(args);
-            c
-        });
+        let (code, stdout, _) = run_in(&crate::util::root(), args);
         assert_eq!(code, 0);
         for want in [
             "Environment (",
@@ -420,11 +401,7 @@ fn json_report_carries_the_explanation_of_failing_tests() {
 fn network_only_commands_take_no_paths_or_filters() {
     let dir = tempfile::tempdir().unwrap();
     for cmd in ["check-connection", "delete"] {
-        let (code, help, _) = run({
-            let mut c = detect(dir.path());
-            c.args([cmd, "--help"]);
-            c
-        });
+        let (code, help, _) = run_in(dir.path(), [cmd, "--help"]);
         assert_eq!(code, 0);
         assert!(
             help.contains("--config <FILE>") && help.contains("--api-host"),
@@ -507,10 +484,7 @@ fn aliased_rule(id: &str, levels: usize, tests: usize) -> String {
 
 #[test]
 fn aliased_expressions_and_many_tests_are_bounded() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let (dir, rules) = pat_project();
     // e4 expands to 11,111 expressions; with e0..e3 (1,234) the list passes
     // 10,000 at e4, line 7 + 4.
     std::fs::write(rules.join("big_expr.yml"), aliased_rule("Big.Expr", 4, 3)).unwrap();
@@ -523,28 +497,10 @@ fn aliased_expressions_and_many_tests_are_bounded() {
         "AnalysisType: rule\nRuleID: Good.Rule\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\nDetection:\n  - {KeyPath: a, Condition: Equals, Value: 1}\nTests:\n  - {Name: t, ExpectedResult: true, Log: {a: 1}}\n",
     )
     .unwrap();
-    let (code, stdout, stderr) = run({
-        let mut c = detect(dir.path());
-        c.args(["test", "--format", "json"]);
-        c
-    });
+    let (code, stdout, stderr) = run_in(dir.path(), ["test", "--format", "json"]);
     assert_eq!(code, 1, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let located = |file: &str| -> Vec<(String, u64, u64)> {
-        v["diagnostics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|d| d["file"] == file)
-            .map(|d| {
-                (
-                    d["code"].as_str().unwrap().to_owned(),
-                    d["line"].as_u64().unwrap(),
-                    d["column"].as_u64().unwrap(),
-                )
-            })
-            .collect()
-    };
+    let located = |file: &str| crate::util::located(&v, file);
     assert_eq!(
         located("rules/big_expr.yml"),
         [("invalid-expression".to_owned(), 11, 5)]

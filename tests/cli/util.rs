@@ -1,5 +1,6 @@
 //! Helpers to run the built binary and normalise its output.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -79,6 +80,51 @@ pub fn run(mut c: Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Runs `detect` (see [`detect`]) in `dir` with `args` and returns
+/// (exit code, stdout, stderr).
+pub fn run_in<I, S>(dir: &Path, args: I) -> (i32, String, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut c = detect(dir);
+    c.args(args);
+    run(c)
+}
+
+/// A command's output parsed as JSON; a test fails, showing the output,
+/// when it is not JSON.
+pub fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}\n{out}"))
+}
+
+/// `(code, line, column)` of every diagnostic about `file` in a JSON report.
+pub fn located(report: &serde_json::Value, file: &str) -> Vec<(String, u64, u64)> {
+    report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["file"] == file)
+        .map(|d| {
+            (
+                d["code"].as_str().expect("code").to_owned(),
+                d["line"].as_u64().expect("line"),
+                d["column"].as_u64().expect("column"),
+            )
+        })
+        .collect()
+}
+
+/// A temporary project: an empty `.pat-root` and an empty `rules/` folder.
+/// Returns the project and its `rules/` path.
+pub fn pat_project() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("test fixture");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("test fixture");
+    std::fs::write(dir.path().join(".pat-root"), "").expect("test fixture");
+    (dir, rules)
 }
 
 /// Copies a folder tree (a fixture or a corpus folder) into `to`, so commands

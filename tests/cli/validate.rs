@@ -1,25 +1,17 @@
 //! `detect validate` on fixture repositories.
 
-use crate::util::{detect, fixture, redact, run};
+use crate::util::{detect, fixture, located, pat_project, redact, run, run_in};
 
 #[test]
 fn example_repo_is_valid() {
-    let (code, stdout, stderr) = run({
-        let mut c = detect(&fixture("example-repo"));
-        c.arg("validate");
-        c
-    });
+    let (code, stdout, stderr) = run_in(&fixture("example-repo"), ["validate"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     insta::assert_snapshot!(redact(&stdout));
 }
 
 #[test]
 fn ten_defects_give_ten_diagnostics_on_their_lines() {
-    let (code, stdout, _) = run({
-        let mut c = detect(&fixture("checks/ten_defects"));
-        c.args(["validate", "--format", "json"]);
-        c
-    });
+    let (code, stdout, _) = run_in(&fixture("checks/ten_defects"), ["validate", "--format", "json"]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let got: Vec<(u64, String)> = v["diagnostics"]
@@ -42,20 +34,13 @@ fn ten_defects_give_ten_diagnostics_on_their_lines() {
     ];
     let want: Vec<(u64, String)> = want.iter().map(|(l, c)| (*l, (*c).to_owned())).collect();
     assert_eq!(got, want);
-    let (_, human, _) = run({
-        let mut c = detect(&fixture("checks/ten_defects"));
-        c.arg("validate");
-        c
-    });
+    let (_, human, _) = run_in(&fixture("checks/ten_defects"), ["validate"]);
     insta::assert_snapshot!(redact(&human));
 }
 
 #[test]
 fn hostile_files_each_get_a_diagnostic_and_the_run_goes_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let (dir, rules) = pat_project();
     std::fs::write(rules.join("empty.yml"), "").unwrap();
     std::fs::write(rules.join("binary.yml"), [0u8, 159, 146, 150, 0xff, 0, 1, 2]).unwrap();
     std::fs::write(rules.join("malformed.yml"), "AnalysisType: rule\nRuleID: [unclosed\n").unwrap();
@@ -79,11 +64,7 @@ fn hostile_files_each_get_a_diagnostic_and_the_run_goes_on() {
         "AnalysisType: rule\nRuleID: Good.Rule\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\nDetection:\n  - {Condition: AlwaysTrue}\n",
     )
     .unwrap();
-    let (code, stdout, stderr) = run({
-        let mut c = detect(dir.path());
-        c.args(["validate", "--format", "json"]);
-        c
-    });
+    let (code, stdout, stderr) = run_in(dir.path(), ["validate", "--format", "json"]);
     assert_eq!(code, 1, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let codes = |file: &str| -> Vec<String> {
@@ -108,11 +89,7 @@ fn hostile_files_each_get_a_diagnostic_and_the_run_goes_on() {
 #[test]
 fn github_and_sarif_formats() {
     let out = |format: &str| {
-        let (code, stdout, _) = run({
-            let mut c = detect(&fixture("checks/ten_defects"));
-            c.args(["validate", "--format", format]);
-            c
-        });
+        let (code, stdout, _) = run_in(&fixture("checks/ten_defects"), ["validate", "--format", format]);
         assert_eq!(code, 1);
         redact(&stdout)
     };
@@ -127,9 +104,7 @@ fn github_and_sarif_formats() {
 
 #[test]
 fn report_is_limited_to_files_given_while_the_project_loads() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
-    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let (dir, _) = pat_project();
     let rule = |id: &str| {
         format!(
             "AnalysisType: rule\nRuleID: {id}\nEnabled: true\nLogTypes: [X.Y]\nSeverity: Low\nDetection:\n  - {{Condition: AlwaysTrue}}\n"
@@ -138,11 +113,7 @@ fn report_is_limited_to_files_given_while_the_project_loads() {
     std::fs::write(dir.path().join("rules/a.yml"), rule("Same.Id")).unwrap();
     std::fs::write(dir.path().join("rules/b.yml"), rule("Same.Id")).unwrap();
     std::fs::write(dir.path().join("rules/c.yml"), "AnalysisType: rule\nRuleID: Bad\n").unwrap();
-    let (code, stdout, _) = run({
-        let mut c = detect(dir.path());
-        c.args(["validate", "rules/b.yml", "--format", "json"]);
-        c
-    });
+    let (code, stdout, _) = run_in(dir.path(), ["validate", "rules/b.yml", "--format", "json"]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let files: Vec<&str> = v["diagnostics"]
@@ -159,17 +130,9 @@ fn report_is_limited_to_files_given_while_the_project_loads() {
 #[test]
 fn deny_warnings_and_filters() {
     let dir = fixture("example-repo");
-    let (code, _, _) = run({
-        let mut c = detect(&dir);
-        c.args(["validate", "--deny-warnings"]);
-        c
-    });
+    let (code, _, _) = run_in(&dir, ["validate", "--deny-warnings"]);
     assert_eq!(code, 0, "info diagnostics never fail a run");
-    let (code, stdout, _) = run({
-        let mut c = detect(&dir);
-        c.args(["validate", "--filter", "Severity=high", "--format", "json"]);
-        c
-    });
+    let (code, stdout, _) = run_in(&dir, ["validate", "--filter", "Severity=high", "--format", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let ids: Vec<&str> = v["items"]
@@ -179,11 +142,7 @@ fn deny_warnings_and_filters() {
         .map(|i| i["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["AWS.Console.RootLogin", "AWS.S3.PublicACL"]);
-    let (code, _, stderr) = run({
-        let mut c = detect(&dir);
-        c.args(["validate", "--filter", "Sevrity=High"]);
-        c
-    });
+    let (code, _, stderr) = run_in(&dir, ["validate", "--filter", "Sevrity=High"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("did you mean `Severity`"), "{stderr}");
 }
@@ -193,10 +152,7 @@ fn diagnostics_on_one_huge_line_print_a_bounded_excerpt() {
     // 100 unknown keys in a flow mapping on one 10 MB line: each
     // diagnostic shows a window of the line, and its caret line is no
     // longer than that window.
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let (dir, rules) = pat_project();
     let filler = "x".repeat(100_000);
     let mut line = String::from(
         "{AnalysisType: rule, RuleID: Huge.Line, Enabled: true, LogTypes: [AWS.CloudTrail], Severity: Low, Detection: [{KeyPath: a, Condition: Exists}]",
@@ -210,11 +166,7 @@ fn diagnostics_on_one_huge_line_print_a_bounded_excerpt() {
     line.push_str("}\n");
     assert!(line.len() > 10_000_000);
     std::fs::write(rules.join("huge.yml"), &line).unwrap();
-    let (code, stdout, stderr) = run({
-        let mut c = detect(dir.path());
-        c.arg("validate");
-        c
-    });
+    let (code, stdout, stderr) = run_in(dir.path(), ["validate"]);
     assert_eq!(code, 1, "{stderr}");
     let count = stdout.matches("[unknown-key]").count();
     assert_eq!(count, 100, "{}", &stdout[..stdout.len().min(2000)]);
@@ -229,10 +181,7 @@ fn control_characters_from_files_reach_the_terminal_escaped() {
     // A value spelled with YAML escapes (quoted in a message) and a raw
     // escape byte on the first line (the parser's error shows that line):
     // neither may clear the screen or start a fake line.
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let (dir, rules) = pat_project();
     std::fs::write(
         rules.join("quoted.yml"),
         "AnalysisType: rule\nRuleID: Esc.Quoted\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\n\
@@ -258,11 +207,7 @@ fn control_characters_from_files_reach_the_terminal_escaped() {
         ("test", "human"),
         ("test", "github"),
     ] {
-        let (code, stdout, stderr) = run({
-            let mut c = detect(dir.path());
-            c.args([cmd, "--format", format]);
-            c
-        });
+        let (code, stdout, stderr) = run_in(dir.path(), [cmd, "--format", format]);
         assert_eq!(code, 1, "{stdout}{stderr}");
         assert!(
             !stdout.contains(['\x1b', '\r']),
@@ -296,11 +241,7 @@ fn sarif_locations_are_relative_to_the_project_root() {
     std::fs::create_dir_all(&sub).unwrap();
     std::fs::write(dir.path().join(".pat-root"), "").unwrap();
     std::fs::write(sub.join("bad.yml"), "AnalysisType: rule\nRuleID: Bad\nEnabled: maybe\n").unwrap();
-    let (code, stdout, stderr) = run({
-        let mut c = detect(&dir.path().join("rules"));
-        c.args(["validate", "--format", "sarif", "team a"]);
-        c
-    });
+    let (code, stdout, stderr) = run_in(&dir.path().join("rules"), ["validate", "--format", "sarif", "team a"]);
     assert_eq!(code, 1, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let run = &v["runs"][0];
@@ -337,11 +278,7 @@ fn a_settings_value_error_names_its_key() {
         ),
     ] {
         std::fs::write(dir.path().join(".panther_settings.yml"), text).unwrap();
-        let (code, stdout, stderr) = run({
-            let mut c = detect(dir.path());
-            c.arg("validate");
-            c
-        });
+        let (code, stdout, stderr) = run_in(dir.path(), ["validate"]);
         assert_eq!(code, 2, "{stdout}{stderr}");
         assert!(stderr.contains(key), "{key}: {stderr}");
         assert!(stderr.contains(".panther_settings.yml:"), "{stderr}");
@@ -350,10 +287,7 @@ fn a_settings_value_error_names_its_key() {
 
 /// Two rules: `Sel.High` (valid) and `Sel.Low`, whose condition is unknown.
 fn two_severities() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).expect("test fixture");
-    std::fs::write(dir.path().join(".pat-root"), "").expect("test fixture");
+    let (dir, rules) = pat_project();
     let rule = |id: &str, sev: &str, cond: &str| {
         format!(
             "AnalysisType: rule\nRuleID: {id}\nEnabled: true\nLogTypes: [Custom.App]\nSeverity: {sev}\n\
@@ -370,21 +304,13 @@ fn two_severities() -> tempfile::TempDir {
 fn diagnostics_of_files_the_filters_deselect_are_not_reported() {
     let dir = two_severities();
     for cmd in ["validate", "test"] {
-        let (code, stdout, _) = run({
-            let mut c = detect(dir.path());
-            c.arg(cmd);
-            c
-        });
+        let (code, stdout, _) = run_in(dir.path(), [cmd]);
         assert_eq!(code, 1, "{cmd}: {stdout}");
         assert!(
             stdout.contains("low.yml:8:16: error[unknown-condition]"),
             "{cmd}: {stdout}"
         );
-        let (code, stdout, _) = run({
-            let mut c = detect(dir.path());
-            c.args([cmd, "--filter", "Severity=High"]);
-            c
-        });
+        let (code, stdout, _) = run_in(dir.path(), [cmd, "--filter", "Severity=High"]);
         assert_eq!(code, 0, "{cmd}: {stdout}");
         assert!(!stdout.contains("low.yml"), "{cmd}: {stdout}");
         assert!(
@@ -443,18 +369,10 @@ fn nothing_to_do_gets_a_line_of_its_own() {
         ("test", "error: nothing to test: no detection found in ."),
         ("validate", "error: nothing to validate: no analysis file found in ."),
     ] {
-        let (code, stdout, _) = run({
-            let mut c = detect(empty.path());
-            c.arg(cmd);
-            c
-        });
+        let (code, stdout, _) = run_in(empty.path(), [cmd]);
         assert_eq!(code, 1, "{cmd}: {stdout}");
         assert!(stdout.lines().any(|l| l == want), "{cmd}: {stdout}");
-        let (_, json, _) = run({
-            let mut c = detect(empty.path());
-            c.args([cmd, "--format", "json"]);
-            c
-        });
+        let (_, json, _) = run_in(empty.path(), [cmd, "--format", "json"]);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["error"], want.trim_start_matches("error: "), "{cmd}");
     }
@@ -488,11 +406,7 @@ fn one_test_is_singular() {
         ["insufficient test coverage: 2 tests required but only 1 found"],
         "{stdout}"
     );
-    let (_, human, _) = run({
-        let mut c = detect(dir.path());
-        c.args(["test", "--filter", "Severity=High"]);
-        c
-    });
+    let (_, human, _) = run_in(dir.path(), ["test", "--filter", "Severity=High"]);
     assert!(
         human.contains("(total 1, 1 test: 1 passed, 0 failed, 0 skipped,"),
         "{human}"
@@ -507,10 +421,7 @@ fn aliases_of_a_long_string_end_in_a_located_error() {
     // times (64 GB if copied). Line 10 is `Tags: [*b, ...`; its first `*b`
     // (column 8) is the first alias past the 64 MiB budget: the thousand
     // `*a` of line 9 copy 62.5 MiB, that `*b` 62.5 MiB more.
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let (dir, rules) = pat_project();
     let mut bomb = GOOD_RULE.replace("Good.Rule", "Alias.Bomb");
     bomb.push_str("Description: &a ");
     bomb.push_str(&"x".repeat(64 << 10));
@@ -522,28 +433,9 @@ fn aliases_of_a_long_string_end_in_a_located_error() {
     assert!(bomb.len() < 72 << 10, "{}", bomb.len());
     std::fs::write(rules.join("bomb.yml"), bomb).unwrap();
     std::fs::write(rules.join("good.yml"), GOOD_RULE).unwrap();
-    let (code, stdout, stderr) = run({
-        let mut c = detect(dir.path());
-        c.args(["validate", "--format", "json"]);
-        c
-    });
+    let (code, stdout, stderr) = run_in(dir.path(), ["validate", "--format", "json"]);
     assert_eq!(code, 1, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let located = |v: &serde_json::Value, file: &str| -> Vec<(String, u64, u64)> {
-        v["diagnostics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|d| d["file"] == file)
-            .map(|d| {
-                (
-                    d["code"].as_str().unwrap().to_owned(),
-                    d["line"].as_u64().unwrap(),
-                    d["column"].as_u64().unwrap(),
-                )
-            })
-            .collect()
-    };
     assert_eq!(located(&v, "rules/bomb.yml"), [("yaml-syntax".to_owned(), 10, 8)]);
     assert!(located(&v, "rules/good.yml").is_empty());
     assert_eq!(v["summary"]["passed"].as_u64(), Some(1));
@@ -552,10 +444,7 @@ fn aliases_of_a_long_string_end_in_a_located_error() {
 
 #[test]
 fn syntax_errors_point_at_the_defect() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    let (dir, rules) = pat_project();
     let rule = |id: &str| GOOD_RULE.replace("Good.Rule", id);
     let files: Vec<(&str, Vec<u8>)> = vec![
         // The opening quote is line 3, column 14; the file ends on line 9.
@@ -586,11 +475,7 @@ fn syntax_errors_point_at_the_defect() {
     for (name, bytes) in &files {
         std::fs::write(rules.join(format!("{name}.yml")), bytes).unwrap();
     }
-    let (code, stdout, stderr) = run({
-        let mut c = detect(dir.path());
-        c.args(["validate", "--format", "json"]);
-        c
-    });
+    let (code, stdout, stderr) = run_in(dir.path(), ["validate", "--format", "json"]);
     assert_eq!(code, 1, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let found = |file: &str| -> Vec<(String, u64, u64, String, String)> {
