@@ -15,7 +15,7 @@ use crate::source::{FileId, SourceFile, Span};
 fn sources() -> Vec<SourceFile> {
     let file = |rel: &str, text: &str| {
         SourceFile::new(
-            PathBuf::from("/work/project").join(rel),
+            PathBuf::from("/srv/detections").join(rel),
             rel.to_owned(),
             rel.to_owned(),
             Some(text.to_owned()),
@@ -133,7 +133,7 @@ fn rendered(format: Format, style: Style) -> String {
         duration_ms: 42,
         notes: vec!["gated: rules/old.yml".to_owned()],
         problem: None,
-        root: PathBuf::from("/work/project"),
+        root: PathBuf::from("/srv/detections"),
     };
     let mut out = Vec::new();
     render(&report, format, style, &mut out).unwrap();
