@@ -111,12 +111,17 @@ pub fn prepare(cx: &mut Context, args: &BundleArgs) -> Result<Prepared> {
         test::run(cx, &opts)?
     };
     if outcome.code != exit::SUCCESS {
-        let mut problems = Vec::new();
+        // One line: what stopped the bundle, naming the files that could
+        // not be read when there are any.
         let unread = unreadable_files(&outcome.project);
-        if !unread.is_empty() {
-            problems.push(format!("nothing was bundled: could not read {}", unread.join(", ")));
-        }
-        problems.push("nothing was bundled: fix the findings above first".to_owned());
+        let problems = vec![if unread.is_empty() {
+            "nothing was bundled: fix the findings above first".to_owned()
+        } else {
+            format!(
+                "nothing was bundled: could not read {} (fix these and any other findings above first)",
+                unread.join(", ")
+            )
+        }];
         return Ok(Prepared {
             outcome,
             plan: None,
