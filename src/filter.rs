@@ -128,7 +128,9 @@ pub fn parse(raw: &[String], warnings: &mut Vec<Diagnostic>) -> Result<Vec<Filte
     Ok(out)
 }
 
-fn parse_bool(s: &str) -> Option<bool> {
+/// The one truthy rule: the boolean words of `--filter` values and of
+/// environment variables (`settings::layer`), case-insensitive.
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match s.to_lowercase().as_str() {
         "y" | "yes" | "t" | "true" | "on" | "1" => Some(true),
         "n" | "no" | "f" | "false" | "off" | "0" => Some(false),

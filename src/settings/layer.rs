@@ -18,11 +18,7 @@ use crate::settings::Settings;
 /// The boolean words accepted from the environment, case-insensitive (the
 /// same set `--filter` accepts for boolean keys).
 pub fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" | "y" | "t" => Some(true),
-        "0" | "false" | "no" | "off" | "n" | "f" => Some(false),
-        _ => None,
-    }
+    crate::filter::parse_bool(s.trim())
 }
 
 /// The environment and the settings file, below the flags.
