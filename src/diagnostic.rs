@@ -111,6 +111,10 @@ codes! {
     TestFailed = "test-failed", Error;
     /// `--minimum-tests` is not met.
     InsufficientTests = "insufficient-tests", Error;
+    /// A Python detection, global helper or data model fails to load.
+    PythonLoadError = "python-load-error", Error;
+    /// No interpreter with panther-core: Python detections are skipped.
+    PythonUnavailable = "python-unavailable", Warning;
     /// An unknown key in the settings file.
     UnknownSetting = "unknown-setting", Warning;
     /// A settings key `detect` applies but PAT ignores.

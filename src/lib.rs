@@ -22,6 +22,7 @@ pub mod load;
 pub mod model;
 pub mod panther_api;
 pub mod project;
+pub mod python;
 pub mod report;
 pub mod resolve;
 pub mod scaffold;

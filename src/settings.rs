@@ -62,6 +62,8 @@ pub struct Settings {
     pub console_url: Option<String>,
     /// `detect.delivery_log`: the delivery log, relative to the project root.
     pub delivery_log: Option<String>,
+    /// `detect.python`: the interpreter of Python detections.
+    pub python: Option<String>,
     /// `detect.destinations`: alert destinations (alerts-and-webhooks §6).
     pub destinations: Vec<DestinationSettings>,
     /// `api_token`. Never printed; the settings file's text kept for
@@ -215,6 +217,7 @@ const DETECT_KEYS: &[&str] = &[
     "console_url",
     "delivery_log",
     "destinations",
+    "python",
 ];
 
 /// Finds the settings file to read.
@@ -402,6 +405,7 @@ fn detect_section(s: &mut Settings, v: &Node, file: FileId, at: &dyn Fn(&Node) -
             "upload" => upload_section(s, v, file, at)?,
             "console_url" => s.console_url = Some(string(v, &at_key)?),
             "delivery_log" => s.delivery_log = Some(string(v, &at_key)?),
+            "python" => s.python = Some(string(v, &at_key)?),
             "destinations" => s.destinations = destinations(v, file, &at_key, &mut s.diagnostics)?,
             _ => {
                 let mut d = Diagnostic::new(

@@ -503,9 +503,32 @@ pub struct TestStepArgs {
     /// Turns `--sort-test-results` off (also a settings or environment value); the last of the two wins.
     #[arg(long, overrides_with = "sort_test_results", hide_short_help = true)]
     pub no_sort_test_results: bool,
-    /// Destination names `destinations()` may return (accepted for PAT).
-    #[arg(long = "available-destination", value_name = "NAME", hide = true)]
+    /// Destination names `destinations()` may return; with none, unknown
+    /// destinations are not errors (as under PAT).
+    #[arg(long = "available-destination", value_name = "NAME")]
     pub available_destination: Vec<String>,
+    /// The Python interpreter that runs Python detections (it needs
+    /// panther-core); else DETECT_PYTHON, `detect.python`, VIRTUAL_ENV,
+    /// the project's .detect/venv, python3 on PATH.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<std::path::PathBuf>,
+    /// Time limit of one Python test, in seconds (Panther's limit: 15).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub python_timeout: Option<std::time::Duration>,
+    /// Do not run Python detections (they are skipped as `python rule`).
+    #[arg(long)]
+    pub no_python: bool,
+    /// List the N slowest Python tests after the run.
+    #[arg(long, value_name = "N")]
+    pub slowest: Option<usize>,
+}
+
+/// `--python-timeout`: a positive number of seconds.
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() && v <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(v)),
+        _ => Err(format!("`{s}` is not a number of seconds between 0 and 86400")),
+    }
 }
 
 #[cfg(test)]

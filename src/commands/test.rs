@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::cli::TestStepArgs;
 use crate::commands::context::Context;
+use crate::commands::python_tests;
 use crate::commands::remote_bases::{self, Lookup};
 use crate::commands::validate::Outcome;
 use crate::diagnostic::{Code, Diagnostic, Severity};
@@ -40,6 +41,35 @@ pub struct TestOptions {
     /// `--remote-bases`: the instance to look up bases missing from the
     /// repository (upload-protocol §4.8).
     pub remote: Option<std::sync::Arc<crate::panther_api::Client>>,
+    /// How Python detections run.
+    pub python: PythonOptions,
+}
+
+/// How `test` runs Python detections.
+#[derive(Debug, Clone)]
+pub struct PythonOptions {
+    /// `--no-python`: skip them as `python rule`.
+    pub off: bool,
+    /// `--python`.
+    pub interpreter: Option<std::path::PathBuf>,
+    /// `--python-timeout` (default 15 s, Panther's limit).
+    pub timeout: std::time::Duration,
+    /// `--available-destination`.
+    pub destinations: Vec<String>,
+    /// `--slowest`.
+    pub slowest: Option<usize>,
+}
+
+impl Default for PythonOptions {
+    fn default() -> Self {
+        PythonOptions {
+            off: false,
+            interpreter: None,
+            timeout: std::time::Duration::from_secs(15),
+            destinations: Vec::new(),
+            slowest: None,
+        }
+    }
 }
 
 impl TestOptions {
@@ -83,6 +113,13 @@ impl TestOptions {
         Ok(TestOptions {
             minimum_tests,
             skip_disabled,
+            python: PythonOptions {
+                off: step.no_python,
+                interpreter: step.python.clone(),
+                timeout: step.python_timeout.unwrap_or(std::time::Duration::from_secs(15)),
+                destinations: step.available_destination.clone(),
+                slowest: step.slowest,
+            },
             ..TestOptions::default()
         })
     }
@@ -182,6 +219,7 @@ fn run_correlation_case(
         inherited_from: None,
         error: None,
         explain: Vec::new(),
+        stdout: None,
     };
     let rule = match rule {
         Some(Ok(r)) => r,
@@ -234,41 +272,32 @@ fn skipped_tests(cases: &[Case<'_>]) -> Vec<TestReport> {
             inherited_from: c.inherited_from.clone(),
             error: None,
             explain: Vec::new(),
+            stdout: None,
         })
         .collect()
 }
 
 /// What running one item produced.
-struct Run {
-    item: ItemReport,
-    diagnostics: Vec<Diagnostic>,
+pub(crate) struct Run {
+    pub(crate) item: ItemReport,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    /// The item's Python job, run by the worker pool after the native ones.
+    pub(crate) python: Option<python_tests::Plan>,
 }
 
 fn functions(program: &Program, event: &Value) -> Vec<FunctionReport> {
     let a = program.alert(event);
     let mut out = Vec::new();
     if let Some(t) = a.title {
-        out.push(FunctionReport {
-            name: "title",
-            output: Value::String(t),
-        });
+        out.push(FunctionReport::ok("title", Value::String(t)));
     }
     if let Some(d) = a.dedup {
-        out.push(FunctionReport {
-            name: "dedup",
-            output: Value::String(d),
-        });
+        out.push(FunctionReport::ok("dedup", Value::String(d)));
     }
     if let Some(s) = a.severity {
-        out.push(FunctionReport {
-            name: "severity",
-            output: Value::String(s.upper().to_owned()),
-        });
+        out.push(FunctionReport::ok("severity", Value::String(s.upper().to_owned())));
     }
-    out.push(FunctionReport {
-        name: "alertContext",
-        output: a.context,
-    });
+    out.push(FunctionReport::ok("alertContext", a.context));
     out
 }
 
@@ -282,6 +311,7 @@ fn run_case(program: &Program, case: &Case<'_>, explain: bool) -> TestReport {
         inherited_from: case.inherited_from.clone(),
         error: None,
         explain: Vec::new(),
+        stdout: None,
     };
     let event = match case.log.map(|l| (l, l.to_json())) {
         None => {
@@ -322,6 +352,7 @@ struct ItemCx<'a> {
     remote: &'a BTreeMap<String, Lookup>,
     opts: &'a TestOptions,
     strict: bool,
+    sources: &'a [crate::source::SourceFile],
 }
 
 fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
@@ -344,6 +375,11 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     let mut skip: Option<Skip> = None;
     let cases: Vec<Case<'_>>;
     let mut correlation: Option<std::result::Result<Correlation, String>> = None;
+    // The Python code, when the effective detection is Python: its `.py`
+    // file, the tree whose `Tests` run, their base when inherited, and the
+    // rule whose InlineFilters apply.
+    let mut py: Option<(std::path::PathBuf, &crate::yaml::Node, Option<String>, Option<Rule>)> = None;
+    let path_of = |f: crate::source::FileId| cx.sources.get(f.0 as usize).map(|s| s.path.as_path());
     let mut enabled = a.rule().map_or_else(
         || {
             matches!(
@@ -400,6 +436,10 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
                     cases = rule_cases(resolve::tests(e), root, inherited.then_some(base_id));
                     if !e.is_simple() {
                         skip = Some(Skip::PythonRule);
+                        if let (Some(f), Some(yml)) = (base_rule.filename.as_ref(), path_of(b.file)) {
+                            let code = crate::python::plan::code_path(yml, &f.value);
+                            py = Some((code, root, inherited.then(|| base_id.to_owned()), Some(e.clone())));
+                        }
                     }
                 }
             }
@@ -410,6 +450,14 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
                 effective = Some(rule.clone());
             } else {
                 skip = Some(Skip::PythonRule);
+                if let (Some(f), Some(yml)) = (rule.filename.as_ref(), path_of(a.file)) {
+                    py = Some((
+                        crate::python::plan::code_path(yml, &f.value),
+                        &a.root,
+                        None,
+                        Some(rule.clone()),
+                    ));
+                }
             }
         }
         None if a.analysis_type.value == AnalysisType::CorrelationRule => {
@@ -423,6 +471,9 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
         None => {
             cases = raw_cases(a);
             skip = Some(Skip::PythonRule);
+            if let (Some(f), Some(yml)) = (crate::python::plan::filename(a), path_of(a.file)) {
+                py = Some((crate::python::plan::code_path(yml, f), &a.root, None, None));
+            }
         }
     }
     // Selection by test names.
@@ -443,6 +494,46 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
         skip
     };
     let counted = matches!(reason, None | Some(Skip::NoTests | Skip::PythonRule));
+    // A Python detection runs in the worker pool, after this pass.
+    let python = match (reason, py) {
+        (Some(Skip::PythonRule), Some((code, root, inherited, filters))) if !cx.opts.python.off => {
+            let (job, tests) = crate::python::plan::job(a, code, root, filters.as_ref(), &cx.opts.test_names);
+            let at = a
+                .rule()
+                .and_then(|r| r.base_detection.as_ref())
+                .map_or(a.root.first_key_span(), |b| b.span);
+            let filename_at = match &a.body {
+                Body::Rule(r) => r.filename.as_ref().map(|f| f.span),
+                Body::Other(o) => o.filename.as_ref().map(|f| f.span),
+            };
+            Some(python_tests::Plan {
+                job,
+                tests,
+                inherited_from: inherited,
+                base_file,
+                base_at: at,
+                file: a.file,
+                filename_at: filename_at.unwrap_or(at),
+            })
+        }
+        // A skip for a no-tests item with Python code still loads the
+        // module: PAT reports a module that fails to load as invalid.
+        (Some(Skip::NoTests), Some((code, root, inherited, filters)))
+            if !cx.opts.python.off && skip == Some(Skip::PythonRule) =>
+        {
+            let (job, tests) = crate::python::plan::job(a, code, root, filters.as_ref(), &[]);
+            Some(python_tests::Plan {
+                job,
+                tests,
+                inherited_from: inherited,
+                base_file,
+                base_at: a.root.first_key_span(),
+                file: a.file,
+                filename_at: a.root.first_key_span(),
+            })
+        }
+        _ => None,
+    };
     match reason {
         Some(r) => {
             item.status = Status::Skipped;
@@ -525,8 +616,9 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
             item.reason = None;
         }
     }
-    // --strict (step 5).
+    // --strict (step 5); Python items are decided after they run.
     if cx.strict
+        && python.is_none()
         && item.status == Status::Skipped
         && reason.is_some_and(|r| r.is_base() || matches!(r, Skip::NoTests | Skip::PythonRule))
     {
@@ -535,6 +627,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     Run {
         item,
         diagnostics: diags,
+        python,
     }
 }
 
@@ -583,6 +676,7 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
         remote: &remote.lookups,
         opts,
         strict: cx.strict,
+        sources: &project.sources,
     };
     let runs: Vec<Option<Run>> = project
         .entries
@@ -613,13 +707,17 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
                         tests: Vec::new(),
                     },
                     diagnostics: Vec::new(),
+                    python: None,
                 }),
             }
         })
         .collect();
+    let mut runs: Vec<Run> = runs.into_iter().flatten().collect();
+    let python = python_tests::run(cx, opts, &project, &analyses, &invalid, &mut runs);
+    project.sources.extend(python.sources);
     let mut items = Vec::new();
-    let mut extra = Vec::new();
-    for r in runs.into_iter().flatten() {
+    let mut extra = python.diagnostics;
+    for r in runs {
         items.push(r.item);
         extra.extend(r.diagnostics);
     }

@@ -11,7 +11,7 @@ use crate::diagnostic::Severity;
 use crate::text::escape_control as esc;
 
 use super::message::Paint;
-use super::{ItemReport, RunReport, Status, Style};
+use super::{FunctionReport, ItemReport, RunReport, Status, Style};
 
 pub(super) fn render(report: &RunReport<'_>, style: Style, out: &mut dyn Write) -> io::Result<()> {
     let p = Paint { on: style.color };
@@ -79,7 +79,10 @@ fn tests(report: &RunReport<'_>, style: Style, p: Paint, out: &mut dyn Write) ->
             writeln!(out, "\t{tag} {}{inherited}", esc(&t.name))?;
             if let Some(e) = &t.error {
                 writeln!(out, "\t\t{} [rule] {}", p.red("[FAIL]"), esc(e))?;
-            } else if let Some(m) = t.matched {
+            } else if let Some(m) = t
+                .matched
+                .filter(|_| !t.functions.first().is_some_and(FunctionReport::is_matcher))
+            {
                 let rtag = if t.status == Status::Failed {
                     p.red("[FAIL]")
                 } else {
@@ -87,12 +90,20 @@ fn tests(report: &RunReport<'_>, style: Style, p: Paint, out: &mut dyn Write) ->
                 };
                 writeln!(out, "\t\t{rtag} [rule] {m}")?;
             }
+            if let Some(printed) = t.stdout.as_ref().filter(|_| t.status == Status::Failed) {
+                writeln!(out, "\t\t{}", p.yellow("printed:"))?;
+                for line in printed.lines() {
+                    writeln!(out, "\t\t  {}", esc(line))?;
+                }
+            }
             for f in &t.functions {
-                let v = match &f.output {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
+                let v = match (&f.error, &f.output) {
+                    (Some(e), _) => e.clone(),
+                    (None, serde_json::Value::String(s)) => s.clone(),
+                    (None, other) => other.to_string(),
                 };
-                writeln!(out, "\t\t{} [{}] {}", p.green("[PASS]"), f.name, esc(&v))?;
+                let tag = if f.passed { p.green("[PASS]") } else { p.red("[FAIL]") };
+                writeln!(out, "\t\t{tag} [{}] {}", f.name, esc(&v))?;
             }
             for line in &t.explain {
                 writeln!(out, "\t\t  {}", esc(line))?;

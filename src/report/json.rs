@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use super::{ItemReport, RunReport, TestReport};
+use super::{FunctionReport, ItemReport, RunReport, TestReport};
 
 pub(super) fn render(report: &RunReport<'_>, out: &mut dyn Write) -> io::Result<()> {
     let value = to_value(report);
@@ -77,8 +77,11 @@ fn item(i: &ItemReport) -> Value {
 fn test(t: &TestReport) -> Value {
     let mut v = json!({
         "name": t.name, "status": t.status.as_str(), "expected": t.expected, "matched": t.matched,
-        "functions": t.functions.iter().map(|f| json!({"name": f.name, "status": "passed", "output": f.output})).collect::<Vec<_>>(),
+        "functions": t.functions.iter().map(function).collect::<Vec<_>>(),
     });
+    if let Some(s) = &t.stdout {
+        v["stdout"] = json!(s);
+    }
     if let Some(b) = &t.inherited_from {
         v["inherited_from"] = json!(b);
     }
@@ -87,6 +90,14 @@ fn test(t: &TestReport) -> Value {
     }
     if !t.explain.is_empty() {
         v["explain"] = explain_tree(&t.explain);
+    }
+    v
+}
+
+fn function(f: &FunctionReport) -> Value {
+    let mut v = json!({"name": f.name, "status": if f.passed { "passed" } else { "failed" }, "output": f.output});
+    if let Some(e) = &f.error {
+        v["error"] = json!(e);
     }
     v
 }

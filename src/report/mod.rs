@@ -79,6 +79,29 @@ pub struct FunctionReport {
     pub name: &'static str,
     /// A string, or the alert context object.
     pub output: serde_json::Value,
+    /// Whether it printed `[PASS]` (a Python function can fail: it raised,
+    /// or returned what the test does not expect).
+    pub passed: bool,
+    /// The exception a Python function raised, printed instead of the output.
+    pub error: Option<String>,
+}
+
+impl FunctionReport {
+    /// A function that ran and passed.
+    pub fn ok(name: &'static str, output: serde_json::Value) -> FunctionReport {
+        FunctionReport {
+            name,
+            output,
+            passed: true,
+            error: None,
+        }
+    }
+
+    /// Whether this is the detection's own function (`rule`, `policy`),
+    /// listed first for Python detections.
+    pub fn is_matcher(&self) -> bool {
+        matches!(self.name, "rule" | "policy")
+    }
 }
 
 /// One unit test's outcome.
@@ -100,6 +123,8 @@ pub struct TestReport {
     pub error: Option<String>,
     /// Explanation lines (`--explain`, failing tests).
     pub explain: Vec<String>,
+    /// What a Python test printed.
+    pub stdout: Option<String>,
 }
 
 /// One item (detection or invalid file).

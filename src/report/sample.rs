@@ -68,6 +68,7 @@ fn test(name: &str, status: Status, expected: bool, matched: Option<bool>) -> Te
         inherited_from: None,
         error: None,
         explain: Vec::new(),
+        stdout: None,
     }
 }
 
@@ -84,14 +85,8 @@ fn items() -> Vec<ItemReport> {
     let mut passed = item("Root.Login", "rules/root.yml", Status::Passed);
     let mut hit = test("root logs in", Status::Passed, true, Some(true));
     hit.functions = vec![
-        FunctionReport {
-            name: "title",
-            output: json!("Root logged in from 1.2.3.4"),
-        },
-        FunctionReport {
-            name: "alertContext",
-            output: json!({"ip": "1.2.3.4"}),
-        },
+        FunctionReport::ok("title", json!("Root logged in from 1.2.3.4")),
+        FunctionReport::ok("alertContext", json!({"ip": "1.2.3.4"})),
     ];
     passed.tests = vec![hit, test("a user logs in", Status::Passed, false, Some(false))];
     let mut failed = item("Login.Failed.Lab", "rules/lab.yml", Status::Failed);

@@ -13,8 +13,13 @@ pub enum Skip {
     InvalidBase,
     /// The base is not local; the instance says it is a Python rule.
     RemotePythonBase,
-    /// The (effective) detection has Python logic.
+    /// The (effective) detection has Python logic and Python detections
+    /// are not run (`--no-python`, or no `Filename` to run).
     PythonRule,
+    /// Python detections are selected but no interpreter can be started.
+    NoPython,
+    /// The interpreter cannot import panther-core.
+    NoPantherCore,
     /// A simple scheduled rule (`run` evaluates streaming rules only).
     ScheduledRule,
     /// A correlation rule whose detection does not compile.
@@ -35,6 +40,8 @@ impl Skip {
             Skip::InvalidBase => "invalid base",
             Skip::RemotePythonBase => "remote python base",
             Skip::PythonRule => "python rule",
+            Skip::NoPython => "no python",
+            Skip::NoPantherCore => "no panther-core",
             Skip::ScheduledRule => "scheduled rule",
             Skip::InvalidCorrelationRule => "invalid correlation rule",
             Skip::Disabled => "disabled",
