@@ -16,6 +16,7 @@ use crate::discover::{self, DiscoverOptions, ProblemKind};
 use crate::error::Result;
 use crate::load::{self, LoadOptions};
 use crate::model::Analysis;
+use crate::resolve::{self, Index, Resolved};
 use crate::source::{FileId, SourceFile};
 
 /// Largest file read; a bigger one is reported instead of loaded, so memory
@@ -53,6 +54,8 @@ pub struct Project {
     pub diagnostics: Vec<Diagnostic>,
     /// Files the folder-name gate skipped that mention `AnalysisType`.
     pub gated: Vec<String>,
+    /// The resolved set of `entries` ([`Project::resolved`]).
+    resolved: Resolved,
 }
 
 impl Project {
@@ -150,12 +153,16 @@ impl Project {
             let rel = |e: &Entry| sources[e.file.0 as usize].rel.as_bytes();
             rel(a).cmp(rel(b))
         });
-        let invalid: HashSet<FileId> = invalid_files(&diagnostics);
-        let analyses: Vec<&Analysis> = entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
+        // The resolve stage, once per run: the cross-file checks and every
+        // command read this set (docs/design/008).
+        let mut resolved = resolve::stage(&entries, invalid_files(&diagnostics));
+        let index = resolved.view(&entries);
+        let analyses: Vec<&Analysis> = index.analyses().collect();
         let cx = CheckCx {
             sources: &sources,
             analyses: &analyses,
-            invalid: &invalid,
+            invalid: index.invalid(),
+            index,
         };
         diagnostics.extend(check::run_all(&cx));
         diagnostics.extend(crate::bundle::filename_diagnostics(
@@ -164,18 +171,22 @@ impl Project {
             &analyses,
         ));
         sort_diagnostics(&mut diagnostics, &sources);
+        resolved.checked(invalid_files(&diagnostics));
         Ok(Project {
             root: found.project_root,
             sources,
             entries,
             diagnostics,
             gated: found.gated,
+            resolved,
         })
     }
 
-    /// Files with at least one error diagnostic that makes them invalid.
-    pub fn invalid_files(&self) -> HashSet<FileId> {
-        invalid_files(&self.diagnostics)
+    /// The resolved set the resolve stage built while the project loaded:
+    /// items by ID, invalid files, effective values and selection. Every
+    /// command reads this one set; nothing builds another.
+    pub fn resolved(&self) -> Index<'_> {
+        self.resolved.view(&self.entries)
     }
 
     /// The `--verbose` note about analysis files the folder-name gate left

@@ -95,12 +95,15 @@ mod tests {
             ));
             loaded.extend(load_file(FileId(i as u32), Some(text), LoadOptions::default()).analysis);
         }
-        let refs: Vec<&Analysis> = loaded.iter().collect();
-        let invalid = HashSet::new();
+        let entries = crate::resolve::entries_of(loaded);
+        let resolved = crate::resolve::stage(&entries, HashSet::new());
+        let index = resolved.view(&entries);
+        let refs: Vec<&Analysis> = index.analyses().collect();
         let cx = CheckCx {
             sources: &sources,
             analyses: &refs,
-            invalid: &invalid,
+            invalid: index.invalid(),
+            index,
         };
         let mut out = Vec::new();
         MissingFile.run(&cx, &mut out);

@@ -29,6 +29,8 @@ pub struct CheckCx<'a> {
     /// Files with an error from loading (their items take no part in ID
     /// checks, as in PAT).
     pub invalid: &'a HashSet<FileId>,
+    /// The resolved set (items by ID), with `invalid` as its invalid files.
+    pub index: crate::resolve::Index<'a>,
 }
 
 impl CheckCx<'_> {
@@ -96,11 +98,15 @@ pub(crate) fn run_on_texts(check: &dyn Check, files: &[&str]) -> Vec<Diagnostic>
         }
         loaded.extend(l.analysis);
     }
-    let refs: Vec<&Analysis> = loaded.iter().collect();
+    let entries = crate::resolve::entries_of(loaded);
+    let resolved = crate::resolve::stage(&entries, invalid);
+    let index = resolved.view(&entries);
+    let refs: Vec<&Analysis> = index.analyses().collect();
     let cx = CheckCx {
         sources: &sources,
         analyses: &refs,
-        invalid: &invalid,
+        invalid: index.invalid(),
+        index,
     };
     let mut out = Vec::new();
     check.run(&cx, &mut out);

@@ -569,13 +569,10 @@ fn lookup_remote_bases(
 pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
     let start = Instant::now();
     let mut project = cx.load()?;
-    let resolve::Resolved {
-        analyses,
-        invalid,
-        index,
-    } = resolve::Resolved::build(&project);
+    let index = project.resolved();
+    let (analyses, invalid): (Vec<&Analysis>, _) = (index.analyses().collect(), index.invalid());
     let remote = match &opts.remote {
-        Some(client) => lookup_remote_bases(cx, client, &project, &analyses, &index, &invalid),
+        Some(client) => lookup_remote_bases(cx, client, &project, &analyses, &index, invalid),
         None => remote_bases::Resolved::default(),
     };
     let icx = ItemCx {

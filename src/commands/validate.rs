@@ -75,7 +75,7 @@ fn deselected(cx: &Context, project: &Project) -> HashSet<FileId> {
     if cx.filters.is_empty() {
         return HashSet::new();
     }
-    let index = crate::resolve::Resolved::build(project).index;
+    let index = project.resolved();
     project
         .entries
         .iter()
@@ -90,7 +90,8 @@ fn deselected(cx: &Context, project: &Project) -> HashSet<FileId> {
 
 /// Builds the validate items of a loaded project.
 pub fn items(cx: &Context, project: &Project) -> Vec<ItemReport> {
-    let crate::resolve::Resolved { invalid, index, .. } = crate::resolve::Resolved::build(project);
+    let index = project.resolved();
+    let invalid = index.invalid();
     let mut items = Vec::new();
     for e in &project.entries {
         let src = project.source(e.file);
