@@ -1125,7 +1125,7 @@ fn secrets_echoed_by_a_receiver_are_scrubbed_and_replies_printed_safely() {
     assert!(body.contains("got *** at /hook/***?token=***&team=***"), "{body}");
     // The refused reply is shown with the error, its escapes made visible.
     assert!(
-        err.contains("failed after 1 attempt: HTTP 500 (reply: \\u{1b}[2J\\u{1b}[31mgot *** at /hook/***?token=***&team=***\\u{1b}[0m\\r\\nbye\\u{202e})"),
+        err.contains("failed after 1 attempt: HTTP 500 (reply: \\x1b[2J\\x1b[31mgot *** at /hook/***?token=***&team=***\\x1b[0m\\r\\nbye\\u{202e})"),
         "{err}"
     );
     assert!(!err.contains('\x1b') && !err.contains('\u{202e}'), "{err:?}");
