@@ -642,13 +642,5 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
         });
         code = exit::FINDINGS;
     }
-    let duration_ms = start.elapsed().as_millis();
-    Ok(Outcome {
-        project,
-        items,
-        code,
-        notes,
-        problem,
-        duration_ms,
-    })
+    Ok(Outcome::new(start, project, items, code, notes, problem))
 }

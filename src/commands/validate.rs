@@ -32,6 +32,25 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome of a run that started at `start`.
+    pub fn new(
+        start: Instant,
+        project: Project,
+        items: Vec<ItemReport>,
+        code: u8,
+        notes: Vec<String>,
+        problem: Option<String>,
+    ) -> Outcome {
+        Outcome {
+            project,
+            items,
+            code,
+            notes,
+            problem,
+            duration_ms: start.elapsed().as_millis(),
+        }
+    }
+
     /// The report to render.
     ///
     /// Diagnostics are those of the reported files (files named on the
@@ -152,13 +171,5 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
             code = exit::FINDINGS;
         }
     }
-    let duration_ms = start.elapsed().as_millis();
-    Ok(Outcome {
-        project,
-        items,
-        code,
-        notes,
-        problem,
-        duration_ms,
-    })
+    Ok(Outcome::new(start, project, items, code, notes, problem))
 }
