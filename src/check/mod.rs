@@ -109,9 +109,8 @@ pub(crate) fn run_on_sources(check: &dyn Check, sources: Vec<SourceFile>) -> Vec
         }
         loaded.extend(l.analysis);
     }
-    let entries = crate::resolve::entries_of(loaded);
-    let resolved = crate::resolve::stage(&entries, invalid);
-    let index = resolved.view(&entries);
+    let fixture = crate::resolve::Fixture::new(loaded, invalid);
+    let index = fixture.index();
     let refs: Vec<&Analysis> = index.analyses().collect();
     let cx = CheckCx {
         sources: &sources,

@@ -171,15 +171,13 @@ mod tests {
             "AnalysisType: rule\nRuleID: C\nBaseDetection: Local\nEnabled: true\n",
             "AnalysisType: rule\nRuleID: Local\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nDetection:\n  - Key: a\n    Condition: Exists\n",
         ];
-        let entries = crate::resolve::entries_of(
-            texts
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| load_file(FileId(i as u32), Some(t), LoadOptions::default()).analysis)
-                .collect(),
-        );
-        let resolved = crate::resolve::stage(&entries, HashSet::new());
-        let index = resolved.view(&entries);
+        let loaded = texts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| load_file(FileId(i as u32), Some(t), LoadOptions::default()).analysis)
+            .collect();
+        let fixture = crate::resolve::Fixture::new(loaded, HashSet::new());
+        let index = fixture.index();
         let loaded: Vec<&Analysis> = index.analyses().collect();
         assert_eq!(missing(loaded.iter().copied(), &index), vec!["Remote.One".to_owned()]);
         let d = diagnostic(loaded[0], &Lookup::NotFound).map(|d| d.code);

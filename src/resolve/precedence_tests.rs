@@ -445,9 +445,8 @@ fn bases_to_disable_follow_the_selection_and_effective_enabled() {
         "AnalysisType: rule\nRuleID: Exp\nEnabled: true\nLogTypes: [X]\nSeverity: Low\nStatus: Experimental\nDetection: [{Key: a, Condition: Exists}]\n",
         "AnalysisType: rule\nRuleID: D5\nBaseDetection: Exp\nEnabled: true\n",
     ]);
-    let entries = entries_of(items);
-    let resolved = stage(&entries, std::collections::HashSet::new());
-    let index = resolved.view(&entries);
+    let fixture = Fixture::new(items, std::collections::HashSet::new());
+    let index = fixture.index();
     let all: Vec<&Analysis> = index.analyses().collect();
     let items = &all;
     let plan = bases_to_disable(&all, &all, &index);

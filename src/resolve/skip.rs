@@ -114,10 +114,9 @@ mod tests {
             3,
             "AnalysisType: rule\nRuleID: B\nLogTypes: [X]\nSeverity: Low\nFilename: b.py\n",
         );
-        let entries = crate::resolve::entries_of(vec![rule, derived, policy, broken]);
-        let resolved = crate::resolve::stage(&entries, [FileId(3)].into());
-        let index = resolved.view(&entries);
-        let rule = entries[0].analysis.as_ref().unwrap();
+        let fixture = crate::resolve::Fixture::new(vec![rule, derived, policy, broken], [FileId(3)].into());
+        let index = fixture.index();
+        let rule = fixture.entries[0].analysis.as_ref().unwrap();
         assert!(index.usable_base("R").is_ok_and(|(a, _)| std::ptr::eq(a, rule)));
         assert_eq!(index.usable_base("nope").err(), Some(Skip::UnknownBase));
         assert_eq!(

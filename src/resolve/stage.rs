@@ -54,16 +54,34 @@ impl Resolved {
     }
 }
 
-/// Entries of in-memory items (unit tests).
+/// The resolved set of in-memory items, with the entries it describes
+/// (unit tests: what `Project::load` keeps, without the files).
 #[cfg(test)]
-pub(crate) fn entries_of(items: Vec<crate::model::Analysis>) -> Vec<Entry> {
-    items
-        .into_iter()
-        .map(|a| Entry {
-            file: a.file,
-            analysis: Some(a),
-        })
-        .collect()
+pub(crate) struct Fixture {
+    /// One entry per item, in the given order.
+    pub entries: Vec<Entry>,
+    resolved: Resolved,
+}
+
+#[cfg(test)]
+impl Fixture {
+    /// Runs the stage over `items`, the files in `invalid` being invalid.
+    pub(crate) fn new(items: Vec<crate::model::Analysis>, invalid: HashSet<FileId>) -> Fixture {
+        let entries: Vec<Entry> = items
+            .into_iter()
+            .map(|a| Entry {
+                file: a.file,
+                analysis: Some(a),
+            })
+            .collect();
+        let resolved = stage(&entries, invalid);
+        Fixture { entries, resolved }
+    }
+
+    /// The view every reader gets.
+    pub(crate) fn index(&self) -> Index<'_> {
+        self.resolved.view(&self.entries)
+    }
 }
 
 /// Counts builds of the resolved set per ID, so a test can tell that a run
