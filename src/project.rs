@@ -153,25 +153,7 @@ impl Project {
             let rel = |e: &Entry| sources[e.file.0 as usize].rel.as_bytes();
             rel(a).cmp(rel(b))
         });
-        // The resolve stage, once per run: the cross-file checks and every
-        // command read this set (docs/design/008).
-        let mut resolved = resolve::stage(&entries, invalid_files(&diagnostics));
-        let index = resolved.view(&entries);
-        let analyses: Vec<&Analysis> = index.analyses().collect();
-        let cx = CheckCx {
-            sources: &sources,
-            analyses: &analyses,
-            invalid: index.invalid(),
-            index,
-        };
-        diagnostics.extend(check::run_all(&cx));
-        diagnostics.extend(crate::bundle::filename_diagnostics(
-            &found.project_root,
-            &sources,
-            &analyses,
-        ));
-        sort_diagnostics(&mut diagnostics, &sources);
-        resolved.checked(invalid_files(&diagnostics));
+        let resolved = resolve_and_check(&sources, &entries, &mut diagnostics, Some(&found.project_root));
         Ok(Project {
             root: found.project_root,
             sources,
@@ -205,6 +187,35 @@ impl Project {
     pub fn source(&self, id: FileId) -> &SourceFile {
         &self.sources[id.0 as usize]
     }
+}
+
+/// What follows reading in [`Project::load`]: the resolve stage over the
+/// entries, once per run (docs/design/008), then the cross-file checks and,
+/// with the project root, the `Filename` checks, whose diagnostics join
+/// `diagnostics` (sorted). Returns the resolved set, its invalid files
+/// those after the checks. The fuzz target runs this without a root.
+pub fn resolve_and_check(
+    sources: &[SourceFile],
+    entries: &[Entry],
+    diagnostics: &mut Vec<Diagnostic>,
+    project_root: Option<&Path>,
+) -> Resolved {
+    let mut resolved = resolve::stage(entries, invalid_files(diagnostics));
+    let index = resolved.view(entries);
+    let analyses: Vec<&Analysis> = index.analyses().collect();
+    let cx = CheckCx {
+        sources,
+        analyses: &analyses,
+        invalid: index.invalid(),
+        index,
+    };
+    diagnostics.extend(check::run_all(&cx));
+    if let Some(root) = project_root {
+        diagnostics.extend(crate::bundle::filename_diagnostics(root, sources, &analyses));
+    }
+    sort_diagnostics(diagnostics, sources);
+    resolved.checked(invalid_files(diagnostics));
+    resolved
 }
 
 /// Reads a detection file's bytes (UTF-8 or not: the loader reports where
