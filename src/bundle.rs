@@ -257,11 +257,8 @@ fn feeds_correlation_warnings(x: &resolve::DisabledBase<'_>, corr: &[&Analysis],
 /// A bundled file (or a `Filename` target) outside the project root, or a
 /// `Filename` target that cannot be read.
 pub fn plan(project: &Project, opts: &PlanOptions<'_>) -> Result<Plan> {
-    let resolve::Resolved {
-        analyses,
-        invalid,
-        index,
-    } = resolve::Resolved::build(project);
+    let index = project.resolved();
+    let (analyses, invalid): (Vec<&Analysis>, _) = (index.analyses().collect(), index.invalid());
     let root_canon = std::fs::canonicalize(&project.root).map_err(|source| Error::Read {
         path: project.root.clone(),
         source,
@@ -279,7 +276,7 @@ pub fn plan(project: &Project, opts: &PlanOptions<'_>) -> Result<Plan> {
     let mut disable: HashSet<crate::source::FileId> = HashSet::new();
     if opts.auto_disable_base {
         let mut auto = resolve::bases_to_disable(&selected, &analyses, &index);
-        let kept = keep_correlation_feeders(&mut auto, &analyses, &invalid);
+        let kept = keep_correlation_feeders(&mut auto, &analyses, invalid);
         for (x, corr) in &kept {
             feeds_correlation_warnings(x, corr, &mut out.diagnostics);
             if !selected.iter().any(|s| s.file == x.base.file) {

@@ -16,6 +16,7 @@ use crate::discover::{self, DiscoverOptions, ProblemKind};
 use crate::error::Result;
 use crate::load::{self, LoadOptions};
 use crate::model::Analysis;
+use crate::resolve::{self, Index, Resolved};
 use crate::source::{FileId, SourceFile};
 
 /// Largest file read; a bigger one is reported instead of loaded, so memory
@@ -53,6 +54,8 @@ pub struct Project {
     pub diagnostics: Vec<Diagnostic>,
     /// Files the folder-name gate skipped that mention `AnalysisType`.
     pub gated: Vec<String>,
+    /// The resolved set of `entries` ([`Project::resolved`]).
+    resolved: Resolved,
 }
 
 impl Project {
@@ -150,32 +153,22 @@ impl Project {
             let rel = |e: &Entry| sources[e.file.0 as usize].rel.as_bytes();
             rel(a).cmp(rel(b))
         });
-        let invalid: HashSet<FileId> = invalid_files(&diagnostics);
-        let analyses: Vec<&Analysis> = entries.iter().filter_map(|e| e.analysis.as_ref()).collect();
-        let cx = CheckCx {
-            sources: &sources,
-            analyses: &analyses,
-            invalid: &invalid,
-        };
-        diagnostics.extend(check::run_all(&cx));
-        diagnostics.extend(crate::bundle::filename_diagnostics(
-            &found.project_root,
-            &sources,
-            &analyses,
-        ));
-        sort_diagnostics(&mut diagnostics, &sources);
+        let resolved = resolve_and_check(&sources, &entries, &mut diagnostics, Some(&found.project_root));
         Ok(Project {
             root: found.project_root,
             sources,
             entries,
             diagnostics,
             gated: found.gated,
+            resolved,
         })
     }
 
-    /// Files with at least one error diagnostic that makes them invalid.
-    pub fn invalid_files(&self) -> HashSet<FileId> {
-        invalid_files(&self.diagnostics)
+    /// The resolved set the resolve stage built while the project loaded:
+    /// items by ID, invalid files, effective values and selection. Every
+    /// command reads this one set; nothing builds another.
+    pub fn resolved(&self) -> Index<'_> {
+        self.resolved.view(&self.entries)
     }
 
     /// The `--verbose` note about analysis files the folder-name gate left
@@ -194,6 +187,35 @@ impl Project {
     pub fn source(&self, id: FileId) -> &SourceFile {
         &self.sources[id.0 as usize]
     }
+}
+
+/// What follows reading in [`Project::load`]: the resolve stage over the
+/// entries, once per run (docs/design/008), then the cross-file checks and,
+/// with the project root, the `Filename` checks, whose diagnostics join
+/// `diagnostics` (sorted). Returns the resolved set, its invalid files
+/// those after the checks. The fuzz target runs this without a root.
+pub fn resolve_and_check(
+    sources: &[SourceFile],
+    entries: &[Entry],
+    diagnostics: &mut Vec<Diagnostic>,
+    project_root: Option<&Path>,
+) -> Resolved {
+    let mut resolved = resolve::stage(entries, invalid_files(diagnostics));
+    let index = resolved.view(entries);
+    let analyses: Vec<&Analysis> = index.analyses().collect();
+    let cx = CheckCx {
+        sources,
+        analyses: &analyses,
+        invalid: index.invalid(),
+        index,
+    };
+    diagnostics.extend(check::run_all(&cx));
+    if let Some(root) = project_root {
+        diagnostics.extend(crate::bundle::filename_diagnostics(root, sources, &analyses));
+    }
+    sort_diagnostics(diagnostics, sources);
+    resolved.checked(invalid_files(diagnostics));
+    resolved
 }
 
 /// Reads a detection file's bytes (UTF-8 or not: the loader reports where

@@ -3,11 +3,17 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// Escapes C0 controls (but tab), DEL and C1 controls so text from a file
-/// or a server cannot move the cursor, clear the screen or start a fake
-/// line: `\n`, `\r`, `\e` … as `\n`, `\r`, `\x1b`, C1 as `\u{9b}`.
+/// Escapes C0 controls (but tab), DEL, C1 controls, the line and
+/// paragraph separators and the bidirectional overrides and isolates, so
+/// text from a file, a server or a webhook reply cannot move the cursor,
+/// clear the screen, start a fake line or reorder what is shown: `\n`,
+/// `\r`, `\e` … as `\n`, `\r`, `\x1b`, the others as `\u{9b}`, `\u{202e}`.
+/// The one escape of every text shown on a terminal.
 pub fn escape_control(s: &str) -> Cow<'_, str> {
-    let bad = |c: char| (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}');
+    let bad = |c: char| {
+        (c.is_control() && c != '\t')
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
     if !s.chars().any(bad) {
         return Cow::Borrowed(s);
     }
@@ -39,5 +45,9 @@ mod tests {
         assert!(matches!(escape_control("plain"), std::borrow::Cow::Borrowed(_)));
         assert_eq!(escape_control("\x1b[2J\rPassed: 99\n"), "\\x1b[2J\\rPassed: 99\\n");
         assert_eq!(escape_control("\x7f\u{9b}\u{85}"), "\\x7f\\u{9b}\\u{85}");
+        assert_eq!(
+            escape_control("a\u{202e}b\u{2066}c\u{2069}\u{2028}"),
+            "a\\u{202e}b\\u{2066}c\\u{2069}\\u{2028}"
+        );
     }
 }

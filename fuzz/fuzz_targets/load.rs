@@ -3,7 +3,8 @@
 //! The input is split on NUL bytes into up to eight files (NUL never occurs
 //! in valid YAML, so a single seed file stays one file); each part is loaded
 //! with `load_file` as a file of its own, then the whole set goes through
-//! `check::run_all` and the report sort, as `Project::load` does. A first
+//! the resolve stage, the cross-file checks and the report sort with
+//! `project::resolve_and_check`, as `Project::load` does. A first
 //! line that is a comment starting `#!` sets load options, so seeds stay
 //! YAML (see [`options`]). Nothing here may panic, and every diagnostic must
 //! point at a file of the set (reporters index `sources` with it).
@@ -18,10 +19,8 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use detect::check::{self, CheckCx};
 use detect::load::{self, LoadOptions};
-use detect::model::Analysis;
-use detect::project::{invalid_files, sort_diagnostics};
+use detect::project::{Entry, resolve_and_check};
 use detect::source::{FileId, SourceFile};
 use libfuzzer_sys::fuzz_target;
 
@@ -49,19 +48,16 @@ fuzz_target!(|data: &[u8]| {
         ));
     }
     let mut diagnostics: Vec<_> = loaded.iter().flat_map(|l| l.diagnostics.clone()).collect();
-    let invalid = invalid_files(&diagnostics);
-    let analyses: Vec<&Analysis> = loaded
-        .iter()
-        .filter(|l| l.is_analysis)
-        .filter_map(|l| l.analysis.as_ref())
+    let entries: Vec<Entry> = loaded
+        .into_iter()
+        .enumerate()
+        .filter(|(_, l)| l.is_analysis)
+        .map(|(i, l)| Entry {
+            file: FileId(i as u32),
+            analysis: l.analysis,
+        })
         .collect();
-    let cx = CheckCx {
-        sources: &sources,
-        analyses: &analyses,
-        invalid: &invalid,
-    };
-    diagnostics.extend(check::run_all(&cx));
-    sort_diagnostics(&mut diagnostics, &sources);
+    resolve_and_check(&sources, &entries, &mut diagnostics, None);
     for d in &diagnostics {
         for label in d.primary.iter().chain(&d.related) {
             assert!(

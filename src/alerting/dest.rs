@@ -230,20 +230,11 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
     out
 }
 
-/// A text from outside made safe for a terminal: control characters (C0,
-/// DEL, C1) and bidirectional overrides are written as escapes (`\n`,
-/// `\u{1b}`), so a reply cannot move the cursor, recolour or rewrite what
-/// is shown.
+/// A text from outside made safe for a terminal
+/// ([`crate::text::escape_control`]), so a reply cannot move the cursor,
+/// recolour or rewrite what is shown.
 pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::text::escape_control(text).into_owned()
 }
 
 /// What routing looks at for one alert.
@@ -395,7 +386,7 @@ mod tests {
         );
         assert_eq!(
             printable("a\x1b[2J\r\n\u{7f}\u{9b}\u{202e}é"),
-            "a\\u{1b}[2J\\r\\n\\u{7f}\\u{9b}\\u{202e}é"
+            "a\\x1b[2J\\r\\n\\x7f\\u{9b}\\u{202e}é"
         );
     }
 

@@ -120,6 +120,18 @@ pub struct Batch {
     pub records: Records,
 }
 
+impl Batch {
+    /// The batch of `data`, read from input `input` from line `first_line`.
+    fn new(input: usize, first_line: u64, data: Vec<u8>, records: Records) -> Batch {
+        Batch {
+            input,
+            first_line,
+            data,
+            records,
+        }
+    }
+}
+
 /// What the reader sends.
 #[derive(Debug)]
 pub enum Message {
@@ -271,15 +283,7 @@ fn flush_lines(input: usize, line: &mut u64, data: Vec<u8>, tx: &SyncSender<Mess
     // Counting line breaks here is a cheap sequential pass; it keeps line
     // numbers exact without waiting for the workers.
     *line += data.iter().filter(|b| **b == b'\n').count() as u64;
-    send(
-        tx,
-        Message::Batch(Batch {
-            input,
-            first_line,
-            data,
-            records: Records::Lines,
-        }),
-    )
+    send(tx, Message::Batch(Batch::new(input, first_line, data, Records::Lines)))
 }
 
 /// Follows the nesting of a JSON array to find its elements.
@@ -346,15 +350,7 @@ fn read_array(input: usize, reader: &mut dyn Read, mut buf: Vec<u8>, mut eof: bo
             let rest = buf.split_off(cut.min(buf.len()));
             let data = std::mem::replace(&mut buf, rest);
             let records = Records::Elements(std::mem::take(&mut elements));
-            send(
-                tx,
-                Message::Batch(Batch {
-                    input,
-                    first_line,
-                    data,
-                    records,
-                }),
-            )?;
+            send(tx, Message::Batch(Batch::new(input, first_line, data, records)))?;
             first_line = scan.line;
             pos -= cut.min(pos);
             if let Some((_, s)) = scan.element.as_mut() {

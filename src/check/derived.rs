@@ -12,7 +12,7 @@ use std::path::Path;
 use super::{Check, CheckCx};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Analysis, AnalysisType};
-use crate::resolve::{Base, Index};
+use crate::resolve::Base;
 
 /// The check.
 pub struct Derived;
@@ -26,7 +26,7 @@ impl Check for Derived {
     }
 
     fn run(&self, cx: &CheckCx<'_>, out: &mut Vec<Diagnostic>) {
-        let index = Index::of(cx.analyses, cx.invalid);
+        let index = cx.index;
         for d in cx.analyses.iter().copied() {
             let Some(rule) = d.rule() else { continue };
             let Some(base_id) = &rule.base_detection else { continue };

@@ -63,11 +63,7 @@ impl Check for MissingFile {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-
     use super::*;
-    use crate::load::{LoadOptions, load_file};
-    use crate::model::Analysis;
     use crate::source::{FileId, SourceFile};
 
     #[test]
@@ -82,28 +78,20 @@ mod tests {
             "AnalysisType: rule\nRuleID: R\nFilename: gone.py\n",
             "AnalysisType: pack\nPackID: K\nPackDefinition:\n  IDs: []\n",
         ];
-        let mut sources = Vec::new();
-        let mut loaded = Vec::new();
-        for (i, text) in files.iter().enumerate() {
-            let path = sub.join(format!("f{i}.yml"));
-            let display = format!("rules/f{i}.yml");
-            sources.push(SourceFile::new(
-                path,
-                display.clone(),
-                display,
-                Some((*text).to_owned()),
-            ));
-            loaded.extend(load_file(FileId(i as u32), Some(text), LoadOptions::default()).analysis);
-        }
-        let refs: Vec<&Analysis> = loaded.iter().collect();
-        let invalid = HashSet::new();
-        let cx = CheckCx {
-            sources: &sources,
-            analyses: &refs,
-            invalid: &invalid,
-        };
-        let mut out = Vec::new();
-        MissingFile.run(&cx, &mut out);
+        let sources = files
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let display = format!("rules/f{i}.yml");
+                SourceFile::new(
+                    sub.join(format!("f{i}.yml")),
+                    display.clone(),
+                    display,
+                    Some((*text).to_owned()),
+                )
+            })
+            .collect();
+        let out = crate::check::run_on_sources(&MissingFile, sources);
         let files: Vec<_> = out.iter().filter_map(Diagnostic::file).collect();
         assert_eq!(files, [FileId(1), FileId(2)], "{out:#?}");
         let d = &out[0];

@@ -29,6 +29,8 @@ pub struct CheckCx<'a> {
     /// Files with an error from loading (their items take no part in ID
     /// checks, as in PAT).
     pub invalid: &'a HashSet<FileId>,
+    /// The resolved set (items by ID), with `invalid` as its invalid files.
+    pub index: crate::resolve::Index<'a>,
 }
 
 impl CheckCx<'_> {
@@ -72,22 +74,33 @@ pub fn run_all(cx: &CheckCx<'_>) -> Vec<Diagnostic> {
 /// of the checks share this instead of each building a `CheckCx`).
 #[cfg(test)]
 pub(crate) fn run_on_texts(check: &dyn Check, files: &[&str]) -> Vec<Diagnostic> {
-    use crate::load::{LoadOptions, load_file};
-    use crate::source::SourceFile;
+    let sources = files
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let name = format!("f{i}.yml");
+            SourceFile::new(
+                std::path::PathBuf::from(&name),
+                name.clone(),
+                name,
+                Some((*text).to_owned()),
+            )
+        })
+        .collect();
+    run_on_sources(check, sources)
+}
 
-    let mut sources = Vec::new();
+/// Runs one check over in-memory files, each source's text loaded as the
+/// file of its position; a file with a load error is invalid.
+#[cfg(test)]
+pub(crate) fn run_on_sources(check: &dyn Check, sources: Vec<SourceFile>) -> Vec<Diagnostic> {
+    use crate::load::{LoadOptions, load_file};
+
     let mut loaded = Vec::new();
     let mut invalid = HashSet::new();
-    for (i, text) in files.iter().enumerate() {
+    for (i, source) in sources.iter().enumerate() {
         let file = FileId(i as u32);
-        let name = format!("f{i}.yml");
-        sources.push(SourceFile::new(
-            std::path::PathBuf::from(&name),
-            name.clone(),
-            name,
-            Some((*text).to_owned()),
-        ));
-        let l = load_file(file, Some(text), LoadOptions::default());
+        let l = load_file(file, source.text.as_deref(), LoadOptions::default());
         if l.diagnostics
             .iter()
             .any(|d| d.severity() == crate::diagnostic::Severity::Error)
@@ -96,11 +109,14 @@ pub(crate) fn run_on_texts(check: &dyn Check, files: &[&str]) -> Vec<Diagnostic>
         }
         loaded.extend(l.analysis);
     }
-    let refs: Vec<&Analysis> = loaded.iter().collect();
+    let fixture = crate::resolve::Fixture::new(loaded, invalid);
+    let index = fixture.index();
+    let refs: Vec<&Analysis> = index.analyses().collect();
     let cx = CheckCx {
         sources: &sources,
         analyses: &refs,
-        invalid: &invalid,
+        invalid: index.invalid(),
+        index,
     };
     let mut out = Vec::new();
     check.run(&cx, &mut out);

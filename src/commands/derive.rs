@@ -169,11 +169,8 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     let sets = args.set.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>>>()?;
     let mut cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
     let project = cx.load()?;
-    let resolve::Resolved {
-        analyses,
-        invalid,
-        index,
-    } = resolve::Resolved::build(&project);
+    let index = project.resolved();
+    let (analyses, invalid): (Vec<&Analysis>, _) = (index.analyses().collect(), index.invalid());
     let base_id = args.base_id.as_str();
     let rules = || {
         analyses

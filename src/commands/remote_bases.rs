@@ -171,19 +171,21 @@ mod tests {
             "AnalysisType: rule\nRuleID: C\nBaseDetection: Local\nEnabled: true\n",
             "AnalysisType: rule\nRuleID: Local\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nDetection:\n  - Key: a\n    Condition: Exists\n",
         ];
-        let loaded: Vec<Analysis> = texts
+        let loaded = texts
             .iter()
             .enumerate()
             .filter_map(|(i, t)| load_file(FileId(i as u32), Some(t), LoadOptions::default()).analysis)
             .collect();
-        let index = Index::of_valid(loaded.iter());
-        assert_eq!(missing(loaded.iter(), &index), vec!["Remote.One".to_owned()]);
-        let d = diagnostic(&loaded[0], &Lookup::NotFound).map(|d| d.code);
+        let fixture = crate::resolve::Fixture::new(loaded, HashSet::new());
+        let index = fixture.index();
+        let loaded: Vec<&Analysis> = index.analyses().collect();
+        assert_eq!(missing(loaded.iter().copied(), &index), vec!["Remote.One".to_owned()]);
+        let d = diagnostic(loaded[0], &Lookup::NotFound).map(|d| d.code);
         assert_eq!(d, Some(Code::RemoteBaseLookup));
         let found = Lookup::Found(RemoteBase {
             python_body: String::new(),
             tests: Vec::new(),
         });
-        assert!(diagnostic(&loaded[0], &found).is_none());
+        assert!(diagnostic(loaded[0], &found).is_none());
     }
 }

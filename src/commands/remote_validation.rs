@@ -195,7 +195,7 @@ pub fn run(cx: &Context, outcome: &mut Outcome, client: &Client) -> crate::error
         progress(policy, "Remote validation skipped: fix the local findings first");
         return Ok(());
     }
-    let invalid = outcome.project.invalid_files();
+    let invalid = outcome.project.resolved().invalid().clone();
     let mut found = Vec::new();
     // 1. Log types.
     match client.log_types() {
@@ -222,10 +222,9 @@ pub fn run(cx: &Context, outcome: &mut Outcome, client: &Client) -> crate::error
     // 2. Bases missing from the repository.
     let bases = {
         let project = &outcome.project;
-        let crate::resolve::Resolved { analyses, index, .. } = crate::resolve::Resolved::build(project);
-        let derived: Vec<&Analysis> = analyses
-            .iter()
-            .copied()
+        let index = project.resolved();
+        let derived: Vec<&Analysis> = index
+            .analyses()
             .filter(|a| !invalid.contains(&a.file) && cx.is_reported(&project.source(a.file).path))
             .collect();
         remote_bases::resolve(client, &derived, &index)

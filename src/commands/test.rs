@@ -662,13 +662,10 @@ fn lookup_remote_bases(
 pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
     let start = Instant::now();
     let mut project = cx.load()?;
-    let resolve::Resolved {
-        analyses,
-        invalid,
-        index,
-    } = resolve::Resolved::build(&project);
+    let index = project.resolved();
+    let (analyses, invalid): (Vec<&Analysis>, _) = (index.analyses().collect(), index.invalid());
     let remote = match &opts.remote {
-        Some(client) => lookup_remote_bases(cx, client, &project, &analyses, &index, &invalid),
+        Some(client) => lookup_remote_bases(cx, client, &project, &analyses, &index, invalid),
         None => remote_bases::Resolved::default(),
     };
     let icx = ItemCx {
@@ -743,13 +740,5 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
         });
         code = exit::FINDINGS;
     }
-    let duration_ms = start.elapsed().as_millis();
-    Ok(Outcome {
-        project,
-        items,
-        code,
-        notes,
-        problem,
-        duration_ms,
-    })
+    Ok(Outcome::new(start, project, items, code, notes, problem))
 }

@@ -32,6 +32,25 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome of a run that started at `start`.
+    pub fn new(
+        start: Instant,
+        project: Project,
+        items: Vec<ItemReport>,
+        code: u8,
+        notes: Vec<String>,
+        problem: Option<String>,
+    ) -> Outcome {
+        Outcome {
+            project,
+            items,
+            code,
+            notes,
+            problem,
+            duration_ms: start.elapsed().as_millis(),
+        }
+    }
+
     /// The report to render.
     ///
     /// Diagnostics are those of the reported files (files named on the
@@ -75,7 +94,7 @@ fn deselected(cx: &Context, project: &Project) -> HashSet<FileId> {
     if cx.filters.is_empty() {
         return HashSet::new();
     }
-    let index = crate::resolve::Resolved::build(project).index;
+    let index = project.resolved();
     project
         .entries
         .iter()
@@ -90,7 +109,8 @@ fn deselected(cx: &Context, project: &Project) -> HashSet<FileId> {
 
 /// Builds the validate items of a loaded project.
 pub fn items(cx: &Context, project: &Project) -> Vec<ItemReport> {
-    let crate::resolve::Resolved { invalid, index, .. } = crate::resolve::Resolved::build(project);
+    let index = project.resolved();
+    let invalid = index.invalid();
     let mut items = Vec::new();
     for e in &project.entries {
         let src = project.source(e.file);
@@ -151,13 +171,5 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
             code = exit::FINDINGS;
         }
     }
-    let duration_ms = start.elapsed().as_millis();
-    Ok(Outcome {
-        project,
-        items,
-        code,
-        notes,
-        problem,
-        duration_ms,
-    })
+    Ok(Outcome::new(start, project, items, code, notes, problem))
 }

@@ -13,6 +13,7 @@ use crate::load::rule::bookkeeping;
 use std::collections::HashMap;
 
 use crate::diagnostic::{Code, Label, did_you_mean};
+use crate::load::cx::required_string;
 use crate::load::{Cx, null_values};
 use crate::model::correlation::{
     CorrelationDetection, CorrelationRule, CorrelationTest, Criterion, CriterionEntry, Cron, DEFAULT_LOOKBACK_MINUTES,
@@ -105,12 +106,7 @@ pub fn load_rule(cx: &mut Cx, root: &Node) -> CorrelationRule {
 
     rule.enabled = get("Enabled").and_then(|n| cx.boolean(n, "Enabled"));
     rule.severity = get("Severity").and_then(|n| severity(cx, n));
-    if let Some(n) = get("DisplayName") {
-        rule.display_name = cx.string(n, "DisplayName");
-        if let Some(d) = &rule.display_name {
-            cx.id_chars(d, "DisplayName");
-        }
-    }
+    rule.display_name = get("DisplayName").and_then(|n| cx.display_name(n));
     rule.description = get("Description").and_then(|n| cx.string(n, "Description"));
     rule.runbook = get("Runbook").and_then(|n| cx.string(n, "Runbook"));
     rule.reference = get("Reference").and_then(|n| cx.string(n, "Reference"));
@@ -734,17 +730,6 @@ fn criteria(cx: &mut Cx, n: &Node, items: &[Item], complete: bool) -> Vec<Criter
         }
     }
     out
-}
-
-/// A required string key of a nested mapping.
-fn required_string(cx: &mut Cx, map: &Node, key: &str, place: &str) -> Option<Spanned<String>> {
-    match map.get(key) {
-        Some(v) => cx.string(v, key),
-        None => {
-            cx.missing(map, key, place);
-            None
-        }
-    }
 }
 
 /// `Transitions` of a Sequence (§2.5) with the list-wide rules 1–3.

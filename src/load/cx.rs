@@ -299,6 +299,15 @@ impl Cx {
         }
     }
 
+    /// `DisplayName`: a string without the characters an ID may not hold.
+    pub fn display_name(&mut self, n: &Node) -> Option<Spanned<String>> {
+        let name = self.string(n, "DisplayName");
+        if let Some(d) = &name {
+            self.id_chars(d, "DisplayName");
+        }
+        name
+    }
+
     /// Checks an ID or `DisplayName` against `^[^<>&"%]+$` (`invalid-id`).
     pub fn id_chars(&mut self, value: &Spanned<String>, key: &str) {
         if value.value.is_empty() {
@@ -310,6 +319,17 @@ impl Cx {
                 format!("`{key}` contains the forbidden character `{c}`"),
             )
             .help = Some("IDs and display names must not contain < > & \" %".to_owned());
+        }
+    }
+}
+
+/// A required string key of a nested mapping.
+pub(crate) fn required_string(cx: &mut Cx, map: &Node, key: &str, place: &str) -> Option<Spanned<String>> {
+    match map.get(key) {
+        Some(v) => cx.string(v, key),
+        None => {
+            cx.missing(map, key, place);
+            None
         }
     }
 }

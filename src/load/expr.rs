@@ -49,22 +49,6 @@ const LEAF_KEYS: &[&str] = &[
     "Enrichment",
 ];
 
-/// Every key a match expression may have, for suggestions.
-const ALL_KEYS: &[&str] = &[
-    "Condition",
-    "Key",
-    "DeepKey",
-    "KeyPath",
-    "Value",
-    "Values",
-    "Expressions",
-    "Enrichment",
-    "All",
-    "Any",
-    "OnlyOne",
-    "None",
-];
-
 /// The combinator keys (§5).
 const COMBINATORS: &[(&str, Combinator)] = &[
     ("All", Combinator::All),
@@ -72,6 +56,25 @@ const COMBINATORS: &[(&str, Combinator)] = &[
     ("OnlyOne", Combinator::OnlyOne),
     ("None", Combinator::None),
 ];
+
+/// Every key a match expression may have, for suggestions: the leaf keys,
+/// then the combinators.
+const ALL_KEYS: &[&str] = &all_keys();
+
+const fn all_keys() -> [&'static str; LEAF_KEYS.len() + COMBINATORS.len()] {
+    let mut out = [""; LEAF_KEYS.len() + COMBINATORS.len()];
+    let mut i = 0;
+    while i < LEAF_KEYS.len() {
+        out[i] = LEAF_KEYS[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < COMBINATORS.len() {
+        out[i + j] = COMBINATORS[j].0;
+        j += 1;
+    }
+    out
+}
 
 /// Most match expressions (mappings, nested ones included, counted after
 /// aliases are expanded) one list may hold. Real detections hold a few

@@ -23,6 +23,7 @@ mod query;
 pub mod sql;
 
 use crate::diagnostic::{Code, Label, did_you_mean};
+use crate::load::cx::required_string;
 use crate::load::rule::reports;
 use crate::load::{Cx, null_values};
 use crate::model::{AnalysisType, Other};
@@ -270,17 +271,6 @@ fn mapping_items<'n>(cx: &mut Cx, n: &'n Node, key: &str) -> Vec<&'n Node> {
         }
     }
     out
-}
-
-/// A required string key of a nested mapping.
-fn required_string(cx: &mut Cx, map: &Node, key: &str, place: &str) -> Option<Spanned<String>> {
-    match map.get(key) {
-        Some(v) => cx.string(v, key),
-        None => {
-            cx.missing(map, key, place);
-            None
-        }
-    }
 }
 
 /// A string list of a nested mapping, required or not.

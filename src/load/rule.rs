@@ -105,12 +105,7 @@ pub fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) -> Rule {
     }
     rule.enabled = get("Enabled").and_then(|n| cx.boolean(n, "Enabled"));
     rule.severity = get("Severity").and_then(|n| severity(cx, n));
-    if let Some(n) = get("DisplayName") {
-        rule.display_name = cx.string(n, "DisplayName");
-        if let Some(d) = &rule.display_name {
-            cx.id_chars(d, "DisplayName");
-        }
-    }
+    rule.display_name = get("DisplayName").and_then(|n| cx.display_name(n));
     for key in ["Description", "Runbook", "Reference"] {
         if let Some(n) = get(key) {
             cx.string(n, key);

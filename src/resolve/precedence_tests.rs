@@ -445,8 +445,10 @@ fn bases_to_disable_follow_the_selection_and_effective_enabled() {
         "AnalysisType: rule\nRuleID: Exp\nEnabled: true\nLogTypes: [X]\nSeverity: Low\nStatus: Experimental\nDetection: [{Key: a, Condition: Exists}]\n",
         "AnalysisType: rule\nRuleID: D5\nBaseDetection: Exp\nEnabled: true\n",
     ]);
-    let all: Vec<&Analysis> = items.iter().collect();
-    let index = Index::new(all.iter().copied(), |_| false);
+    let fixture = Fixture::new(items, std::collections::HashSet::new());
+    let index = fixture.index();
+    let all: Vec<&Analysis> = index.analyses().collect();
+    let items = &all;
     let plan = bases_to_disable(&all, &all, &index);
     assert_eq!(plan.disable.len(), 1);
     let d = &plan.disable[0];
@@ -457,8 +459,8 @@ fn bases_to_disable_follow_the_selection_and_effective_enabled() {
     let ids = |v: &[&Analysis]| v.iter().map(|a| a.id_str().to_owned()).collect::<Vec<_>>();
     assert_eq!(ids(&d.derived), ["D1", "D2"]);
     assert_eq!(ids(&d.inheriting), ["D2"]);
-    assert!(plan.disables(&items[0]));
-    assert!(!plan.disables(&items[5]), "D4 is disabled: its base stays enabled");
+    assert!(plan.disables(items[0]));
+    assert!(!plan.disables(items[5]), "D4 is disabled: its base stays enabled");
     assert_eq!(plan.not_local.len(), 1);
     assert_eq!(plan.not_local[0].id, "Only.Remote");
     assert_eq!(plan.excluded.len(), 1);

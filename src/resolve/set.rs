@@ -1,10 +1,12 @@
 //! The set of loaded items by ID, and the one selection rule on effective
 //! values that every command uses (cli-and-settings §4.10).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::fields::{effective_fields, effective_root, is_status_excluded};
 use crate::model::{Analysis, AnalysisType};
+use crate::project::Entry;
+use crate::source::FileId;
 use crate::yaml::Node;
 
 /// Where a derived detection's base is.
@@ -19,39 +21,75 @@ pub enum Base<'a> {
 }
 
 /// Finds items by ID: the first valid item of each ID, then the first
-/// invalid one (so an invalid base is recognised as such).
+/// invalid one (so an invalid base is recognised as such). A view of the
+/// resolved set ([`super::Resolved::view`]); it is never built on its own.
+#[derive(Clone, Copy)]
 pub struct Index<'a> {
-    valid: HashMap<&'a str, &'a Analysis>,
-    invalid: HashMap<&'a str, &'a Analysis>,
+    entries: &'a [Entry],
+    by_id: &'a HashMap<String, Vec<usize>>,
+    invalid: &'a HashSet<FileId>,
 }
 
 impl<'a> Index<'a> {
-    /// Builds the index; `is_invalid` tells which items have errors.
-    pub fn new(analyses: impl IntoIterator<Item = &'a Analysis>, is_invalid: impl Fn(&Analysis) -> bool) -> Self {
-        let mut valid = HashMap::new();
-        let mut invalid = HashMap::new();
-        for a in analyses {
-            let Some(id) = &a.id else { continue };
-            let map = if is_invalid(a) { &mut invalid } else { &mut valid };
-            map.entry(id.value.as_str()).or_insert(a);
+    /// The view of a resolved set's parts.
+    pub(super) fn view(
+        entries: &'a [Entry],
+        by_id: &'a HashMap<String, Vec<usize>>,
+        invalid: &'a HashSet<FileId>,
+    ) -> Self {
+        Index {
+            entries,
+            by_id,
+            invalid,
         }
-        Index { valid, invalid }
+    }
+
+    /// The items with this ID, in project order.
+    fn with_id(&self, id: &str) -> impl Iterator<Item = &'a Analysis> + 'a {
+        let entries = self.entries;
+        self.by_id
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(move |&at| entries.get(at)?.analysis.as_ref())
     }
 
     /// The base of a derived detection.
     pub fn base(&self, id: &str) -> Base<'a> {
-        if let Some(a) = self.valid.get(id) {
-            return Base::Local(a);
+        let mut invalid = None;
+        for a in self.with_id(id) {
+            if !self.is_invalid(a) {
+                return Base::Local(a);
+            }
+            invalid = invalid.or(Some(a));
         }
-        match self.invalid.get(id) {
-            Some(a) => Base::Invalid(a),
-            None => Base::NotLocal,
-        }
+        invalid.map_or(Base::NotLocal, Base::Invalid)
     }
 
     /// A valid item by ID.
     pub fn get(&self, id: &str) -> Option<&'a Analysis> {
-        self.valid.get(id).copied()
+        self.with_id(id).find(|a| !self.is_invalid(a))
+    }
+
+    /// The item with ID `id`: the valid one, else the first loaded item
+    /// with that ID (valid or not).
+    pub fn find(&self, id: &str) -> Option<&'a Analysis> {
+        self.get(id).or_else(|| self.analyses().find(|a| a.id_str() == id))
+    }
+
+    /// Every typed item, in the order of the project's entries.
+    pub fn analyses(&self) -> impl Iterator<Item = &'a Analysis> + 'a {
+        self.entries.iter().filter_map(|e| e.analysis.as_ref())
+    }
+
+    /// Files with an error that makes them invalid.
+    pub fn invalid(&self) -> &'a HashSet<FileId> {
+        self.invalid
+    }
+
+    /// Whether an item's file is invalid.
+    pub fn is_invalid(&self, a: &Analysis) -> bool {
+        self.invalid.contains(&a.file)
     }
 }
 

@@ -121,9 +121,10 @@ mod tests {
             3,
             "AnalysisType: rule\nRuleID: B\nLogTypes: [X]\nSeverity: Low\nFilename: b.py\n",
         );
-        let all = [&rule, &derived, &policy, &broken];
-        let index = Index::new(all, |a| a.file == FileId(3));
-        assert!(index.usable_base("R").is_ok_and(|(a, _)| std::ptr::eq(a, &rule)));
+        let fixture = crate::resolve::Fixture::new(vec![rule, derived, policy, broken], [FileId(3)].into());
+        let index = fixture.index();
+        let rule = fixture.entries[0].analysis.as_ref().unwrap();
+        assert!(index.usable_base("R").is_ok_and(|(a, _)| std::ptr::eq(a, rule)));
         assert_eq!(index.usable_base("nope").err(), Some(Skip::UnknownBase));
         assert_eq!(
             index.usable_base("D").err(),

@@ -510,18 +510,20 @@ fn derive_every_corpus_simple_detection_validates_and_passes_inherited_tests() {
 #[test]
 fn derive_warnings_have_a_code_and_a_place_as_in_validate() {
     let dir = copy_tree(&fixture("derived"));
-    // The lab detection writes no `Enabled`; its `BaseDetection` is line 4.
-    let (code, _, stderr) = run_in(
-        dir.path(),
-        [
+    // `derive Derived.Login.Failed --id Derived.Login.Failed.Team --dry-run`
+    // with more flags.
+    let derive = |more: &[&str]| {
+        let args = [
             "derive",
             "Derived.Login.Failed",
             "--id",
             "Derived.Login.Failed.Team",
-            "--disable-base",
             "--dry-run",
-        ],
-    );
+        ];
+        run_in(dir.path(), args.iter().chain(more))
+    };
+    // The lab detection writes no `Enabled`; its `BaseDetection` is line 4.
+    let (code, _, stderr) = derive(&["--disable-base"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stderr,
@@ -535,16 +537,7 @@ fn derive_warnings_have_a_code_and_a_place_as_in_validate() {
     let text = std::fs::read_to_string(&base).unwrap();
     assert!(text.contains("\nSeverity: Medium\n"), "{text}");
     std::fs::write(&base, text.replace("\nSeverity: Medium\n", "\nSeverity: Urgent\n")).unwrap();
-    let (code, _, stderr) = run_in(
-        dir.path(),
-        [
-            "derive",
-            "Derived.Login.Failed",
-            "--id",
-            "Derived.Login.Failed.Team",
-            "--dry-run",
-        ],
-    );
+    let (code, _, stderr) = derive(&[]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stderr,

@@ -226,6 +226,19 @@ fn run_on_events(dir: &Path, args: &[&str], name: &str) -> (i32, String, String)
     run(c)
 }
 
+/// Runs `detect run . --rule Fixture.Login.BruteForce --deliver <extra>
+/// --events <events/week.jsonl>` in `dir` with the environment variables
+/// `env` set.
+fn deliver_brute_force(dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> (i32, String, String) {
+    let mut c = detect(dir);
+    c.envs(env.iter().copied())
+        .args(["run", ".", "--rule", "Fixture.Login.BruteForce", "--deliver"])
+        .args(extra)
+        .arg("--events")
+        .arg(events("week.jsonl"));
+    run(c)
+}
+
 /// Starts two `detect` processes at once in `dir`, the arguments of the
 /// `i`-th added by `args(i, command)`, waits for both and checks that each
 /// exits 0.
@@ -429,21 +442,15 @@ fn retries_until_acknowledged_with_headers_and_no_secrets_written() {
     );
     let dir = repo(&dest);
     let alerts_out = dir.path().join("alerts.jsonl");
-    let mut c = detect(dir.path());
-    c.env("DETECT_TEST_TOKEN", "tok-123-secret")
-        .env("DETECT_TEST_HOOK_URL", &url)
-        .args([
-            "run",
-            ".",
-            "--rule",
-            "Fixture.Login.BruteForce",
-            "--deliver",
-            "--alerts-out",
-        ])
-        .arg(&alerts_out)
-        .arg("--events")
-        .arg(events("week.jsonl"));
-    let (code, out, err) = run(c);
+    let secrets = [
+        ("DETECT_TEST_TOKEN", "tok-123-secret"),
+        ("DETECT_TEST_HOOK_URL", url.as_str()),
+    ];
+    let (code, out, err) = deliver_brute_force(
+        dir.path(),
+        &secrets,
+        &["--alerts-out", alerts_out.to_str().expect("a UTF-8 temporary path")],
+    );
     assert_eq!(code, 0, "{err}");
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 4, "{err}");
@@ -461,15 +468,7 @@ fn retries_until_acknowledged_with_headers_and_no_secrets_written() {
         .map(str::to_owned)
         .collect();
     assert_eq!(written.len(), 2);
-    let ids: Vec<String> = written
-        .iter()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["alertId"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let ids = alert_ids(&written.join("\n"));
     assert_eq!(rx.acknowledged(), ids);
     // The body is the alerts-out line, byte for byte.
     assert_eq!(String::from_utf8(reqs[3].body.clone()).unwrap(), written[1]);
@@ -498,19 +497,7 @@ fn retries_until_acknowledged_with_headers_and_no_secrets_written() {
         assert!(!text.contains("s3cr3t-path-token"), "{text}");
     }
     // Running again delivers nothing twice.
-    let mut c = detect(dir.path());
-    c.env("DETECT_TEST_TOKEN", "tok-123-secret")
-        .env("DETECT_TEST_HOOK_URL", &url)
-        .args([
-            "run",
-            ".",
-            "--rule",
-            "Fixture.Login.BruteForce",
-            "--deliver",
-            "--events",
-        ])
-        .arg(events("week.jsonl"));
-    let (code, _, err) = run(c);
+    let (code, _, err) = deliver_brute_force(dir.path(), &secrets, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("2 deliveries skipped: already delivered"), "{err}");
     assert_eq!(rx.requests().len(), 4);
@@ -528,39 +515,11 @@ fn payload_fields_and_types_follow_the_schema() {
         ),
     )
     .unwrap();
-    let mut c = detect(dir.path());
-    c.args([
-        "run",
-        ".",
-        "--rule",
-        "Fixture.Login.BruteForce",
-        "--deliver",
-        "--events",
-    ])
-    .arg(events("week.jsonl"));
-    let (code, _, err) = run(c);
+    let (code, _, err) = deliver_brute_force(dir.path(), &[], &[]);
     assert_eq!(code, 0, "{err}");
     let body = rx.requests()[0].json();
     let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "id",
-            "createdAt",
-            "severity",
-            "type",
-            "link",
-            "title",
-            "name",
-            "alertId",
-            "description",
-            "runbook",
-            "tags",
-            "version",
-            "alertContext"
-        ]
-    );
-    for k in [
+    let expected = [
         "id",
         "createdAt",
         "severity",
@@ -571,8 +530,13 @@ fn payload_fields_and_types_follow_the_schema() {
         "alertId",
         "description",
         "runbook",
+        "tags",
         "version",
-    ] {
+        "alertContext",
+    ];
+    assert_eq!(keys, expected);
+    // Every field but the tag list and the context is a string.
+    for k in expected.into_iter().filter(|k| !matches!(*k, "tags" | "alertContext")) {
         assert!(body[k].is_string(), "{k}");
     }
     assert!(body["tags"].as_array().unwrap().iter().all(Value::is_string));
@@ -658,19 +622,7 @@ fn routing_by_output_ids_severity_and_log_type() {
 fn permanent_failure_exits_3_and_resend_succeeds_after_recovery() {
     let rx = Receiver::start(|_| Reply::Status(500, "down"));
     let dir = repo(&destination("soc", &rx.url("/hook"), "      max_retries: 2\n"));
-    let mut c = detect(dir.path());
-    c.args([
-        "run",
-        ".",
-        "--rule",
-        "Fixture.Login.BruteForce",
-        "--deliver",
-        "--alerts-out",
-        "a.jsonl",
-        "--events",
-    ])
-    .arg(events("week.jsonl"));
-    let (code, _, err) = run(c);
+    let (code, _, err) = deliver_brute_force(dir.path(), &[], &["--alerts-out", "a.jsonl"]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("failed after 3 attempts: HTTP 500"), "{err}");
     assert_eq!(rx.requests().len(), 6);
@@ -735,15 +687,7 @@ fn kill_during_delivery_then_resend_loses_nothing_and_sends_nothing_twice() {
     let (code, _, err) = run_in(dir.path(), ["alerts", "resend"]);
     assert_eq!(code, 0, "{err}");
     let mut acked = rx.acknowledged();
-    let mut expected: Vec<String> = expected_alerts()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["alertId"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let mut expected = alert_ids(&expected_alerts());
     acked.sort();
     expected.sort();
     assert_eq!(acked, expected, "every alert acknowledged exactly once");
@@ -766,19 +710,7 @@ fn timeouts_redirects_and_retry_after() {
         "      timeout_seconds: 1\n      max_retries: 3\n",
     ));
     let started = Instant::now();
-    let mut c = detect(dir.path());
-    c.args([
-        "run",
-        ".",
-        "--rule",
-        "Fixture.Login.BruteForce",
-        "--deliver",
-        "--alerts-out",
-        "a.jsonl",
-        "--events",
-    ])
-    .arg(events("week.jsonl"));
-    let (code, _, err) = run(c);
+    let (code, _, err) = deliver_brute_force(dir.path(), &[], &["--alerts-out", "a.jsonl"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         started.elapsed() >= Duration::from_secs(2),
@@ -935,9 +867,9 @@ fn state_file_carries_dedup_windows_across_runs() {
     assert_eq!(run_part(&second, None), ["2024-06-03T09:40:00.000Z"]);
 }
 
-/// The alert IDs of the fixture week, sorted.
-fn expected_alert_ids() -> Vec<String> {
-    let mut ids: Vec<String> = expected_alerts()
+/// The `alertId` of each line of alerts (JSON Lines), in order.
+fn alert_ids(jsonl: &str) -> Vec<String> {
+    jsonl
         .lines()
         .map(|l| {
             serde_json::from_str::<Value>(l).expect("test receiver or fixture")["alertId"]
@@ -945,7 +877,12 @@ fn expected_alert_ids() -> Vec<String> {
                 .expect("test receiver or fixture")
                 .to_owned()
         })
-        .collect();
+        .collect()
+}
+
+/// The alert IDs of the fixture week, sorted.
+fn expected_alert_ids() -> Vec<String> {
+    let mut ids = alert_ids(&expected_alerts());
     ids.sort();
     ids
 }
@@ -1091,20 +1028,11 @@ fn secrets_echoed_by_a_receiver_are_scrubbed_and_replies_printed_safely() {
         &url,
         "      max_retries: 0\n      headers:\n        X-Webhook-Secret: \"${DETECT_TEST_ECHO_SECRET}\"\n",
     ));
-    let mut c = detect(dir.path());
-    c.env("DETECT_TEST_ECHO_SECRET", "hdr-s3cret-42")
-        .args([
-            "run",
-            ".",
-            "--rule",
-            "Fixture.Login.BruteForce",
-            "--deliver",
-            "--alerts-out",
-            "a.jsonl",
-            "--events",
-        ])
-        .arg(events("week.jsonl"));
-    let (code, out, err) = run(c);
+    let (code, out, err) = deliver_brute_force(
+        dir.path(),
+        &[("DETECT_TEST_ECHO_SECRET", "hdr-s3cret-42")],
+        &["--alerts-out", "a.jsonl"],
+    );
     assert_eq!(code, 3, "{err}");
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 2);
@@ -1125,7 +1053,7 @@ fn secrets_echoed_by_a_receiver_are_scrubbed_and_replies_printed_safely() {
     assert!(body.contains("got *** at /hook/***?token=***&team=***"), "{body}");
     // The refused reply is shown with the error, its escapes made visible.
     assert!(
-        err.contains("failed after 1 attempt: HTTP 500 (reply: \\u{1b}[2J\\u{1b}[31mgot *** at /hook/***?token=***&team=***\\u{1b}[0m\\r\\nbye\\u{202e})"),
+        err.contains("failed after 1 attempt: HTTP 500 (reply: \\x1b[2J\\x1b[31mgot *** at /hook/***?token=***&team=***\\x1b[0m\\r\\nbye\\u{202e})"),
         "{err}"
     );
     assert!(!err.contains('\x1b') && !err.contains('\u{202e}'), "{err:?}");

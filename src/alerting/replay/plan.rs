@@ -104,7 +104,8 @@ impl Plan {
 }
 
 fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
-    let resolve::Resolved { invalid, index, .. } = resolve::Resolved::build(project);
+    let index = project.resolved();
+    let invalid = index.invalid();
     let mut plan = Plan {
         detections: Vec::new(),
         correlations: Vec::new(),

@@ -114,23 +114,15 @@ fn mergeable_base<'a>(item: &Analysis, index: &Index<'a>) -> (Option<BaseRef>, O
 
 /// The loaded item with ID `id`: the valid one, else the first.
 pub(super) fn find<'p>(project: &'p Project, id: &str) -> Option<&'p Analysis> {
-    let set = resolve::Resolved::build(project);
-    set.index
-        .get(id)
-        .or_else(|| set.analyses.iter().copied().find(|a| a.id_str() == id))
+    project.resolved().find(id)
 }
 
 /// Builds the view of the item with ID `id`, or `None` when no loaded item
 /// has it. `filters` are the selection filters of a hypothetical upload.
 pub fn view(project: &Project, filters: &[filter::Filter], id: &str) -> Option<View> {
-    let resolve::Resolved {
-        analyses,
-        invalid,
-        index,
-    } = resolve::Resolved::build(project);
-    let item = index
-        .get(id)
-        .or_else(|| analyses.iter().copied().find(|a| a.id_str() == id))?;
+    let index = project.resolved();
+    let (analyses, invalid): (Vec<&Analysis>, _) = (index.analyses().collect(), index.invalid());
+    let item = index.find(id)?;
     let (mut base_ref, base) = mergeable_base(item, &index);
     if let Some(r) = &mut base_ref {
         r.file = match index.base(&r.id) {
@@ -150,7 +142,7 @@ pub fn view(project: &Project, filters: &[filter::Filter], id: &str) -> Option<V
         .filter(|a| resolve::selects_for_upload(filters, a, &project.source(a.file).rel, &index))
         .collect();
     let mut plan = resolve::bases_to_disable(&selection, &analyses, &index);
-    let kept = crate::bundle::keep_correlation_feeders(&mut plan, &analyses, &invalid);
+    let kept = crate::bundle::keep_correlation_feeders(&mut plan, &analyses, invalid);
     let auto_disabled = plan.disables(item);
 
     let mut notes = Vec::new();
