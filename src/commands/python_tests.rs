@@ -297,7 +297,10 @@ fn failure(t: &PlannedTest, r: &TestResult) -> String {
         return format!("test '{}' could not be run: {e}", t.name);
     }
     let Some(f) = r.functions.iter().find(|f| !f.passed) else {
-        return format!("test '{}' failed", t.name);
+        return match r.hidden.first() {
+            Some(h) => format!("test '{}': {h}", t.name),
+            None => format!("test '{}' failed", t.name),
+        };
     };
     let output = f.output.as_deref().unwrap_or("None");
     match (&f.error, r.functions.first().is_some_and(|m| m.name == f.name)) {
@@ -337,7 +340,7 @@ fn apply(
     };
     if plan.tests.is_empty() {
         // Loaded, and nothing to run: the item keeps its `no tests` skip.
-        if strict {
+        if strict && run.item.status == Status::Skipped {
             run.item.status = Status::Failed;
         }
         return;
@@ -379,9 +382,15 @@ fn apply(
                 .collect(),
             inherited_from: plan.inherited_from.clone(),
             error: r.error.clone(),
-            explain: Vec::new(),
+            explain: r.hidden.clone(),
             stdout: (!r.stdout.is_empty()).then_some(r.stdout),
         });
     }
-    run.item.status = if failed { Status::Failed } else { Status::Passed };
+    // `--minimum-tests` has already failed the item, whatever its tests say.
+    let insufficient = run.diagnostics.iter().any(|d| d.code == Code::InsufficientTests);
+    run.item.status = if failed || insufficient {
+        Status::Failed
+    } else {
+        Status::Passed
+    };
 }

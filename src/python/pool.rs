@@ -85,6 +85,8 @@ pub struct TestResult {
     pub functions: Vec<FunctionResult>,
     /// What the test printed.
     pub stdout: String,
+    /// Exceptions that failed it without a function line of their own.
+    pub hidden: Vec<String>,
     /// Why the test could not run or finish.
     pub error: Option<String>,
     /// How long it took, seen from `detect`.
@@ -98,6 +100,7 @@ impl TestResult {
             output: None,
             functions: Vec::new(),
             stdout: String::new(),
+            hidden: Vec::new(),
             error: Some(reason),
             duration,
         }
@@ -286,6 +289,7 @@ impl Pool {
                                 output: r.output,
                                 functions: r.functions,
                                 stdout: r.stdout,
+                                hidden: r.hidden,
                                 error: r.error,
                                 duration: elapsed,
                             });

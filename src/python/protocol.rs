@@ -256,6 +256,9 @@ pub struct Reply {
     /// What the test printed.
     #[serde(default)]
     pub stdout: String,
+    /// Exceptions that failed the test without a function line of their own.
+    #[serde(default)]
+    pub hidden: Vec<String>,
     /// Why the test could not run (PAT counts it failed and prints nothing).
     #[serde(default)]
     pub error: Option<String>,

@@ -399,7 +399,29 @@ class Worker:
                     "passed": not error and (fr.matched is None or bool(fr.matched)),
                 }
             )
+        # Exceptions that failed the test but have no line of their own
+        # (`unique`, or a function whose line CreateAlert: false drops).
+        hidden = []
+        if not passed:
+            shown = {f["name"] for f in functions if f["error"]}
+            for attr, label in (
+                ("title", "title"),
+                ("dedup", "dedup"),
+                ("alert_context", "alertContext"),
+                ("description", "description"),
+                ("reference", "reference"),
+                ("severity", "severity"),
+                ("runbook", "runbook"),
+                ("destinations", "destinations"),
+                ("unique", "unique"),
+                ("filter", "InlineFilters"),
+                ("input", "the event"),
+            ):
+                exc = getattr(result, attr + "_exception", None)
+                if exc is not None and label not in shown:
+                    hidden.append(f"`{label}` raised {type(exc).__name__}: {exc}")
         return {
+            "hidden": hidden,
             "passed": bool(passed),
             "output": result.detection_output if isinstance(result.detection_output, bool) else None,
             "functions": functions,
