@@ -51,6 +51,10 @@ struct Results {
     tests: BTreeMap<String, Vec<Case>>,
     /// `passed`, `failed`, `invalid`, or anything else the tool said.
     verdicts: BTreeMap<String, String>,
+    /// PAT only: tests it ran but printed no line for (a mock of a name the
+    /// module lacks makes `patch.multiple` raise before the test runs), by
+    /// name, from "Failed Tests Summary". They failed.
+    unprinted: BTreeMap<String, Vec<String>>,
 }
 
 /// PAT's summary and test counts for a repository, checked by hand.
@@ -214,7 +218,22 @@ fn parse_pat(stdout: &str, ids: &BTreeMap<String, String>) -> Pat {
     let mut invalid_files = Vec::new();
     let mut counts = BTreeMap::new();
     let mut section = "";
+    let mut failed_id = String::new();
     for line in lines {
+        if section == "failed"
+            && let Some(list) = line.strip_prefix("\t\t")
+        {
+            let printed = results.tests.get(&failed_id).map(Vec::as_slice).unwrap_or_default();
+            for entry in python_strings(list) {
+                let shown = printed
+                    .iter()
+                    .any(|c| entry == c.name || entry.starts_with(&format!("{}:", c.name)));
+                if !shown && !entry.starts_with("Insufficient test coverage") {
+                    results.unprinted.entry(failed_id.clone()).or_default().push(entry);
+                }
+            }
+            continue;
+        }
         if line.ends_with("Summary") && !line.starts_with('\t') {
             section = match line {
                 "Failed Tests Summary" => "failed",
@@ -230,6 +249,7 @@ fn parse_pat(stdout: &str, ids: &BTreeMap<String, String>) -> Pat {
         match section {
             "failed" => {
                 failed_summary.insert(entry.to_owned());
+                entry.clone_into(&mut failed_id);
             }
             "invalid" => invalid_files.push(entry.replace('\\', "/")),
             "summary" => {
@@ -263,6 +283,27 @@ fn parse_pat(stdout: &str, ids: &BTreeMap<String, String>) -> Pat {
         invalid_files,
         counts,
     }
+}
+
+/// The string literals of a printed Python list of strings (`['a', "b's"]`).
+fn python_strings(list: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = list.chars();
+    while let Some(c) = chars.next() {
+        if c != '\'' && c != '"' {
+            continue;
+        }
+        let mut s = String::new();
+        while let Some(d) = chars.next() {
+            match d {
+                '\\' => s.extend(chars.next()),
+                d if d == c => break,
+                d => s.push(d),
+            }
+        }
+        out.push(s);
+    }
+    out
 }
 
 /// `[PASS] rest` / `[FAIL] rest` after exactly `indent`.
@@ -345,7 +386,28 @@ fn differences(pat: &Results, ours: &Results) -> Vec<String> {
         }
         let empty = Vec::new();
         let pt = pat.tests.get(id).unwrap_or(&empty);
-        let ot = ours.tests.get(id).unwrap_or(&empty);
+        let no_names = Vec::new();
+        let unprinted = pat.unprinted.get(id).unwrap_or(&no_names);
+        for name in unprinted {
+            match ours.tests.get(id).and_then(|v| v.iter().find(|c| &c.name == name)) {
+                Some(c) if !c.passed => {}
+                Some(_) => diffs.push(format!(
+                    "{id} / {name:?}: PAT failed it (no line printed), detect passed it"
+                )),
+                None => diffs.push(format!(
+                    "{id} / {name:?}: PAT failed it (no line printed), detect has no such test"
+                )),
+            }
+        }
+        let ot: Vec<Case> = ours
+            .tests
+            .get(id)
+            .unwrap_or(&empty)
+            .iter()
+            .filter(|c| !unprinted.contains(&c.name))
+            .cloned()
+            .collect();
+        let ot = ot.as_slice();
         if pt.len() != ot.len() {
             let names = |v: &[Case]| v.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
             diffs.push(format!(
@@ -531,8 +593,8 @@ fn mocks_agree_with_pat() {
     differential(
         "mocks",
         PatCounts {
-            passed: 1,
-            failed: 1,
+            passed: 0,
+            failed: 2,
             invalid: 0,
             tests_passed: 4,
             tests_failed: 1,
@@ -737,7 +799,7 @@ fn pat_report_parser_reads_tests_functions_and_printed_output() {
     ]
     .into_iter()
     .collect();
-    let out = "A.One\nhello\n\n\t[\u{1b}[32mPASS\u{1b}[0m] t1\n\t\t[PASS] [rule] true\n\t\t[PASS] [title] \n\t\t[FAIL] [destinations] [\"0a1b2c3d-0000-4000-8000-00000000abcd\"]\n\t[FAIL] t2\n\t\t[FAIL] [rule] KeyError: 'x'\n\nA.Two\n\n\n--------------------------\nFailed Tests Summary\n\tA.One\n\t\t['t2:rule']\n\n--------------------------\nInvalid Tests Summary\n\t/abs/rules/two.yml\n\t\tNo module named 'x'\n\n--------------------------\nTest Summary\n\tPath: .\n\tPassed: 0\n\tSkipped: 0\n\tFailed: 1\n\tInvalid: 1\n\n";
+    let out = "A.One\nhello\n\n\t[\u{1b}[32mPASS\u{1b}[0m] t1\n\t\t[PASS] [rule] true\n\t\t[PASS] [title] \n\t\t[FAIL] [destinations] [\"0a1b2c3d-0000-4000-8000-00000000abcd\"]\n\t[FAIL] t2\n\t\t[FAIL] [rule] KeyError: 'x'\n\nA.Two\n\n\n--------------------------\nFailed Tests Summary\n\tA.One\n\t\t['t2:rule', 'not shown', \"it's\"]\n\n--------------------------\nInvalid Tests Summary\n\t/abs/rules/two.yml\n\t\tNo module named 'x'\n\n--------------------------\nTest Summary\n\tPath: .\n\tPassed: 0\n\tSkipped: 0\n\tFailed: 1\n\tInvalid: 1\n\n";
     let pat = parse_pat(out, &ids);
     let one = &pat.results.tests["A.One"];
     assert_eq!(one.len(), 2);
@@ -773,6 +835,7 @@ fn pat_report_parser_reads_tests_functions_and_printed_output() {
     assert_eq!(pat.results.verdicts["A.Two"], "invalid");
     assert_eq!(pat.failed_summary.iter().collect::<Vec<_>>(), ["A.One"]);
     assert_eq!(pat.counts["Invalid"], 1);
+    assert_eq!(pat.results.unprinted["A.One"], ["not shown", "it's"]);
 }
 
 /// `detect`'s JSON read into the same shape agrees with an equal PAT
@@ -804,4 +867,21 @@ fn comparison_reports_each_kind_of_disagreement() {
     let diffs = differences(&pat, &parse_detect(&skipped, &ids));
     assert!(diffs[0].contains("\"skipped (python rule)\""), "{diffs:#?}");
     assert!(diffs[1].contains("PAT ran 2 tests"), "{diffs:#?}");
+
+    // A test PAT failed without printing it is matched by name, and only
+    // its verdict is compared.
+    let pat_text = "A.One\n\t[PASS] t1\n\t\t[PASS] [rule] true\n--------------------------\nFailed Tests Summary\n\tA.One\n\t\t['t0']\n";
+    let pat = parse_pat(pat_text, &ids).results;
+    let report = |t0: &str| {
+        serde_json::json!({"items": [{"id": "A.One", "status": "failed", "tests": [
+            {"name": "t0", "status": t0, "error": "AttributeError: no attribute 'x'", "functions": []},
+            {"name": "t1", "status": "passed", "functions": [{"name": "rule", "status": "passed", "output": "true"}]}]}]})
+    };
+    assert_eq!(
+        differences(&pat, &parse_detect(&report("failed"), &ids)),
+        Vec::<String>::new()
+    );
+    let diffs = differences(&pat, &parse_detect(&report("passed"), &ids));
+    assert_eq!(diffs.len(), 1, "{diffs:#?}");
+    assert!(diffs[0].contains("detect passed it"), "{diffs:#?}");
 }
