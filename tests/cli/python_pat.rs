@@ -7,7 +7,9 @@
 //! json --python $DETECT_TEST_PYTHON`. PAT's printed report is parsed into
 //! (detection, test, PASS/FAIL, [(function, PASS/FAIL, output)], captured
 //! output) and compared, entry by entry, with `detect`'s JSON, together with
-//! each detection's overall verdict (PAT's summary lists Failed / Invalid).
+//! each detection's overall verdict (PAT's summary lists Failed / Invalid /
+//! Skipped). Some repositories are also run with the same selection flags
+//! given to both tools.
 //!
 //! PAT's own numbers for each repository are pinned too (hand-checked against
 //! the spec, see docs/python.md), so a different PAT fails loudly instead of
@@ -63,6 +65,7 @@ struct PatCounts {
     passed: u64,
     failed: u64,
     invalid: u64,
+    skipped: u64,
     tests_passed: usize,
     tests_failed: usize,
 }
@@ -178,6 +181,7 @@ fn parse_pat(stdout: &str, ids: &BTreeMap<String, String>) -> Pat {
     let mut results = Results::default();
     let mut current: Option<String> = None;
     let mut pending: Vec<String> = Vec::new();
+    let mut names_skipped = BTreeSet::new();
     let mut lines = text.lines();
     for line in lines.by_ref() {
         if line == "--------------------------" {
@@ -191,7 +195,9 @@ fn parse_pat(stdout: &str, ids: &BTreeMap<String, String>) -> Pat {
         }
         let Some(id) = &current else { continue };
         let cases = results.tests.get_mut(id).expect("entry made with the ID");
-        if let Some((passed, name)) = status_prefix(line, "\t") {
+        if line.starts_with("\tNo tests match the provided test names") {
+            names_skipped.insert(id.clone());
+        } else if let Some((passed, name)) = status_prefix(line, "\t") {
             cases.push(Case {
                 name: name.to_owned(),
                 passed,
@@ -219,7 +225,14 @@ fn parse_pat(stdout: &str, ids: &BTreeMap<String, String>) -> Pat {
     let mut counts = BTreeMap::new();
     let mut section = "";
     let mut failed_id = String::new();
+    let mut skipped = BTreeSet::new();
     for line in lines {
+        if section == "skipped"
+            && let Some(id) = line.strip_prefix("\t\t")
+        {
+            skipped.insert(id.to_owned());
+            continue;
+        }
         if section == "failed"
             && let Some(list) = line.strip_prefix("\t\t")
         {
@@ -238,6 +251,7 @@ fn parse_pat(stdout: &str, ids: &BTreeMap<String, String>) -> Pat {
             section = match line {
                 "Failed Tests Summary" => "failed",
                 "Invalid Tests Summary" => "invalid",
+                "Skipped Tests Summary" => "skipped",
                 "Test Summary" => "summary",
                 _ => "other",
             };
@@ -276,6 +290,16 @@ fn parse_pat(stdout: &str, ids: &BTreeMap<String, String>) -> Pat {
             "passed"
         };
         results.verdicts.insert(id.clone(), verdict.to_owned());
+    }
+    // Skipped detections: by `--test-names` (printed, with a message) or
+    // `--skip-disabled-tests` (not printed at all).
+    for id in skipped {
+        let reason = if names_skipped.contains(&id) {
+            "no matching test names"
+        } else {
+            "disabled"
+        };
+        results.verdicts.insert(id, format!("skipped ({reason})"));
     }
     Pat {
         results,
@@ -381,7 +405,7 @@ fn differences(pat: &Results, ours: &Results) -> Vec<String> {
         if p != o {
             diffs.push(format!("{id}: PAT says {p:?}, detect says {o:?}"));
         }
-        if p.is_none_or(|v| v == "invalid") {
+        if p.is_none_or(|v| v == "invalid" || v.starts_with("skipped")) {
             continue;
         }
         let empty = Vec::new();
@@ -458,7 +482,7 @@ fn differences(pat: &Results, ours: &Results) -> Vec<String> {
 /// PAT run in `repo` with its own temporary folder (PAT keeps the global
 /// helpers in `$TMPDIR/panther-path` and deletes that folder at the end, so
 /// two PAT processes must not share it). Returns PAT's stdout.
-fn run_pat(python: &Path, repo: &Path, tmp: &Path) -> String {
+fn run_pat(python: &Path, repo: &Path, tmp: &Path, args: &[&str]) -> String {
     let pat_tmp = tmp.join("pat-tmp");
     std::fs::create_dir_all(&pat_tmp).expect("test fixture");
     let mut c = match std::env::var_os("DETECT_TEST_PAT").filter(|p| !p.is_empty()) {
@@ -470,6 +494,7 @@ fn run_pat(python: &Path, repo: &Path, tmp: &Path) -> String {
         }
     };
     c.args(["--skip-version-check", "test", "--path", "."])
+        .args(args)
         .current_dir(repo)
         .env_clear()
         .env("TMPDIR", &pat_tmp)
@@ -496,9 +521,11 @@ fn run_pat(python: &Path, repo: &Path, tmp: &Path) -> String {
 
 /// `detect test . --format json --python <python>` in `repo`: (exit code,
 /// the JSON report). A run that gives no JSON report fails the test.
-fn run_detect(python: &Path, repo: &Path) -> (i32, Value) {
+fn run_detect(python: &Path, repo: &Path, args: &[&str]) -> (i32, Value) {
     let mut c = detect(repo);
-    c.args(["test", ".", "--format", "json", "--python"]).arg(python);
+    c.args(["test", ".", "--format", "json", "--python"])
+        .arg(python)
+        .args(args);
     let (code, stdout, stderr) = run(c);
     let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!("detect test gave no JSON report ({e}), exit code {code}\nstdout:\n{stdout}\nstderr:\n{stderr}")
@@ -508,10 +535,15 @@ fn run_detect(python: &Path, repo: &Path) -> (i32, Value) {
 
 /// Runs both tools on `fixtures/python/<name>` and compares everything.
 fn differential(name: &str, want: PatCounts) {
+    differential_with(name, &[], want);
+}
+
+/// [`differential`] with the same extra flags given to both tools.
+fn differential_with(name: &str, args: &[&str], want: PatCounts) {
     let Some(python) = interpreter() else { return };
     let (tmp, repo) = repo_copy(name);
     let ids = detection_ids(&repo);
-    let pat = parse_pat(&run_pat(&python, &repo, tmp.path()), &ids);
+    let pat = parse_pat(&run_pat(&python, &repo, tmp.path(), args), &ids);
 
     // PAT's own verdicts, checked by hand against the spec.
     let count = |k: &str| pat.counts.get(k).copied().unwrap_or(u64::MAX);
@@ -520,6 +552,7 @@ fn differential(name: &str, want: PatCounts) {
         passed: count("Passed"),
         failed: count("Failed"),
         invalid: count("Invalid"),
+        skipped: count("Skipped"),
         tests_passed: cases.clone().filter(|c| c.passed).count(),
         tests_failed: cases.filter(|c| !c.passed).count(),
     };
@@ -528,9 +561,9 @@ fn differential(name: &str, want: PatCounts) {
         "{name}: PAT's results are not the hand-checked ones (is it PAT 1.11.1?)"
     );
     assert_eq!(
-        pat.results.tests.keys().collect::<BTreeSet<_>>(),
+        pat.results.verdicts.keys().collect::<BTreeSet<_>>(),
         ids.keys().collect::<BTreeSet<_>>(),
-        "{name}: PAT printed another set of detections"
+        "{name}: PAT reported another set of detections"
     );
     for id in &pat.failed_summary {
         assert_eq!(
@@ -546,7 +579,7 @@ fn differential(name: &str, want: PatCounts) {
         pat.invalid_files
     );
 
-    let (code, report) = run_detect(&python, &repo);
+    let (code, report) = run_detect(&python, &repo, args);
     let ours = parse_detect(&report, &ids);
     let diffs = differences(&pat.results, &ours);
     assert!(
@@ -556,7 +589,7 @@ fn differential(name: &str, want: PatCounts) {
         diffs.join("\n"),
         report["diagnostics"]
     );
-    let bad = pat.results.verdicts.values().any(|v| v != "passed");
+    let bad = pat.results.verdicts.values().any(|v| v == "failed" || v == "invalid");
     assert_eq!(code, i32::from(bad), "{name}: detect's exit code");
 }
 
@@ -568,6 +601,7 @@ fn globals_agree_with_pat() {
             passed: 2,
             failed: 0,
             invalid: 0,
+            skipped: 0,
             tests_passed: 4,
             tests_failed: 0,
         },
@@ -582,6 +616,7 @@ fn data_models_agree_with_pat() {
             passed: 1,
             failed: 1,
             invalid: 0,
+            skipped: 0,
             tests_passed: 7,
             tests_failed: 1,
         },
@@ -596,6 +631,7 @@ fn mocks_agree_with_pat() {
             passed: 0,
             failed: 2,
             invalid: 0,
+            skipped: 0,
             tests_passed: 4,
             tests_failed: 1,
         },
@@ -610,6 +646,7 @@ fn policies_agree_with_pat() {
             passed: 1,
             failed: 1,
             invalid: 0,
+            skipped: 0,
             tests_passed: 5,
             tests_failed: 1,
         },
@@ -624,6 +661,7 @@ fn scheduled_rules_agree_with_pat() {
             passed: 2,
             failed: 0,
             invalid: 1,
+            skipped: 0,
             tests_passed: 3,
             tests_failed: 0,
         },
@@ -641,6 +679,7 @@ fn alert_functions_agree_with_pat() {
             passed: 5,
             failed: 4,
             invalid: 0,
+            skipped: 0,
             tests_passed: 11,
             tests_failed: 11,
         },
@@ -655,6 +694,7 @@ fn module_state_agrees_with_pat() {
             passed: 2,
             failed: 0,
             invalid: 0,
+            skipped: 0,
             tests_passed: 4,
             tests_failed: 0,
         },
@@ -669,6 +709,7 @@ fn derived_detections_on_a_python_base_agree_with_pat() {
             passed: 2,
             failed: 1,
             invalid: 0,
+            skipped: 0,
             tests_passed: 5,
             tests_failed: 1,
         },
@@ -683,6 +724,7 @@ fn verdict_neutral_inline_filters_agree_with_pat() {
             passed: 2,
             failed: 0,
             invalid: 0,
+            skipped: 0,
             tests_passed: 4,
             tests_failed: 0,
         },
@@ -695,10 +737,85 @@ fn failing_and_erroring_tests_agree_with_pat() {
         "failing",
         PatCounts {
             passed: 0,
+            failed: 4,
+            invalid: 2,
+            skipped: 0,
+            tests_passed: 4,
+            tests_failed: 6,
+        },
+    );
+}
+
+#[test]
+fn skip_disabled_tests_agrees_with_pat() {
+    differential_with(
+        "failing",
+        &["--skip-disabled-tests"],
+        PatCounts {
+            passed: 0,
             failed: 3,
             invalid: 2,
+            skipped: 1,
             tests_passed: 4,
             tests_failed: 5,
+        },
+    );
+}
+
+#[test]
+fn available_destination_agrees_with_pat() {
+    // Slack is known in every test now; PagerDuty, returned where only Slack
+    // is expected, is an UnknownDestinationError that is no longer ignored.
+    differential_with(
+        "alerts",
+        &["--available-destination", "Slack"],
+        PatCounts {
+            passed: 5,
+            failed: 4,
+            invalid: 0,
+            skipped: 0,
+            tests_passed: 11,
+            tests_failed: 11,
+        },
+    );
+}
+
+#[test]
+fn test_names_agree_with_pat_and_module_state_sees_only_them() {
+    // Only the third test runs, so the module has seen one event and the
+    // rule returns false; the other detection has no such test.
+    differential_with(
+        "state",
+        &[
+            "--test-names",
+            "third test still counts",
+            "--test-names",
+            "no such test",
+        ],
+        PatCounts {
+            passed: 0,
+            failed: 1,
+            invalid: 0,
+            skipped: 1,
+            tests_passed: 0,
+            tests_failed: 1,
+        },
+    );
+}
+
+#[test]
+fn minimum_tests_agrees_with_pat() {
+    // Fx.Globals.ModuleName has one test, expecting true.
+    differential_with(
+        "globals",
+        &["--minimum-tests", "2"],
+        PatCounts {
+            passed: 1,
+            failed: 1,
+            invalid: 0,
+            skipped: 0,
+            tests_passed: 4,
+            tests_failed: 0,
         },
     );
 }
@@ -711,6 +828,7 @@ fn yaml_dialect_events_agree_with_pat() {
             passed: 1,
             failed: 0,
             invalid: 0,
+            skipped: 0,
             tests_passed: 4,
             tests_failed: 0,
         },
@@ -727,7 +845,7 @@ fn verdict_changing_inline_filters_match_the_hand_checked_verdicts() {
     let Some(python) = interpreter() else { return };
     let (_tmp, repo) = repo_copy("inline_filters_native");
     let ids = detection_ids(&repo);
-    let (code, report) = run_detect(&python, &repo);
+    let (code, report) = run_detect(&python, &repo, &[]);
     let ours = parse_detect(&report, &ids);
     // (detection, test, passed, the rule's output)
     let want: &[(&str, &str, bool, &str)] = &[
