@@ -867,7 +867,16 @@ fn verdict_changing_inline_filters_match_the_hand_checked_verdicts() {
             false,
             "false",
         ),
-        ("Fx.NativeFilters.Blocked", "a missing key path blocks", true, "false"),
+        // Absent passes, null blocks (match-expressions §10.3, the Decision
+        // to follow Panther's documentation rather than panther-core's
+        // evaluator, which fails both).
+        (
+            "Fx.NativeFilters.Blocked",
+            "an absent key path passes the filter",
+            true,
+            "true",
+        ),
+        ("Fx.NativeFilters.Blocked", "a null value blocks", true, "false"),
         (
             "Fx.NativeFilters.Derived",
             "the derived filters replace the base's and let staging through",
