@@ -392,6 +392,12 @@ impl Worker {
             .current_dir(&config.cwd)
             .env("TMPDIR", &tmp)
             .env("PYTHONIOENCODING", "utf-8")
+            // The same string hashes in every run: a rule that prints a set
+            // prints it in the same order each time (PAT's order changes).
+            .env(
+                "PYTHONHASHSEED",
+                std::env::var_os("PYTHONHASHSEED").unwrap_or_else(|| "0".into()),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
