@@ -5,7 +5,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -39,24 +38,11 @@ pub(crate) struct Plan {
     pub(crate) filename_at: Span,
 }
 
-/// A slow test, for `--slowest`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Slow {
-    /// The detection.
-    pub id: String,
-    /// The test.
-    pub test: String,
-    /// How long it took.
-    pub duration: Duration,
-}
-
 /// What the Python pass adds to the run.
 #[derive(Debug, Default)]
 pub(crate) struct PythonPass {
     /// Diagnostics not tied to one item (setup, data models).
     pub(crate) diagnostics: Vec<Diagnostic>,
-    /// The slowest tests, slowest first (`--slowest`).
-    pub(crate) slowest: Vec<Slow>,
     /// `.py` files the diagnostics point into, to append to the project's
     /// sources (their IDs follow the project's last one).
     pub(crate) sources: Vec<SourceFile>,
@@ -135,24 +121,9 @@ pub(crate) fn run(
         .filter_map(|&i| runs[i].python.as_ref().map(|p| p.job.clone()))
         .collect();
     let outcomes = pool.run(&jobs, &|_| {});
-    let mut slow = Vec::new();
     for (&i, outcome) in planned.iter().zip(outcomes) {
         let Some(plan) = runs[i].python.take() else { continue };
-        apply(
-            project,
-            &mut files,
-            &pool,
-            &mut runs[i],
-            &plan,
-            outcome,
-            cx.strict,
-            &mut slow,
-        );
-    }
-    if let Some(n) = opts.python.slowest {
-        slow.sort_by(|a: &Slow, b: &Slow| b.duration.cmp(&a.duration).then_with(|| a.id.cmp(&b.id)));
-        slow.truncate(n);
-        pass.slowest = slow;
+        apply(project, &mut files, &pool, &mut runs[i], &plan, outcome, cx.strict);
     }
     pass.sources = files.sources;
     pass
@@ -316,7 +287,6 @@ fn failure(t: &PlannedTest, r: &TestResult) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn apply(
     project: &Project,
     files: &mut PyFiles,
@@ -325,7 +295,6 @@ fn apply(
     plan: &Plan,
     outcome: DetectionOutcome,
     strict: bool,
-    slow: &mut Vec<Slow>,
 ) {
     let results = match outcome {
         DetectionOutcome::LoadFailed(e) => {
@@ -349,11 +318,6 @@ fn apply(
     run.item.tests.clear();
     let mut failed = false;
     for (t, r) in plan.tests.iter().zip(results) {
-        slow.push(Slow {
-            id: plan.job.id.clone(),
-            test: t.name.clone(),
-            duration: r.duration,
-        });
         let status = if r.passed { Status::Passed } else { Status::Failed };
         if !r.passed {
             failed = true;
@@ -384,6 +348,7 @@ fn apply(
             error: r.error.clone(),
             explain: r.hidden.clone(),
             stdout: (!r.stdout.is_empty()).then_some(r.stdout),
+            duration: Some(r.duration),
         });
     }
     // `--minimum-tests` has already failed the item, whatever its tests say.

@@ -110,6 +110,7 @@ impl TestOptions {
         )?;
         cx.style.failures_only = failures_only;
         cx.style.sort = sort;
+        cx.style.slowest = step.slowest;
         Ok(TestOptions {
             minimum_tests,
             skip_disabled,
@@ -220,6 +221,7 @@ fn run_correlation_case(
         error: None,
         explain: Vec::new(),
         stdout: None,
+        duration: None,
     };
     let rule = match rule {
         Some(Ok(r)) => r,
@@ -273,6 +275,7 @@ fn skipped_tests(cases: &[Case<'_>]) -> Vec<TestReport> {
             error: None,
             explain: Vec::new(),
             stdout: None,
+            duration: None,
         })
         .collect()
 }
@@ -312,6 +315,7 @@ fn run_case(program: &Program, case: &Case<'_>, explain: bool) -> TestReport {
         error: None,
         explain: Vec::new(),
         stdout: None,
+        duration: None,
     };
     let event = match case.log.map(|l| (l, l.to_json())) {
         None => {

@@ -29,6 +29,9 @@ pub(super) fn render(report: &RunReport<'_>, style: Style, out: &mut dyn Write) 
             writeln!(out, "note: {}", esc(n))?;
         }
     }
+    if let Some(n) = style.slowest {
+        slowest(report, n, p, out)?;
+    }
     lists(report, style, p, out)?;
     if let Some(problem) = &report.problem {
         writeln!(out, "{}: {}", p.red("error"), esc(problem))?;
@@ -110,6 +113,29 @@ fn tests(report: &RunReport<'_>, style: Style, p: Paint, out: &mut dyn Write) ->
             }
         }
         writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// `--slowest N`: the N slowest timed tests, slowest first.
+fn slowest(report: &RunReport<'_>, n: usize, p: Paint, out: &mut dyn Write) -> io::Result<()> {
+    let mut timed: Vec<(std::time::Duration, &str, &str)> = report
+        .items
+        .iter()
+        .flat_map(|i| {
+            let id = i.id.as_deref().unwrap_or(&i.file);
+            i.tests
+                .iter()
+                .filter_map(move |t| t.duration.map(|d| (d, id, t.name.as_str())))
+        })
+        .collect();
+    if timed.is_empty() || n == 0 {
+        return Ok(());
+    }
+    timed.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| (a.1, a.2).cmp(&(b.1, b.2))));
+    writeln!(out, "{}", p.bold("Slowest tests:"))?;
+    for (d, id, name) in timed.into_iter().take(n) {
+        writeln!(out, "  {:>9.3} ms  {} / {}", d.as_secs_f64() * 1e3, esc(id), esc(name))?;
     }
     Ok(())
 }

@@ -82,6 +82,9 @@ fn test(t: &TestReport) -> Value {
     if let Some(s) = &t.stdout {
         v["stdout"] = json!(s);
     }
+    if let Some(d) = t.duration {
+        v["duration_ms"] = json!((d.as_secs_f64() * 1e6).round() / 1e3);
+    }
     if let Some(b) = &t.inherited_from {
         v["inherited_from"] = json!(b);
     }

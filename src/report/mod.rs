@@ -125,6 +125,8 @@ pub struct TestReport {
     pub explain: Vec<String>,
     /// What a Python test printed.
     pub stdout: Option<String>,
+    /// How long a Python test took.
+    pub duration: Option<std::time::Duration>,
 }
 
 /// One item (detection or invalid file).
@@ -280,6 +282,8 @@ pub struct Style {
     pub verbose: bool,
     /// `--quiet`.
     pub quiet: bool,
+    /// `--slowest N`: list the N slowest timed tests.
+    pub slowest: Option<usize>,
 }
 
 /// Writes a report in a format.

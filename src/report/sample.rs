@@ -69,6 +69,7 @@ fn test(name: &str, status: Status, expected: bool, matched: Option<bool>) -> Te
         error: None,
         explain: Vec::new(),
         stdout: None,
+        duration: None,
     }
 }
 
