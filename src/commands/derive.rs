@@ -26,14 +26,14 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
+
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 use crate::cli::OutputArgs;
 use crate::cli::derive::DeriveArgs;
-use crate::commands::connection::report_remote_failure;
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
-use crate::commands::show::fail;
 use crate::diagnostic::{Code, Diagnostic, Severity, did_you_mean};
 use crate::error::{Error, Result};
 use crate::exit;
@@ -41,7 +41,7 @@ use crate::load::{Loaded, load_file};
 use crate::model::{Analysis, AnalysisType};
 use crate::panther_api::RemoteBase;
 use crate::project::Project;
-use crate::report::message;
+use crate::report::command::{Reporter, Stream};
 use crate::resolve::{self, Field};
 use crate::scaffold::{
     FUNCTION_OF, SHADOWED, file_name, generate, generate_remote, head, parse_set, plural, push_entry,
@@ -83,11 +83,10 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Prints a warning in `validate`'s form: `path:line:col: warning[code]:
-/// message` when it is about a place in a file, else `warning[code]:
-/// message`.
-fn warn(at: Option<(&str, Span)>, code: Code, message: &str) {
-    message::eprint_at(at, code, message);
+/// A failure of the command (`error: message`, its help): exit 1.
+fn fail(rep: &mut Reporter<'_>, message: &str, help: Option<String>) -> u8 {
+    rep.problem(message, help.as_deref());
+    exit::FINDINGS
 }
 
 /// Loads a generated file like any detection file: an error means the
@@ -135,26 +134,34 @@ fn remote_out_dir(analyses: &[&Analysis], project: &Project, base_id: &str, cx: 
 
 /// Looks the base up on the instance: the base, or the exit code of a
 /// failure (1 not found, 3 the lookup failed) with its message printed.
-fn lookup(args: &DeriveArgs, cx: &Context, hint: Option<String>) -> Result<std::result::Result<RemoteBase, u8>> {
+fn lookup(
+    args: &DeriveArgs,
+    cx: &Context,
+    hint: Option<String>,
+    rep: &mut Reporter<'_>,
+) -> Result<std::result::Result<RemoteBase, u8>> {
     let base_id = args.base_id.as_str();
     let client = args.api.client(&cx.settings)?;
     let found = remote_bases::fetch(&client, [base_id]).remove(base_id);
     Ok(match found {
         Some(Lookup::Found(b)) => Ok(b),
         Some(Lookup::NotFound) => Err(fail(
+            rep,
             &format!("base detection `{base_id}` is neither in the repository nor on the Panther instance"),
             hint,
         )),
         Some(Lookup::Failed(e)) => {
-            report_remote_failure(&format!(
-                "could not look up base detection `{base_id}` on the Panther instance: {e}"
-            ));
+            rep.problem(
+                &format!("could not look up base detection `{base_id}` on the Panther instance: {e}"),
+                None,
+            );
             Err(exit::REMOTE)
         }
         None => {
-            report_remote_failure(&format!(
-                "could not look up base detection `{base_id}` on the Panther instance"
-            ));
+            rep.problem(
+                &format!("could not look up base detection `{base_id}` on the Panther instance"),
+                None,
+            );
             Err(exit::REMOTE)
         }
     })
@@ -167,8 +174,23 @@ fn lookup(args: &DeriveArgs, cx: &Context, hint: Option<String>) -> Result<std::
 /// failures to read or write files.
 pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     let sets = args.set.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>>>()?;
-    let mut cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
+    let output = OutputArgs {
+        format: args.format,
+        ..OutputArgs::default()
+    };
+    let mut cx = Context::resolve(&args.project.project(), &output)?;
+    let mut err = std::io::stderr();
+    let mut rep = Reporter::new("derive", cx.format, cx.cwd.clone(), out, &mut err);
+    let result = derive(args, &mut cx, &sets, &mut rep);
+    rep.end(result, Error::Write)
+}
+
+/// `derive` once the options are known; reports through `rep`.
+fn derive(args: &DeriveArgs, cx: &mut Context, sets: &[(&'static str, Node)], rep: &mut Reporter<'_>) -> Result<u8> {
     let project = cx.load()?;
+    rep.set_root(project.root.clone());
+    // The files that could not be loaded: a base among them is not found.
+    rep.unloaded(&project);
     let resolve::Resolved {
         analyses,
         invalid,
@@ -193,15 +215,17 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
         None if args.remote => {
             if args.disable_base {
                 return Ok(fail(
+                    rep,
                     &format!("base detection `{base_id}` is not in the repository: --disable-base cannot edit it"),
                     Some("disable the base in Panther instead, or drop --disable-base".to_owned()),
                 ));
             }
             let hint = did_you_mean(base_id, rules());
-            return derive_remote(args, &cx, &project, &analyses, &sets, hint, out);
+            return derive_remote(args, cx, &project, &analyses, sets, hint, rep);
         }
         None => {
             return Ok(fail(
+                rep,
                 &format!("no local rule has the RuleID `{base_id}`"),
                 did_you_mean(base_id, rules()).or_else(|| {
                     Some(format!(
@@ -215,6 +239,7 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     let base_src = project.source(base.file);
     if base.analysis_type.value != AnalysisType::Rule {
         return Ok(fail(
+            rep,
             &format!(
                 "`{base_id}` is a {} ({}); only rules can be derived from",
                 base.analysis_type.value.name(),
@@ -225,6 +250,7 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     }
     if let Some(b) = base.rule().and_then(|r| r.base_detection.as_ref()) {
         return Ok(fail(
+            rep,
             &format!(
                 "`{base_id}` is itself derived from `{}`; derivation is one level deep",
                 b.value
@@ -233,20 +259,20 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
         ));
     }
     if invalid.contains(&base.file) {
-        warn(
-            None,
+        let d = Diagnostic::global(
             Code::DerivedBaseInvalid,
-            &format!(
+            format!(
                 "`{base_id}` has errors ({}): its derived detections are not tested until they are fixed",
                 base_src.display
             ),
         );
+        rep.diagnostic(&d, &[]);
     }
 
     // The new ID and the output file.
     let new_id = new_id(args)?;
     let default_dir = base_src.path.parent().unwrap_or_else(|| Path::new("")).to_path_buf();
-    let out_path = match output(args, &cx, &project, &analyses, &new_id, &default_dir)? {
+    let out_path = match output(args, cx, &project, &analyses, &new_id, &default_dir, rep)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -266,9 +292,9 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     }
 
     // Generate and load the file; never write one `validate` rejects.
-    let text = generate(&new_id, base, &sets, &functions);
-    let loaded = check(&text, &cx)?;
-    warn_about(&loaded, &text, &out_shown, &sets, &functions);
+    let text = generate(&new_id, base, sets, &functions);
+    let loaded = check(&text, cx)?;
+    warn_about(&loaded, &text, &out_shown, sets, &functions, rep);
     let Some(derived) = loaded.analysis else {
         return Err(Error::Usage("the generated file could not be read back".to_owned()));
     };
@@ -292,17 +318,18 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
                     a.id_str()
                 ),
             );
-            message::eprint(&d, &project.sources);
+            rep.diagnostic(&d, &project.sources);
         }
     }
     let base_edit = if args.disable_base {
         let Some(old) = base_src.text.as_deref() else {
-            return Ok(fail(&format!("cannot read `{}` as text", base_src.display), None));
+            return Ok(fail(rep, &format!("cannot read `{}` as text", base_src.display), None));
         };
         match resolve::disable_in_text(old) {
             Ok(new) => Some((old, new)),
             Err(e) => {
                 return Ok(fail(
+                    rep,
                     &format!("cannot disable `{base_id}` in {}: {e}", base_src.display),
                     None,
                 ));
@@ -317,7 +344,13 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     let after_fields = resolve::effective_fields(&derived, Some(base));
     let after = render(&after_fields);
     let mut report = write_file(args, &out_path, &out_shown, &text)?;
+    let mut result = written(args, &out_shown, &new_id, base_id, &text);
     if let Some((old, new)) = &base_edit {
+        result["base_edit"] = json!({
+            "file": base_src.display,
+            "changed": old != new,
+            "diff": diff(old, new, &format!("a/{}", base_src.display), &format!("b/{}", base_src.display)),
+        });
         if old == new {
             let _ = writeln!(report, "`{base_id}` is already disabled in {}", base_src.display);
         } else {
@@ -335,13 +368,15 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
         }
     }
     report.push('\n');
-    report.push_str(&diff(
+    let effective = diff(
         &before,
         &after,
         &format!("{base_id} (effective)"),
         &format!("{new_id} (effective)"),
-    ));
-    finish(out, &report)
+    );
+    report.push_str(&effective);
+    result["effective_diff"] = json!(effective);
+    finish(rep, &report, result)
 }
 
 /// `derive --remote` of a base that is not among the loaded files.
@@ -352,12 +387,12 @@ fn derive_remote(
     analyses: &[&Analysis],
     sets: &[(&'static str, Node)],
     hint: Option<String>,
-    out: &mut dyn Write,
+    rep: &mut Reporter<'_>,
 ) -> Result<u8> {
     let base_id = args.base_id.as_str();
     let new_id = new_id(args)?;
     let default_dir = remote_out_dir(analyses, project, base_id, cx);
-    let out_path = match output(args, cx, project, analyses, &new_id, &default_dir)? {
+    let out_path = match output(args, cx, project, analyses, &new_id, &default_dir, rep)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -365,7 +400,7 @@ fn derive_remote(
     // The keys the file sets are checked before anything is sent.
     check(&head(&new_id, base_id, sets), cx)?;
 
-    let remote = match lookup(args, cx, hint)? {
+    let remote = match lookup(args, cx, hint, rep)? {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
@@ -375,7 +410,7 @@ fn derive_remote(
     if loaded.analysis.is_none() {
         return Err(Error::Usage("the generated file could not be read back".to_owned()));
     }
-    warn_about(&loaded, &text, &out_shown, sets, &functions);
+    warn_about(&loaded, &text, &out_shown, sets, &functions, rep);
 
     let mut report = write_file(args, &out_path, &out_shown, &text)?;
     let lines = remote.python_body.lines().count();
@@ -387,7 +422,9 @@ fn derive_remote(
         plural(lines),
         plural(tests)
     );
-    finish(out, &report)
+    let mut result = written(args, &out_shown, &new_id, base_id, &text);
+    result["remote_base"] = json!({"python_lines": lines, "tests": tests});
+    finish(rep, &report, result)
 }
 
 /// The `RuleID` of the new detection, checked.
@@ -420,6 +457,7 @@ fn output(
     analyses: &[&Analysis],
     new_id: &str,
     default_dir: &Path,
+    rep: &mut Reporter<'_>,
 ) -> Result<std::result::Result<PathBuf, u8>> {
     let out_path = match &args.out {
         Some(p) => p.clone(),
@@ -427,6 +465,7 @@ fn output(
     };
     if out_path.exists() && !args.force {
         return Ok(Err(fail(
+            rep,
             &format!("`{}` already exists", shown(&out_path, &cx.cwd)),
             Some("use --force to overwrite it, or --out to write elsewhere".to_owned()),
         )));
@@ -447,7 +486,14 @@ fn output(
 /// and the `--set` keys a Python alert function of the base shadows, each
 /// at its place in the file, with the line of `text` (the generated file)
 /// as `validate` shows it.
-fn warn_about(loaded: &Loaded, text: &str, path: &str, sets: &[(&'static str, Node)], functions: &[&str]) {
+fn warn_about(
+    loaded: &Loaded,
+    text: &str,
+    path: &str,
+    sets: &[(&'static str, Node)],
+    functions: &[&str],
+    rep: &mut Reporter<'_>,
+) {
     let source = [SourceFile::new(
         PathBuf::from(path),
         path.to_owned(),
@@ -455,7 +501,7 @@ fn warn_about(loaded: &Loaded, text: &str, path: &str, sets: &[(&'static str, No
         Some(text.to_owned()),
     )];
     for d in loaded.diagnostics.iter().filter(|d| d.severity() == Severity::Warning) {
-        message::eprint(d, &source);
+        rep.diagnostic(d, &source);
     }
     let has_dynamic_severities = sets.iter().any(|(k, _)| *k == "DynamicSeverities");
     for (key, _) in sets {
@@ -474,7 +520,7 @@ fn warn_about(loaded: &Loaded, text: &str, path: &str, sets: &[(&'static str, No
                 at,
                 format!("`{key}` has no effect: the base's Python `{f}()` decides it"),
             );
-            message::eprint(&d, &source);
+            rep.diagnostic(&d, &source);
         }
     }
 }
@@ -497,10 +543,21 @@ fn write_file(args: &DeriveArgs, out_path: &Path, out_shown: &str, text: &str) -
     Ok(report)
 }
 
-/// Prints the report; a closed pipe ends quietly.
-fn finish(out: &mut dyn Write, report: &str) -> Result<u8> {
-    match out.write_all(report.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
-        _ => Ok(exit::SUCCESS),
-    }
+/// The JSON result of a file written (or, `--dry-run`, shown).
+fn written(args: &DeriveArgs, out_shown: &str, new_id: &str, base_id: &str, text: &str) -> Value {
+    json!({
+        "id": new_id,
+        "base": base_id,
+        "file": out_shown,
+        "written": !args.dry_run,
+        "text": text,
+    })
+}
+
+/// Hands the report over: the human text on stdout, the JSON result
+/// under `derived`.
+fn finish(rep: &mut Reporter<'_>, report: &str, result: Value) -> Result<u8> {
+    rep.human(Stream::Out, report);
+    rep.result("derived", result);
+    Ok(exit::SUCCESS)
 }

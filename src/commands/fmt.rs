@@ -25,6 +25,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use serde_json::{Value, json};
 
 use crate::cli::OutputArgs;
 use crate::cli::fmt::FmtArgs;
@@ -36,6 +37,7 @@ use crate::exit;
 use crate::filter;
 use crate::fmt::{self, Formatted};
 use crate::project::MAX_FILE_BYTES;
+use crate::report::command::{Case, Reporter, Stream};
 use crate::report::message;
 use crate::source::{FileId, SourceFile, Span};
 
@@ -61,7 +63,11 @@ enum Outcome {
 /// Failures of the run itself: bad settings or flags, a missing path, a
 /// closed stdout.
 pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
+    let output = OutputArgs {
+        format: args.format,
+        ..OutputArgs::default()
+    };
+    let cx = Context::resolve(&args.project.project(), &output)?;
     let mut opts = cx.project.discover.clone();
     if let Some(files) = &cx.report_files {
         // Files named on the command line (a pre-commit hook's list) are
@@ -87,70 +93,97 @@ pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
         .collect();
 
     let mut err = std::io::stderr();
+    let mut rep = Reporter::new("fmt", cx.format, root.clone(), out, &mut err);
+    let dry = args.check || args.diff;
     let mut code = exit::SUCCESS;
     let (mut changed, mut unchanged, mut left_alone, mut invalid) = (0usize, 0usize, 0usize, 0usize);
+    let mut files = Vec::new();
     // Paths the walk could not use: never opened, never silently dropped.
     for p in &found.problems {
         left_alone += 1;
-        left_unchanged(&p.found.display, &p.message);
+        left_unchanged(&mut rep, &p.found.display, &p.message);
+        files.push(json!({"file": p.found.display, "status": "left-alone", "reason": p.message}));
     }
     for (f, outcome) in found.files.iter().zip(outcomes) {
         match outcome {
             Outcome::Skipped => {}
-            Outcome::Unchanged => unchanged += 1,
+            Outcome::Unchanged => {
+                unchanged += 1;
+                files.push(json!({"file": f.display, "status": "unchanged"}));
+            }
             Outcome::LeftAlone(why) => {
                 left_alone += 1;
-                left_unchanged(&f.display, &why);
+                left_unchanged(&mut rep, &f.display, &why);
+                files.push(json!({"file": f.display, "status": "left-alone", "reason": why}));
             }
             Outcome::Invalid(bad) => {
                 invalid += 1;
                 code = code.max(exit::FINDINGS);
                 let (d, text) = *bad;
                 let source = SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), text);
-                message::eprint(&d, std::slice::from_ref(&source));
-                let _ = writeln!(err, "  = note: the file is left unchanged");
+                rep.diagnostic(&d, std::slice::from_ref(&source));
+                rep.human(Stream::Err, "  = note: the file is left unchanged\n");
+                files.push(json!({"file": f.display, "status": "invalid"}));
             }
             Outcome::Changed { old, new } => {
                 changed += 1;
+                let mut record =
+                    json!({"file": f.display, "status": if dry { "would-reformat" } else { "reformatted" }});
                 if args.diff {
                     let a = format!("a/{}", f.display);
                     let b = format!("b/{}", f.display);
                     let diff = similar::udiff::unified_diff(similar::Algorithm::Myers, &old, &new, 3, Some((&a, &b)));
-                    match out.write_all(diff.as_bytes()) {
-                        // A closed pipe (`| head`) ends the output quietly.
-                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                        r => r.map_err(Error::Write)?,
-                    }
+                    rep.human(Stream::Out, &diff);
+                    record["diff"] = json!(diff);
                 }
                 if args.check {
-                    crate::commands::connection::say(out, &format!("would reformat: {}", f.display))?;
+                    rep.human(Stream::Out, &format!("would reformat: {}\n", f.display));
                     code = code.max(exit::FINDINGS);
                 }
-                if !args.check && !args.diff {
+                if !dry {
                     if let Err(e) = write_atomic(&f.path, &new, &root) {
                         changed -= 1;
                         code = code.max(exit::USAGE);
-                        let _ = writeln!(err, "error: cannot write `{}`: {e}", f.display);
+                        rep.problem(&format!("cannot write `{}`: {e}", f.display), None);
+                        record["status"] = json!("write-failed");
                     }
                 }
+                rep.case(Case {
+                    suite: "files".to_owned(),
+                    class: "fmt".to_owned(),
+                    name: f.display.clone(),
+                    file: Some(f.display.clone()),
+                    failure: args.check.then(|| "would reformat".to_owned()),
+                });
+                files.push(record);
             }
         }
     }
-    let _ = writeln!(
-        err,
-        "{}",
-        summary(changed, unchanged, left_alone, invalid, args.check || args.diff)
+    rep.result(
+        "summary",
+        json!({
+            "reformatted": if dry { 0 } else { changed },
+            "would_reformat": if dry { changed } else { 0 },
+            "unchanged": unchanged,
+            "left_alone": left_alone,
+            "invalid": invalid,
+        }),
     );
+    rep.result("files", Value::Array(files));
+    rep.summary(&summary(changed, unchanged, left_alone, invalid, dry));
+    rep.finish().map_err(Error::Write)?;
     Ok(code)
 }
 
 /// `path: warning[fmt-left-unchanged]: left unchanged: <why>`.
-fn left_unchanged(path: &str, why: &str) {
-    message::eprint_at(
-        Some((path, Span::default())),
+fn left_unchanged(rep: &mut Reporter<'_>, path: &str, why: &str) {
+    let d = Diagnostic::new(
         Code::FmtLeftUnchanged,
-        &format!("left unchanged: {why}"),
+        FileId(0),
+        Span::default(),
+        format!("left unchanged: {why}"),
     );
+    rep.diagnostic(&d, &[message::named(path)]);
 }
 
 /// The summary line: `2 files reformatted, 40 unchanged, 1 left alone, 1

@@ -5,6 +5,7 @@
 //! renderers here turn it into text. Machine formats are contracts: their
 //! fields are documented in each renderer module.
 
+pub mod command;
 mod github;
 mod human;
 mod json;
@@ -232,13 +233,19 @@ impl RunReport<'_> {
 
     /// `(path, line, column)` of a diagnostic; `None` values when global.
     pub fn position(&self, d: &Diagnostic) -> (Option<&str>, Option<u32>, Option<u32>) {
-        match &d.primary {
-            Some(l) => {
-                let path = self.sources.get(l.file.0 as usize).map(|s| s.display.as_str());
-                (path, Some(l.span.start.line), Some(l.span.start.col))
-            }
-            None => (None, None, None),
+        position(d, self.sources)
+    }
+}
+
+/// `(path, line, column)` of a diagnostic about `sources`; `None` values
+/// when global.
+pub fn position<'s>(d: &Diagnostic, sources: &'s [SourceFile]) -> (Option<&'s str>, Option<u32>, Option<u32>) {
+    match &d.primary {
+        Some(l) => {
+            let path = sources.get(l.file.0 as usize).map(|s| s.display.as_str());
+            (path, Some(l.span.start.line), Some(l.span.start.col))
         }
+        None => (None, None, None),
     }
 }
 
