@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::alerting::delivery::Deliverable;
 use crate::alerting::group::{self, Alert, Grouper, Match, RuleMeta};
@@ -29,11 +29,13 @@ use crate::cli::OutputArgs;
 use crate::cli::run::RunArgs;
 use crate::commands::alerts::{self, DeliverOptions};
 use crate::commands::context::Context;
-use crate::diagnostic::Code;
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::error::{Error, Result};
 use crate::exit;
+use crate::report::Format;
+use crate::report::command::{self, Case, Reporter, Stream};
 use crate::report::message;
-use crate::source::Span;
+use crate::source::{FileId, Span};
 
 mod outputs;
 
@@ -50,6 +52,7 @@ const SHOWN_PROBLEMS: usize = 20;
 pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     let start = Instant::now();
     let output = OutputArgs {
+        format: args.format,
         jobs: args.workers.jobs,
         strict: args.strict,
         quiet: args.quiet,
@@ -57,6 +60,23 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
         ..OutputArgs::default()
     };
     let mut cx = Context::resolve(&args.project, &output)?;
+    let mut err = std::io::stderr();
+    let mut sink = std::io::sink();
+    // Alert lines go to stdout in the human format only: a machine
+    // format's document is stdout, and holds the alerts itself.
+    let (alert_out, report_out): (&mut dyn Write, &mut dyn Write) = if cx.format == Format::Human {
+        (out, &mut sink)
+    } else {
+        (&mut sink, out)
+    };
+    let mut rep = Reporter::new("run", cx.format, cx.cwd.clone(), report_out, &mut err);
+    let result = replay(args, &mut cx, &mut rep, alert_out, start);
+    rep.end(result, Error::Write)
+}
+
+/// The run once the options are known; reports through `rep`, alert lines
+/// on `out` (without `--alerts-out`).
+fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dyn Write, start: Instant) -> Result<u8> {
     let now = match &args.now {
         Some(t) => time::parse(t).ok_or_else(|| {
             Error::Usage(format!(
@@ -68,14 +88,16 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     if args.dry_run && !args.deliver {
         return Err(Error::Usage("`--dry-run` needs `--deliver`".to_owned()));
     }
-    let mut err = std::io::stderr();
     let project = cx.load()?;
-    for d in project
-        .diagnostics
-        .iter()
-        .filter(|d| matches!(d.code, Code::UnknownSetting | Code::PatIgnoresSetting))
-    {
-        message::eprint(d, &project.sources);
+    rep.set_root(project.root.clone());
+    // Settings warnings, and the errors of files that could not be loaded
+    // (the errors of the detections that did are `validate`'s).
+    let unloaded = command::unloaded(&project);
+    for d in project.diagnostics.iter().filter(|d| {
+        matches!(d.code, Code::UnknownSetting | Code::PatIgnoresSetting)
+            || (d.severity() == Severity::Error && d.file().is_some_and(|f| unloaded.contains(&f)))
+    }) {
+        rep.diagnostic(d, &project.sources);
     }
     let plan = Plan::build(
         &project,
@@ -155,7 +177,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                 read_failed = true;
                 let name = names.get(input).map_or("<input>", String::as_str);
                 let at = line.map_or(String::new(), |l| format!(":{l}"));
-                let _ = writeln!(err, "error: {name}{at}: {message}");
+                rep.problem(&format!("{name}{at}: {message}"), None);
             }
             Message::Done { input } => {
                 if let (Some(n), Some(name)) = (no_time.get(input), names.get(input)) {
@@ -166,17 +188,20 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                             if *n == 1 { "it was" } else { "they were" },
                             time::aws(now)
                         );
-                        message::eprint_at(Some((name, Span::default())), Code::EventNoTime, &message);
+                        let d = Diagnostic::new(Code::EventNoTime, FileId(0), Span::default(), message);
+                        rep.diagnostic(&d, &[message::named(name)]);
                     }
                 }
                 if let Some(s) = shown.get(input) {
                     if *s > SHOWN_PROBLEMS {
                         let name = names.get(input).map_or("<input>", String::as_str);
-                        let _ = writeln!(
-                            err,
-                            "note: {name}: {} more unreadable or skipped {} not shown",
-                            s - SHOWN_PROBLEMS,
-                            if s - SHOWN_PROBLEMS == 1 { "record" } else { "records" }
+                        rep.human(
+                            Stream::Err,
+                            &format!(
+                                "note: {name}: {} more unreadable or skipped {} not shown\n",
+                                s - SHOWN_PROBLEMS,
+                                if s - SHOWN_PROBLEMS == 1 { "record" } else { "records" }
+                            ),
                         );
                     }
                 }
@@ -190,20 +215,13 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                         Record::Bad(msg) => {
                             stats.bad += 1;
                             stats.events -= 1;
-                            report(
-                                &mut err,
-                                &mut shown[batch.input],
-                                name,
-                                line,
-                                Code::EventUnreadable,
-                                &msg,
-                            );
+                            report(rep, &mut shown[batch.input], name, line, Code::EventUnreadable, &msg);
                         }
                         Record::NoLogType => {
                             stats.no_log_type += 1;
                             stats.events -= 1;
                             report(
-                                &mut err,
+                                rep,
                                 &mut shown[batch.input],
                                 name,
                                 line,
@@ -308,7 +326,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                 m.id,
                 group::ALERT_LIMIT
             );
-            message::eprint_at(None, Code::AlertLimit, &message);
+            rep.diagnostic(&Diagnostic::global(Code::AlertLimit, message), &[]);
         }
     }
 
@@ -327,7 +345,9 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     }
     let _ = latest_time;
 
-    summary(&mut err, &plan, &stats, args, start.elapsed().as_millis());
+    let ms = start.elapsed().as_millis();
+    summary(rep, &plan, &stats, args, ms);
+    results(rep, &plan, &stats, &alerts, args, ms);
 
     // Delivery is set up (destinations expanded, the delivery log locked)
     // and the deliveries journaled before the state records a window, so a
@@ -356,7 +376,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
             kind: "alert",
         };
         let mut dry = std::io::stderr();
-        let prepared = alerts::prepare(&cx, &project.root, &items, &opts, &mut dry)?;
+        let prepared = alerts::prepare(cx, &project.root, &items, &opts, &mut dry)?;
         if let Some(p) = &prepared {
             p.journal()?;
         }
@@ -368,7 +388,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     if let Some(state) = &args.state {
         if args.dry_run {
             if !args.quiet {
-                let _ = writeln!(err, "note: --dry-run: the state file was not updated");
+                rep.human(Stream::Err, "note: --dry-run: the state file was not updated\n");
             }
         } else if let Err(e) = grouper.save_state(state, &metas) {
             // The alerts are journaled: deliver them, then fail.
@@ -390,11 +410,12 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
 /// Reports an unreadable record, up to [`SHOWN_PROBLEMS`] per input, as
 /// `validate` does (`path:line:col: warning[code]: message`; the column is
 /// where the record starts).
-fn report(err: &mut dyn Write, shown: &mut usize, name: &str, line: u64, code: Code, message: &str) {
+fn report(rep: &mut Reporter<'_>, shown: &mut usize, name: &str, line: u64, code: Code, message: &str) {
     *shown += 1;
     if *shown <= SHOWN_PROBLEMS {
         let line = u32::try_from(line).unwrap_or(u32::MAX);
-        let _ = message::write_at(err, Some((name, Span::at(line, 1))), code, message);
+        let d = Diagnostic::new(code, FileId(0), Span::at(line, 1), message);
+        rep.diagnostic(&d, &[message::named(name)]);
     }
 }
 
@@ -416,8 +437,85 @@ fn group_digits(n: u64) -> String {
     out
 }
 
+/// Matches and alerts per detection that matched, the most matches first
+/// (then by ID).
+fn hits<'p>(plan: &'p Plan, stats: &Stats) -> Vec<(&'p str, u64, u64)> {
+    let mut hits: Vec<(&str, u64, u64)> = plan
+        .detections
+        .iter()
+        .zip(&stats.hits)
+        .map(|(d, h)| (d.meta.id.as_str(), h.0, h.1))
+        .chain(
+            plan.correlations
+                .iter()
+                .zip(&stats.corr_hits)
+                .map(|(c, h)| (c.meta.id.as_str(), h.0, h.1)),
+        )
+        .filter(|h| h.1 > 0)
+        .collect();
+    hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    hits
+}
+
+/// The results of the machine formats: the counts of the summary, the
+/// detections that matched, the skipped ones, and (when they are not
+/// written to `--alerts-out`) the alert payloads; for JUnit and GitHub one
+/// case per alert.
+fn results(rep: &mut Reporter<'_>, plan: &Plan, stats: &Stats, alerts: &[Alert], args: &RunArgs, ms: u128) {
+    if rep.is_human() {
+        return;
+    }
+    rep.result(
+        "summary",
+        json!({
+            "events": stats.events,
+            "evaluated": plan.detections.len() + plan.correlations.len(),
+            "skipped": plan.skipped,
+            "disabled": plan.disabled,
+            "invalid": plan.invalid,
+            "signals": stats.signals,
+            "alerts": stats.alerts,
+            "records_skipped": stats.bad + stats.no_log_type,
+            "duration_ms": ms,
+        }),
+    );
+    rep.result(
+        "detections",
+        hits(plan, stats)
+            .iter()
+            .map(|(id, matches, alerts)| json!({"id": id, "matches": matches, "alerts": alerts}))
+            .collect(),
+    );
+    rep.result(
+        "skipped",
+        plan.skipped_ids
+            .iter()
+            .map(|(id, reason)| json!({"id": id, "reason": reason}))
+            .collect(),
+    );
+    if args.alerts_out.is_none() {
+        rep.result(
+            "alerts",
+            alerts
+                .iter()
+                .map(|a| serde_json::to_value(&a.payload).unwrap_or(Value::Null))
+                .collect(),
+        );
+    }
+    for a in alerts {
+        let p = &a.payload;
+        rep.case(Case {
+            suite: "alerts".to_owned(),
+            class: p.id.clone(),
+            name: p.alert_id.clone(),
+            file: None,
+            failure: Some(format!("{} {} alert: {}", p.severity, p.alert_type, p.title)),
+        });
+    }
+}
+
 /// The human summary on standard error (§5.1), with per-detection hits.
-fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: u128) {
+fn summary(rep: &mut Reporter<'_>, plan: &Plan, stats: &Stats, args: &RunArgs, ms: u128) {
     let evaluated = plan.detections.len() + plan.correlations.len();
     let skipped: usize = plan.skipped.values().sum();
     let mut line = format!(
@@ -461,10 +559,11 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
     if args.parse_only {
         line.push_str(" (parse only)");
     }
-    let _ = writeln!(err, "{line}");
+    rep.summary(&line);
+    let mut more = String::new();
     if plan.invalid > 0 && !args.quiet {
         let _ = writeln!(
-            err,
+            more,
             "note: {} not evaluated; `detect validate` lists them",
             if plan.invalid == 1 {
                 "1 detection with errors was".to_owned()
@@ -473,34 +572,20 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
             }
         );
     }
-    if args.quiet {
-        return;
-    }
-    let mut hits: Vec<(&str, u64, u64)> = plan
-        .detections
-        .iter()
-        .zip(&stats.hits)
-        .map(|(d, h)| (d.meta.id.as_str(), h.0, h.1))
-        .chain(
-            plan.correlations
-                .iter()
-                .zip(&stats.corr_hits)
-                .map(|(c, h)| (c.meta.id.as_str(), h.0, h.1)),
-        )
-        .filter(|h| h.1 > 0)
-        .collect();
-    hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    for (id, matches, alerts) in hits {
-        let _ = writeln!(
-            err,
-            "  {id}: {}, {}",
-            counted(matches, "match", "matches"),
-            counted(alerts, "alert", "alerts")
-        );
-    }
-    if args.verbose {
-        for (id, reason) in &plan.skipped_ids {
-            let _ = writeln!(err, "  skipped: {id}: {reason}");
+    if !args.quiet {
+        for (id, matches, alerts) in hits(plan, stats) {
+            let _ = writeln!(
+                more,
+                "  {id}: {}, {}",
+                counted(matches, "match", "matches"),
+                counted(alerts, "alert", "alerts")
+            );
+        }
+        if args.verbose {
+            for (id, reason) in &plan.skipped_ids {
+                let _ = writeln!(more, "  skipped: {id}: {reason}");
+            }
         }
     }
+    rep.human(Stream::Err, &more);
 }

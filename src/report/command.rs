@@ -24,6 +24,7 @@
 //! A diagnostic renders through the same function in every command, so it
 //! prints the same from `validate`, `derive`, `fmt` and `run`.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -175,12 +176,7 @@ impl<'w> Reporter<'w> {
     /// them: a command that acts on detections does not see these files,
     /// and says why. The errors of files that did load are `validate`'s.
     pub fn unloaded(&mut self, project: &Project) {
-        let unloaded: std::collections::HashSet<FileId> = project
-            .entries
-            .iter()
-            .filter(|e| e.analysis.is_none())
-            .map(|e| e.file)
-            .collect();
+        let unloaded = unloaded(project);
         for d in project
             .diagnostics
             .iter()
@@ -344,6 +340,16 @@ impl<'w> Reporter<'w> {
             }
         }
     }
+}
+
+/// The files of `project` that could not be loaded as a detection at all.
+pub fn unloaded(project: &Project) -> HashSet<FileId> {
+    project
+        .entries
+        .iter()
+        .filter(|e| e.analysis.is_none())
+        .map(|e| e.file)
+        .collect()
 }
 
 /// `path:line:col: error[code]: message`, as `validate`'s JUnit report
