@@ -1,6 +1,6 @@
-//! One diagnostic prints the same way from every command: the human form of
-//! `validate` (through the report) and of `fmt` and `run` (which print as
-//! they go) comes from one renderer.
+//! One diagnostic prints the same way from every command: `validate`,
+//! `derive`, `fmt` and `run` report through the renderers of `report/`, in
+//! every format.
 
 use std::path::Path;
 
@@ -78,4 +78,155 @@ fn a_settings_warning_prints_the_same_from_validate_and_run() {
     let from_run = block(&rerr, head);
     assert!(from_validate.is_some(), "{vout}{verr}");
     assert_eq!(from_run, from_validate, "{rerr}");
+}
+
+/// A project with one file that is not valid YAML, one rule to derive
+/// from, and one event.
+fn broken_project() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("test fixture");
+    let dir = tmp.path();
+    write(
+        dir,
+        "rules/broken.yml",
+        "AnalysisType: rule\nRuleID: Broken\nEnabled: true\nLogTypes: [AWS.CloudTrail\nSeverity: Low\n",
+    );
+    write(
+        dir,
+        "rules/root.yml",
+        "AnalysisType: rule\nRuleID: Root.Login\nEnabled: true\nLogTypes:\n  - AWS.CloudTrail\nSeverity: High\n\
+         Detection:\n  - KeyPath: userIdentity.type\n    Condition: Equals\n    Value: Root\n",
+    );
+    write(
+        dir,
+        "events.jsonl",
+        "{\"p_log_type\": \"AWS.CloudTrail\", \"p_event_time\": \"2024-06-01T10:00:00Z\", \"userIdentity\": {\"type\": \"Root\"}}\n",
+    );
+    tmp
+}
+
+/// `validate`, `derive`, `fmt` and `run` over [`broken_project`] in
+/// `format`: (exit code, stdout, stderr) of each, in that order.
+fn four(dir: &Path, format: &str) -> [(i32, String, String); 4] {
+    let with = |args: &[&str]| {
+        let mut c = detect(dir);
+        c.args(args);
+        if format != "human" {
+            c.args(["--format", format]);
+        }
+        run(c)
+    };
+    [
+        with(&["validate", "."]),
+        with(&["derive", "Root.Login", "--dry-run"]),
+        with(&["fmt", "--check"]),
+        with(&["run", ".", "--events", "events.jsonl"]),
+    ]
+}
+
+#[test]
+fn a_yaml_error_prints_the_same_from_validate_derive_fmt_and_run() {
+    let tmp = broken_project();
+    let [validate, derive, fmt, run] = four(tmp.path(), "human");
+    // Written out by hand: the position of the missing `]`, the line, the caret.
+    let expected = "rules/broken.yml:5:9: error[yaml-syntax]: did not find expected ',' or ']', \
+                    while parsing a flow sequence\n  |\n5 | Severity: Low\n  |         ^\n";
+    // validate's report is on stdout; the other commands print their
+    // diagnostics on stderr.
+    let from_validate = block(&validate.1, "rules/broken.yml:").unwrap_or_default();
+    assert_eq!(from_validate, expected, "{}{}", validate.1, validate.2);
+    assert_eq!(block(&derive.2, "rules/broken.yml:"), Some(expected), "{derive:?}");
+    assert_eq!(block(&run.2, "rules/broken.yml:"), Some(expected), "{run:?}");
+    // fmt adds one note line of its own after the diagnostic.
+    assert_eq!(
+        block(&fmt.2, "rules/broken.yml:"),
+        Some(format!("{expected}  = note: the file is left unchanged\n").as_str()),
+        "{fmt:?}"
+    );
+    // The commands still do their work.
+    assert_eq!((validate.0, derive.0, fmt.0, run.0), (1, 0, 1, 0), "{derive:?}{run:?}");
+    assert!(
+        derive.1.starts_with("would write rules/Root.Login.Derived.yml:\n"),
+        "{}",
+        derive.1
+    );
+    assert!(run.1.contains("\"title\":\"Root.Login\""), "{}", run.1);
+}
+
+#[test]
+fn a_yaml_error_is_the_same_json_from_validate_derive_fmt_and_run() {
+    let tmp = broken_project();
+    let reports = four(tmp.path(), "json");
+    let expected = serde_json::json!({
+        "file": "rules/broken.yml", "line": 5, "column": 9, "severity": "error", "code": "yaml-syntax",
+        "message": "did not find expected ',' or ']', while parsing a flow sequence", "help": null,
+    });
+    for (name, (code, out, err)) in ["validate", "derive", "fmt", "run"].iter().zip(&reports) {
+        let doc: serde_json::Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("{name}: {e}\n{out}{err}"));
+        assert_eq!(doc["command"], *name, "{out}");
+        let found: Vec<&serde_json::Value> = doc["diagnostics"]
+            .as_array()
+            .map(|a| a.iter().filter(|d| d["file"] == "rules/broken.yml").collect())
+            .unwrap_or_default();
+        assert_eq!(found, [&expected], "{name}: {out}");
+        // In a machine format the diagnostic is in the document only.
+        assert!(!err.contains("rules/broken.yml"), "{name} ({code}): {err}");
+    }
+    // Each command's own results are in its document.
+    let [_, derive, fmt, run] =
+        reports.map(|(_, out, _)| serde_json::from_str::<serde_json::Value>(&out).unwrap_or_default());
+    assert_eq!(derive["derived"]["id"], "Root.Login.Derived");
+    assert_eq!(derive["derived"]["written"], false);
+    assert_eq!(
+        fmt["files"],
+        serde_json::json!([
+            {"file": "rules/broken.yml", "status": "invalid"},
+            {"file": "rules/root.yml", "status": "unchanged"},
+        ])
+    );
+    assert_eq!(run["summary"]["events"], 1);
+    assert_eq!(
+        run["detections"],
+        serde_json::json!([{"id": "Root.Login", "matches": 1, "alerts": 1}])
+    );
+    assert_eq!(run["alerts"][0]["id"], "Root.Login");
+}
+
+#[test]
+fn a_yaml_error_is_the_same_annotation_and_sarif_result_from_every_command() {
+    let tmp = broken_project();
+    let annotation = "::error file=rules/broken.yml,line=5,col=9,title=yaml-syntax::did not find expected ',' \
+                      or ']', while parsing a flow sequence";
+    for (name, (_, out, _)) in ["validate", "derive", "fmt", "run"]
+        .iter()
+        .zip(four(tmp.path(), "github"))
+    {
+        assert_eq!(out.lines().filter(|l| *l == annotation).count(), 1, "{name}: {out}");
+    }
+    let mut results = Vec::new();
+    for (name, (_, out, _)) in ["validate", "derive", "fmt", "run"]
+        .iter()
+        .zip(four(tmp.path(), "sarif"))
+    {
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{name}: {e}\n{out}"));
+        let r: Vec<serde_json::Value> = doc["runs"][0]["results"]
+            .as_array()
+            .map(|a| a.iter().filter(|r| r["ruleId"] == "yaml-syntax").cloned().collect())
+            .unwrap_or_default();
+        results.push(r);
+    }
+    let uri = &results[0][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+    assert_eq!(uri, "rules/broken.yml");
+    assert!(results.iter().all(|r| r.len() == 1 && r == &results[0]), "{results:#?}");
+    for (name, (_, out, _)) in ["validate", "derive", "fmt", "run"]
+        .iter()
+        .zip(four(tmp.path(), "junit"))
+    {
+        assert!(
+            out.contains(
+                "error message=\"rules/broken.yml:5:9: error[yaml-syntax]: did not find expected &apos;,&apos; \
+                 or &apos;]&apos;, while parsing a flow sequence\""
+            ),
+            "{name}: {out}"
+        );
+    }
 }
