@@ -1,8 +1,11 @@
 //! One sample report through every reporter (issue 13): items in every
 //! state, tests with alert function outputs and an explanation, diagnostics
 //! of every severity with and without a location and help, a control
-//! character from a file, and a skipped item with its reason. Each snapshot
-//! in `snapshots/` was reviewed by hand against its format.
+//! character from a file, and a skipped item with its reason. The same
+//! diagnostics also go through a command's reporter (`command_*`: a
+//! failure, results, cases per alert, the summary), whose SARIF log is the
+//! one of the sample report. Each snapshot in `snapshots/` was reviewed by
+//! hand against its format.
 
 use std::path::PathBuf;
 
@@ -193,4 +196,100 @@ fn human_quiet() {
         ..Style::default()
     };
     insta::assert_snapshot!(rendered(Format::Human, style));
+}
+
+/// The sample through a command's reporter (`run`): the same diagnostics,
+/// a failure with help, a human line, the command's results, a case per
+/// alert and the summary. Human output is both streams, as a terminal
+/// would show them one after the other (stdout first).
+fn command_rendered(format: Format) -> String {
+    use super::command::{Case, Reporter, Stream};
+    let sources = sources();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut rep = Reporter::new("run", format, PathBuf::from("/srv/detections"), &mut out, &mut err);
+    for d in &diagnostics() {
+        rep.diagnostic(d, &sources);
+    }
+    rep.problem(
+        "logs/a.jsonl:3: not valid gzip",
+        Some("check the file & its <extension>"),
+    );
+    rep.human(Stream::Err, "note: --dry-run: the state file was not updated\n");
+    rep.human(Stream::Out, "{\"id\":\"Root.Login\"}\n");
+    rep.result("summary", json!({"events": 3, "alerts": {"RULE": 2}}));
+    for (id, alert, title) in [
+        ("Root.Login", "a1", "Root logged in"),
+        ("Login.Failed", "b2", "Failed \"login\""),
+    ] {
+        rep.case(Case {
+            suite: "alerts".to_owned(),
+            class: id.to_owned(),
+            name: alert.to_owned(),
+            file: None,
+            failure: Some(format!("HIGH RULE alert: {title}")),
+        });
+    }
+    rep.case(Case {
+        suite: "files".to_owned(),
+        class: "fmt".to_owned(),
+        name: "rules/root.yml".to_owned(),
+        file: Some("rules/root.yml".to_owned()),
+        failure: None,
+    });
+    rep.summary("3 events · 2 rules evaluated · 2 signals · 2 alerts (RULE 2) · 42 ms");
+    rep.finish().unwrap();
+    let mut text = String::from_utf8(out).unwrap();
+    text.push_str(&String::from_utf8(err).unwrap());
+    text.replace(env!("CARGO_PKG_VERSION"), "[version]")
+}
+
+#[test]
+fn command_human() {
+    insta::assert_snapshot!(command_rendered(Format::Human));
+}
+
+#[test]
+fn command_json() {
+    insta::assert_snapshot!(command_rendered(Format::Json));
+}
+
+#[test]
+fn command_junit() {
+    insta::assert_snapshot!(command_rendered(Format::Junit));
+}
+
+#[test]
+fn command_sarif() {
+    insta::assert_snapshot!(command_rendered(Format::Sarif));
+}
+
+#[test]
+fn command_github() {
+    insta::assert_snapshot!(command_rendered(Format::Github));
+}
+
+/// A diagnostic renders the same through a command's reporter as in
+/// `validate`'s report, in every machine format.
+#[test]
+fn a_diagnostic_is_the_same_in_both_reports() {
+    let sample = rendered(Format::Github, Style::default());
+    let command = command_rendered(Format::Github);
+    let annotations = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.starts_with("::") && l.contains("title=") && !l.contains("title=detect"))
+            .filter(|l| !l.contains("alert:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(annotations(&sample), annotations(&command));
+    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["diagnostics"].clone();
+    assert_eq!(
+        json(&rendered(Format::Json, Style::default())),
+        json(&command_rendered(Format::Json))
+    );
+    let results = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["runs"][0]["results"].clone();
+    assert_eq!(
+        results(&rendered(Format::Sarif, Style::default())),
+        results(&command_rendered(Format::Sarif))
+    );
 }
