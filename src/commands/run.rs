@@ -374,9 +374,9 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
             force: args.force,
             only: None,
             kind: "alert",
+            routing: Stream::Err,
         };
-        let mut dry = std::io::stderr();
-        let prepared = alerts::prepare(cx, &project.root, &items, &opts, &mut dry)?;
+        let prepared = alerts::prepare(cx, &project.root, &items, &opts, rep)?;
         if let Some(p) = &prepared {
             p.journal()?;
         }
@@ -397,7 +397,7 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
     }
 
     if let Some(p) = prepared {
-        code = code.max(p.send()?);
+        code = code.max(p.send(rep)?);
     }
     if let Some(e) = state_error {
         return Err(e);

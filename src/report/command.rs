@@ -83,7 +83,7 @@ pub struct Reporter<'w> {
     problems: Vec<Problem>,
     results: Map<String, Value>,
     cases: Vec<Case>,
-    summary: Option<String>,
+    summary: Vec<String>,
     /// The first failed write to `out` (a closed pipe is not one).
     error: Option<io::Error>,
 }
@@ -118,7 +118,7 @@ impl<'w> Reporter<'w> {
             problems: Vec::new(),
             results: Map::new(),
             cases: Vec::new(),
-            summary: None,
+            summary: Vec::new(),
             error: None,
         }
     }
@@ -222,6 +222,14 @@ impl<'w> Reporter<'w> {
         }
     }
 
+    /// Text for people on standard error in every format: advice and
+    /// warnings about the tool's own files (the delivery log), which no
+    /// document field holds; the machine formats keep stdout for their
+    /// document.
+    pub fn stderr(&mut self, text: &str) {
+        let _ = self.err.write_all(text.as_bytes());
+    }
+
     /// A result of the command under `key` in the JSON report.
     pub fn result(&mut self, key: &str, value: Value) {
         if self.format == Format::Json {
@@ -236,13 +244,13 @@ impl<'w> Reporter<'w> {
         }
     }
 
-    /// The one-line summary: on standard error in human output (with its
-    /// newline), last in the GitHub format.
+    /// A one-line summary: on standard error in human output (with its
+    /// newline), last in the GitHub format (a run that delivers has two).
     pub fn summary(&mut self, line: &str) {
         if self.is_human() {
             let _ = writeln!(self.err, "{line}");
         } else {
-            self.summary = Some(line.to_owned());
+            self.summary.push(line.to_owned());
         }
     }
 
@@ -329,7 +337,7 @@ impl<'w> Reporter<'w> {
                         writeln!(self.out, "{}", github::line("warning", c.file.as_deref(), &c.class, f))?;
                     }
                 }
-                if let Some(s) = &self.summary {
+                for s in &self.summary {
                     writeln!(self.out, "{s}")?;
                 }
                 Ok(())

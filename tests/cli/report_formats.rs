@@ -230,3 +230,136 @@ fn a_yaml_error_is_the_same_annotation_and_sarif_result_from_every_command() {
         );
     }
 }
+
+/// A webhook receiver on 127.0.0.1 answering every request with the
+/// status in `status` (an empty body).
+fn receiver(status: std::sync::Arc<std::sync::atomic::AtomicU16>) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("test receiver");
+    let url = format!("http://{}/hook", listener.local_addr().expect("test receiver"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let status = status.clone();
+            std::thread::spawn(move || {
+                let Ok(copy) = stream.try_clone() else { return };
+                let mut reader = BufReader::new(copy);
+                let mut stream = stream;
+                loop {
+                    let mut len = 0usize;
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let l = line.trim_end().to_ascii_lowercase();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = l.strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let s = status.load(std::sync::atomic::Ordering::SeqCst);
+                    let reply = format!("HTTP/1.1 {s} X\r\nContent-Length: 0\r\n\r\n");
+                    if stream.write_all(reply.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn deliveries_are_in_the_machine_formats_of_run_and_alerts() {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    let status = std::sync::Arc::new(AtomicU16::new(500));
+    let url = receiver(status.clone());
+    let tmp = tempfile::tempdir().expect("test fixture");
+    let dir = tmp.path();
+    copy_dir(&fixture("run/repo"), dir);
+    write(
+        dir,
+        ".panther_settings.yml",
+        &format!(
+            "detect:\n  destinations:\n    - name: soc\n      type: custom_webhook\n      url: \"{url}\"\n      \
+             max_retries: 0\n      backoff_initial_ms: 1\n      backoff_max_ms: 5\n"
+        ),
+    );
+    let mut c = detect(dir);
+    c.args([
+        "run",
+        ".",
+        "--rule",
+        "Fixture.Login.BruteForce",
+        "--deliver",
+        "--alerts-out",
+        "a.jsonl",
+    ])
+    .args(["--format", "json", "--events"])
+    .arg(fixture("run/logs/week.jsonl"));
+    let (code, out, err) = run(c);
+    assert_eq!(code, 3, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    // Two alerts (run/expected), each failed once; written to a.jsonl, so
+    // not in the document.
+    assert_eq!(doc["summary"]["alerts"]["RULE"], 2, "{out}");
+    assert!(doc.get("alerts").is_none(), "{out}");
+    let deliveries = doc["deliveries"].as_array().cloned().unwrap_or_default();
+    assert_eq!(deliveries.len(), 2, "{out}");
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d["status"] == "FAILED" && d["attempts"] == 1 && d["http_status"] == 500)
+    );
+    let errors = doc["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 2, "{out}");
+    assert!(errors.iter().all(|e| {
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("failed after 1 attempt: HTTP 500"))
+    }));
+    // The human lines of a machine format are in the document only.
+    assert!(!err.contains("deliveries:"), "{err}");
+
+    // The receiver recovers: resend sends both, reported per delivery.
+    status.store(200, Ordering::SeqCst);
+    let (code, out, err) = run_in(dir, ["alerts", "resend", "--format", "junit"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("<testsuite name=\"deliveries\" tests=\"2\" failures=\"0\" errors=\"0\" skipped=\"0\">"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("<testcase classname=\"soc\" name=\"resend ").count(),
+        2,
+        "{out}"
+    );
+    // Nothing left: an empty list, and the summary line in the GitHub format.
+    let (code, out, _) = run_in(dir, ["alerts", "resend", "--format", "json"]);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(doc["deliveries"], serde_json::json!([]), "{out}");
+    let (_, out, _) = run_in(dir, ["alerts", "resend", "--format", "github"]);
+    assert_eq!(out, "deliveries: nothing to resend\n");
+    // A dry run of `alerts deliver` lists the routing decisions.
+    let (code, out, err) = run_in(dir, ["alerts", "deliver", "a.jsonl", "--dry-run", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let routing = doc["routing"].as_array().cloned().unwrap_or_default();
+    assert_eq!(routing.len(), 2, "{out}");
+    assert!(
+        routing
+            .iter()
+            .all(|r| r["rule_id"] == "Fixture.Login.BruteForce" && r["destinations"] == serde_json::json!(["soc"]))
+    );
+}
