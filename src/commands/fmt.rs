@@ -11,8 +11,9 @@
 //! (exit 0). Writes are atomic: a temporary file in the same folder, given
 //! the file's permissions, then renamed over it.
 //!
-//! Output: warnings and errors on stderr, as every command prints its
-//! diagnostics ([`crate::report::message`]: `path: warning[fmt-left-unchanged]:
+//! Output goes through [`crate::report::command::Reporter`] (`--format`);
+//! in the human format: warnings and errors on stderr, as every command
+//! prints its diagnostics ([`crate::report::message`]: `path: warning[fmt-left-unchanged]:
 //! left unchanged: <why>`, `path:line:col: error[yaml-syntax]: ...` with the
 //! source line), then one summary line on stderr
 //! (`2 files reformatted, 40 unchanged, 1 left alone`). `--check` lists
