@@ -365,9 +365,10 @@ pub fn unloaded(project: &Project) -> HashSet<FileId> {
 fn diagnostic_line(d: &Diagnostic, sources: &[SourceFile]) -> String {
     let (file, l, c) = super::position(d, sources);
     let head = format!("{}[{}]: {}", d.severity().as_str(), d.code.name(), d.message);
-    match file {
-        Some(f) => format!("{f}:{}:{}: {head}", l.unwrap_or(0), c.unwrap_or(0)),
-        None => head,
+    match (file, l, c) {
+        (Some(f), Some(l), Some(c)) => format!("{f}:{l}:{c}: {head}"),
+        (Some(f), _, _) => format!("{f}: {head}"),
+        (None, _, _) => head,
     }
 }
 
@@ -465,4 +466,76 @@ fn junit_document(
          <testsuites name=\"detect {command}\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\">\n\
          {body}</testsuites>\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Code;
+    use crate::source::Span;
+
+    /// A diagnostic about a whole file (line 0), through `format`.
+    fn whole_file(format: Format) -> String {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut rep = Reporter::new("fmt", format, PathBuf::from("/srv"), &mut out, &mut err);
+        let d = Diagnostic::new(Code::UnreadableFile, FileId(0), Span::default(), "cannot read the file");
+        rep.diagnostic(&d, &[message::named("rules/a.yml")]);
+        rep.finish().unwrap();
+        let mut text = String::from_utf8(out).unwrap();
+        text.push_str(&String::from_utf8(err).unwrap());
+        text
+    }
+
+    #[test]
+    fn a_whole_file_has_no_line_in_any_format() {
+        assert_eq!(
+            whole_file(Format::Human),
+            "rules/a.yml: error[unreadable-file]: cannot read the file\n"
+        );
+        assert_eq!(
+            whole_file(Format::Github),
+            "::error file=rules/a.yml,title=unreadable-file::cannot read the file\n"
+        );
+        let doc: Value = serde_json::from_str(&whole_file(Format::Json)).unwrap();
+        assert_eq!(doc["diagnostics"][0]["file"], "rules/a.yml");
+        assert_eq!(
+            (&doc["diagnostics"][0]["line"], &doc["diagnostics"][0]["column"]),
+            (&Value::Null, &Value::Null)
+        );
+        let sarif: Value = serde_json::from_str(&whole_file(Format::Sarif)).unwrap();
+        let location = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+        assert_eq!(location["artifactLocation"]["uri"], "rules/a.yml");
+        assert!(location.get("region").is_none(), "{location}");
+        assert!(
+            whole_file(Format::Junit)
+                .contains("<error message=\"rules/a.yml: error[unreadable-file]: cannot read the file\">"),
+            "{}",
+            whole_file(Format::Junit)
+        );
+    }
+
+    #[test]
+    fn related_files_are_copied_once_and_renumbered() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut rep = Reporter::new("run", Format::Json, PathBuf::from("/srv"), &mut out, &mut err);
+        let sources = [message::named("a.yml"), message::named("b.yml")];
+        // About b.yml, related to a.yml; then about a.yml alone.
+        let first = Diagnostic::new(Code::YamlSyntax, FileId(1), Span::at(2, 3), "one").with_related(
+            FileId(0),
+            Span::at(4, 5),
+            "here",
+        );
+        let second = Diagnostic::new(Code::YamlSyntax, FileId(0), Span::at(1, 1), "two");
+        rep.diagnostic(&first, &sources);
+        rep.diagnostic(&second, &sources);
+        assert_eq!(rep.sources.len(), 2);
+        rep.finish().unwrap();
+        let doc: Value = serde_json::from_str(std::str::from_utf8(&out).unwrap()).unwrap();
+        let d = &doc["diagnostics"];
+        assert_eq!(
+            (&d[0]["file"], &d[0]["related"][0]["file"], &d[1]["file"]),
+            (&json!("b.yml"), &json!("a.yml"), &json!("a.yml"))
+        );
+        assert!(err.is_empty());
+    }
 }

@@ -238,9 +238,11 @@ impl RunReport<'_> {
 }
 
 /// `(path, line, column)` of a diagnostic about `sources`; `None` values
-/// when global.
+/// when global, and no line or column for one about a whole file (line 0,
+/// which no format can show as a position).
 pub fn position<'s>(d: &Diagnostic, sources: &'s [SourceFile]) -> (Option<&'s str>, Option<u32>, Option<u32>) {
     match &d.primary {
+        Some(l) if l.span.start.line == 0 => (sources.get(l.file.0 as usize).map(|s| s.display.as_str()), None, None),
         Some(l) => {
             let path = sources.get(l.file.0 as usize).map(|s| s.display.as_str());
             (path, Some(l.span.start.line), Some(l.span.start.col))

@@ -48,12 +48,11 @@ pub(super) fn document(diagnostics: &[&Diagnostic], sources: &[SourceFile], root
                 "message": {"text": text},
             });
             if let (Some(_), Some(src)) = (file, d.file().and_then(|f| sources.get(f.0 as usize))) {
-                r["locations"] = json!([{
-                    "physicalLocation": {
-                        "artifactLocation": artifact(src),
-                        "region": {"startLine": line, "startColumn": col},
-                    }
-                }]);
+                let mut physical = json!({"artifactLocation": artifact(src)});
+                if line.is_some() {
+                    physical["region"] = json!({"startLine": line, "startColumn": col});
+                }
+                r["locations"] = json!([{"physicalLocation": physical}]);
             }
             r
         })
