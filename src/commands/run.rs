@@ -10,13 +10,12 @@
 //! once all input is read, over the signals of the run, at the run times
 //! of their `Schedule`.
 
-use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::alerting::delivery::Deliverable;
 use crate::alerting::group::{self, Alert, Grouper, Match, RuleMeta};
@@ -33,8 +32,9 @@ use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::report::Format;
-use crate::report::command::{self, Case, Reporter, Stream};
+use crate::report::command::{self, Reporter, Stream};
 use crate::report::message;
+use crate::report::replay::{Replay, counted};
 use crate::source::{FileId, Span};
 
 mod outputs;
@@ -346,8 +346,7 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
     let _ = latest_time;
 
     let ms = start.elapsed().as_millis();
-    summary(rep, &plan, &stats, args, ms);
-    results(rep, &plan, &stats, &alerts, args, ms);
+    rep.replay(&replay_summary(&plan, &stats, &alerts, args, ms));
 
     // Delivery is set up (destinations expanded, the delivery log locked)
     // and the deliveries journaled before the state records a window, so a
@@ -419,24 +418,6 @@ fn report(rep: &mut Reporter<'_>, shown: &mut usize, name: &str, line: u64, code
     }
 }
 
-/// `1 alert`, `1,204 alerts`.
-fn counted(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", group_digits(n), if n == 1 { one } else { many })
-}
-
-/// `1204` → `1,204`.
-fn group_digits(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Matches and alerts per detection that matched, the most matches first
 /// (then by ID).
 fn hits<'p>(plan: &'p Plan, stats: &Stats) -> Vec<(&'p str, u64, u64)> {
@@ -457,135 +438,24 @@ fn hits<'p>(plan: &'p Plan, stats: &Stats) -> Vec<(&'p str, u64, u64)> {
     hits
 }
 
-/// The results of the machine formats: the counts of the summary, the
-/// detections that matched, the skipped ones, and (when they are not
-/// written to `--alerts-out`) the alert payloads; for JUnit and GitHub one
-/// case per alert.
-fn results(rep: &mut Reporter<'_>, plan: &Plan, stats: &Stats, alerts: &[Alert], args: &RunArgs, ms: u128) {
-    if rep.is_human() {
-        return;
+/// What the run found, for the reporter.
+fn replay_summary<'a>(plan: &'a Plan, stats: &'a Stats, alerts: &'a [Alert], args: &RunArgs, ms: u128) -> Replay<'a> {
+    Replay {
+        events: stats.events,
+        evaluated: plan.detections.len() + plan.correlations.len(),
+        skipped: &plan.skipped,
+        skipped_ids: &plan.skipped_ids,
+        disabled: plan.disabled,
+        invalid: plan.invalid,
+        signals: stats.signals,
+        alerts: &stats.alerts,
+        records_skipped: stats.bad + stats.no_log_type,
+        duration_ms: ms,
+        parse_only: args.parse_only,
+        hits: hits(plan, stats),
+        payloads: alerts.iter().map(|a| &a.payload).collect(),
+        payloads_in_report: args.alerts_out.is_none(),
+        quiet: args.quiet,
+        verbose: args.verbose,
     }
-    rep.result(
-        "summary",
-        json!({
-            "events": stats.events,
-            "evaluated": plan.detections.len() + plan.correlations.len(),
-            "skipped": plan.skipped,
-            "disabled": plan.disabled,
-            "invalid": plan.invalid,
-            "signals": stats.signals,
-            "alerts": stats.alerts,
-            "records_skipped": stats.bad + stats.no_log_type,
-            "duration_ms": ms,
-        }),
-    );
-    rep.result(
-        "detections",
-        hits(plan, stats)
-            .iter()
-            .map(|(id, matches, alerts)| json!({"id": id, "matches": matches, "alerts": alerts}))
-            .collect(),
-    );
-    rep.result(
-        "skipped",
-        plan.skipped_ids
-            .iter()
-            .map(|(id, reason)| json!({"id": id, "reason": reason}))
-            .collect(),
-    );
-    if args.alerts_out.is_none() {
-        rep.result(
-            "alerts",
-            alerts
-                .iter()
-                .map(|a| serde_json::to_value(&a.payload).unwrap_or(Value::Null))
-                .collect(),
-        );
-    }
-    for a in alerts {
-        let p = &a.payload;
-        rep.case(Case {
-            suite: "alerts".to_owned(),
-            class: p.id.clone(),
-            name: p.alert_id.clone(),
-            file: None,
-            failure: Some(format!("{} {} alert: {}", p.severity, p.alert_type, p.title)),
-        });
-    }
-}
-
-/// The human summary on standard error (§5.1), with per-detection hits.
-fn summary(rep: &mut Reporter<'_>, plan: &Plan, stats: &Stats, args: &RunArgs, ms: u128) {
-    let evaluated = plan.detections.len() + plan.correlations.len();
-    let skipped: usize = plan.skipped.values().sum();
-    let mut line = format!(
-        "{} · {} evaluated",
-        counted(stats.events, "event", "events"),
-        counted(evaluated as u64, "rule", "rules")
-    );
-    if skipped > 0 {
-        let reasons: Vec<String> = if plan.skipped.len() == 1 {
-            plan.skipped.keys().map(|r| (*r).to_owned()).collect()
-        } else {
-            plan.skipped.iter().map(|(r, n)| format!("{n} {r}")).collect()
-        };
-        let _ = write!(line, " ({skipped} skipped: {})", reasons.join(", "));
-    }
-    if plan.disabled > 0 {
-        let _ = write!(line, " · {} disabled", plan.disabled);
-    }
-    if plan.invalid > 0 {
-        let _ = write!(line, " · {} invalid", plan.invalid);
-    }
-    let alerts: u64 = stats.alerts.values().sum();
-    let kinds: Vec<String> = stats.alerts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    let _ = write!(
-        line,
-        " · {} · {}",
-        counted(stats.signals, "signal", "signals"),
-        counted(alerts, "alert", "alerts")
-    );
-    if !kinds.is_empty() {
-        let _ = write!(line, " ({})", kinds.join(", "));
-    }
-    if stats.bad + stats.no_log_type > 0 {
-        let _ = write!(
-            line,
-            " · {} skipped",
-            counted(stats.bad + stats.no_log_type, "record", "records")
-        );
-    }
-    let _ = write!(line, " · {ms} ms");
-    if args.parse_only {
-        line.push_str(" (parse only)");
-    }
-    rep.summary(&line);
-    let mut more = String::new();
-    if plan.invalid > 0 && !args.quiet {
-        let _ = writeln!(
-            more,
-            "note: {} not evaluated; `detect validate` lists them",
-            if plan.invalid == 1 {
-                "1 detection with errors was".to_owned()
-            } else {
-                format!("{} detections with errors were", plan.invalid)
-            }
-        );
-    }
-    if !args.quiet {
-        for (id, matches, alerts) in hits(plan, stats) {
-            let _ = writeln!(
-                more,
-                "  {id}: {}, {}",
-                counted(matches, "match", "matches"),
-                counted(alerts, "alert", "alerts")
-            );
-        }
-        if args.verbose {
-            for (id, reason) in &plan.skipped_ids {
-                let _ = writeln!(more, "  skipped: {id}: {reason}");
-            }
-        }
-    }
-    rep.human(Stream::Err, &more);
 }
