@@ -21,12 +21,10 @@
 //! 1 if there is any; `--diff` prints a unified diff of each on stdout.
 //! Neither writes anything.
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use serde_json::{Value, json};
 
 use crate::cli::OutputArgs;
 use crate::cli::fmt::FmtArgs;
@@ -38,8 +36,9 @@ use crate::exit;
 use crate::filter;
 use crate::fmt::{self, Formatted};
 use crate::project::MAX_FILE_BYTES;
-use crate::report::command::{Case, Reporter, Stream};
+use crate::report::command::{Reporter, Stream};
 use crate::report::message;
+use crate::report::reformat::{FileStatus, FmtCounts, FmtFile};
 use crate::source::{FileId, SourceFile, Span};
 
 /// What happened to one file.
@@ -97,83 +96,82 @@ pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
     let mut rep = Reporter::new("fmt", cx.format, root.clone(), out, &mut err);
     let dry = args.check || args.diff;
     let mut code = exit::SUCCESS;
-    let (mut changed, mut unchanged, mut left_alone, mut invalid) = (0usize, 0usize, 0usize, 0usize);
-    let mut files = Vec::new();
+    let mut counts = FmtCounts {
+        dry,
+        ..FmtCounts::default()
+    };
+    let check = args.check;
     // Paths the walk could not use: never opened, never silently dropped.
     for p in &found.problems {
-        left_alone += 1;
+        counts.left_alone += 1;
         left_unchanged(&mut rep, &p.found.display, &p.message);
-        files.push(json!({"file": p.found.display, "status": "left-alone", "reason": p.message}));
+        rep.fmt_file(&file(&p.found.display, FileStatus::LeftAlone, Some(&p.message), check));
     }
     for (f, outcome) in found.files.iter().zip(outcomes) {
         match outcome {
             Outcome::Skipped => {}
             Outcome::Unchanged => {
-                unchanged += 1;
-                files.push(json!({"file": f.display, "status": "unchanged"}));
+                counts.unchanged += 1;
+                rep.fmt_file(&file(&f.display, FileStatus::Unchanged, None, check));
             }
             Outcome::LeftAlone(why) => {
-                left_alone += 1;
+                counts.left_alone += 1;
                 left_unchanged(&mut rep, &f.display, &why);
-                files.push(json!({"file": f.display, "status": "left-alone", "reason": why}));
+                rep.fmt_file(&file(&f.display, FileStatus::LeftAlone, Some(&why), check));
             }
             Outcome::Invalid(bad) => {
-                invalid += 1;
+                counts.invalid += 1;
                 code = code.max(exit::FINDINGS);
                 let (d, text) = *bad;
                 let source = SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), text);
                 rep.diagnostic(&d, std::slice::from_ref(&source));
                 rep.human(Stream::Err, "  = note: the file is left unchanged\n");
-                files.push(json!({"file": f.display, "status": "invalid"}));
+                rep.fmt_file(&file(&f.display, FileStatus::Invalid, None, check));
             }
             Outcome::Changed { old, new } => {
-                changed += 1;
-                let mut record =
-                    json!({"file": f.display, "status": if dry { "would-reformat" } else { "reformatted" }});
-                if args.diff {
+                counts.changed += 1;
+                let mut status = if dry {
+                    FileStatus::WouldReformat
+                } else {
+                    FileStatus::Reformatted
+                };
+                let diff = args.diff.then(|| {
                     let a = format!("a/{}", f.display);
                     let b = format!("b/{}", f.display);
-                    let diff = similar::udiff::unified_diff(similar::Algorithm::Myers, &old, &new, 3, Some((&a, &b)));
-                    rep.human(Stream::Out, &diff);
-                    record["diff"] = json!(diff);
-                }
+                    similar::udiff::unified_diff(similar::Algorithm::Myers, &old, &new, 3, Some((&a, &b)))
+                });
                 if args.check {
-                    rep.human(Stream::Out, &format!("would reformat: {}\n", f.display));
                     code = code.max(exit::FINDINGS);
                 }
                 if !dry {
                     if let Err(e) = write_atomic(&f.path, &new, &root) {
-                        changed -= 1;
+                        counts.changed -= 1;
                         code = code.max(exit::USAGE);
                         rep.problem(&format!("cannot write `{}`: {e}", f.display), None);
-                        record["status"] = json!("write-failed");
+                        status = FileStatus::WriteFailed;
                     }
                 }
-                rep.case(Case {
-                    suite: "files".to_owned(),
-                    class: "fmt".to_owned(),
-                    name: f.display.clone(),
-                    file: Some(f.display.clone()),
-                    failure: args.check.then(|| "would reformat".to_owned()),
+                rep.fmt_file(&FmtFile {
+                    diff: diff.as_deref(),
+                    ..file(&f.display, status, None, check)
                 });
-                files.push(record);
             }
         }
     }
-    rep.result(
-        "summary",
-        json!({
-            "reformatted": if dry { 0 } else { changed },
-            "would_reformat": if dry { changed } else { 0 },
-            "unchanged": unchanged,
-            "left_alone": left_alone,
-            "invalid": invalid,
-        }),
-    );
-    rep.result("files", Value::Array(files));
-    rep.summary(&summary(changed, unchanged, left_alone, invalid, dry));
+    rep.fmt_summary(&counts);
     rep.finish().map_err(Error::Write)?;
     Ok(code)
+}
+
+/// One file's outcome without a diff.
+fn file<'a>(file: &'a str, status: FileStatus, reason: Option<&'a str>, check: bool) -> FmtFile<'a> {
+    FmtFile {
+        file,
+        status,
+        reason,
+        diff: None,
+        check,
+    }
 }
 
 /// `path: warning[fmt-left-unchanged]: left unchanged: <why>`.
@@ -185,21 +183,6 @@ fn left_unchanged(rep: &mut Reporter<'_>, path: &str, why: &str) {
         format!("left unchanged: {why}"),
     );
     rep.diagnostic(&d, &[message::named(path)]);
-}
-
-/// The summary line: `2 files reformatted, 40 unchanged, 1 left alone, 1
-/// invalid` (`would be reformatted` when nothing is written).
-fn summary(changed: usize, unchanged: usize, left_alone: usize, invalid: usize, dry: bool) -> String {
-    let files = if changed == 1 { "file" } else { "files" };
-    let verb = if dry { "would be reformatted" } else { "reformatted" };
-    let mut line = format!("{changed} {files} {verb}, {unchanged} unchanged");
-    if left_alone > 0 {
-        let _ = write!(line, ", {left_alone} left alone");
-    }
-    if invalid > 0 {
-        let _ = write!(line, ", {invalid} invalid");
-    }
-    line
 }
 
 /// Why a file may not be written: its real path is outside the
@@ -307,15 +290,6 @@ fn write_then_rename(tmp: &Path, target: &Path, text: &str, permissions: std::fs
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn summary_line() {
-        assert_eq!(summary(1, 40, 0, 0, false), "1 file reformatted, 40 unchanged");
-        assert_eq!(
-            summary(3, 40, 1, 2, true),
-            "3 files would be reformatted, 40 unchanged, 1 left alone, 2 invalid"
-        );
-    }
 
     #[test]
     fn atomic_write_keeps_permissions_and_leaves_no_temporary_file() {

@@ -237,6 +237,24 @@ impl<'w> Reporter<'w> {
         }
     }
 
+    /// Takes the result under `key` out of the JSON report.
+    pub(super) fn take_result(&mut self, key: &str) -> Option<Value> {
+        self.results.shift_remove(key)
+    }
+
+    /// Appends `value` to the list under `key` in the JSON report.
+    pub(super) fn push_result(&mut self, key: &str, value: Value) {
+        if self.format != Format::Json {
+            return;
+        }
+        match self.results.get_mut(key) {
+            Some(Value::Array(list)) => list.push(value),
+            _ => {
+                self.results.insert(key.to_owned(), Value::Array(vec![value]));
+            }
+        }
+    }
+
     /// A case of the JUnit report.
     pub fn case(&mut self, case: Case) {
         if matches!(self.format, Format::Junit | Format::Github) {

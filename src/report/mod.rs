@@ -11,6 +11,7 @@ mod human;
 mod json;
 mod junit;
 pub mod message;
+pub mod reformat;
 pub mod replay;
 #[cfg(test)]
 mod sample;
