@@ -24,10 +24,8 @@
 //! `--force`); 2 a bad flag (`--set` key or value, `--id`), or `--remote`
 //! without a token or host; 3 the lookup failed.
 
-use std::fmt::Write as _;
 use std::io::Write;
 
-use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 use crate::cli::OutputArgs;
@@ -41,11 +39,10 @@ use crate::load::{Loaded, load_file};
 use crate::model::{Analysis, AnalysisType};
 use crate::panther_api::RemoteBase;
 use crate::project::Project;
-use crate::report::command::{Reporter, Stream};
+use crate::report::command::Reporter;
+use crate::report::derived::{BaseEdit, Derived};
 use crate::resolve::{self, Field};
-use crate::scaffold::{
-    FUNCTION_OF, SHADOWED, file_name, generate, generate_remote, head, parse_set, plural, push_entry,
-};
+use crate::scaffold::{FUNCTION_OF, SHADOWED, file_name, generate, generate_remote, head, parse_set, push_entry};
 use crate::source::{FileId, SourceFile, Span};
 use crate::yaml::Node;
 use crate::yaml_write;
@@ -343,40 +340,40 @@ fn derive(args: &DeriveArgs, cx: &mut Context, sets: &[(&'static str, Node)], re
     let before = render(&resolve::effective_fields(base, None));
     let after_fields = resolve::effective_fields(&derived, Some(base));
     let after = render(&after_fields);
-    let mut report = write_file(args, &out_path, &out_shown, &text)?;
-    let mut result = written(args, &out_shown, &new_id, base_id, &text);
-    if let Some((old, new)) = &base_edit {
-        result["base_edit"] = json!({
-            "file": base_src.display,
-            "changed": old != new,
-            "diff": diff(old, new, &format!("a/{}", base_src.display), &format!("b/{}", base_src.display)),
-        });
-        if old == new {
-            let _ = writeln!(report, "`{base_id}` is already disabled in {}", base_src.display);
-        } else {
+    write_file(args, &out_path, &text)?;
+    let edit = match &base_edit {
+        Some((old, new)) if old == new => Some(BaseEdit {
+            file: base_src.display.clone(),
+            diff: None,
+        }),
+        Some((old, new)) => {
             if !args.dry_run {
                 std::fs::write(&base_src.path, new).map_err(Error::Write)?;
             }
-            let verb = if args.dry_run { "would set" } else { "set" };
-            let _ = writeln!(report, "{verb} `Enabled: false` in {}", base_src.display);
-            report.push_str(&diff(
-                old,
-                new,
-                &format!("a/{}", base_src.display),
-                &format!("b/{}", base_src.display),
-            ));
+            Some(BaseEdit {
+                file: base_src.display.clone(),
+                diff: Some(diff(
+                    old,
+                    new,
+                    &format!("a/{}", base_src.display),
+                    &format!("b/{}", base_src.display),
+                )),
+            })
         }
-    }
-    report.push('\n');
+        None => None,
+    };
     let effective = diff(
         &before,
         &after,
         &format!("{base_id} (effective)"),
         &format!("{new_id} (effective)"),
     );
-    report.push_str(&effective);
-    result["effective_diff"] = json!(effective);
-    finish(rep, &report, result)
+    rep.derived(&Derived {
+        base_edit: edit,
+        effective_diff: Some(effective),
+        ..derived_file(args, &out_shown, &new_id, text)
+    });
+    Ok(exit::SUCCESS)
 }
 
 /// `derive --remote` of a base that is not among the loaded files.
@@ -412,19 +409,12 @@ fn derive_remote(
     }
     warn_about(&loaded, &text, &out_shown, sets, &functions, rep);
 
-    let mut report = write_file(args, &out_path, &out_shown, &text)?;
-    let lines = remote.python_body.lines().count();
-    let tests = remote.tests.len();
-    let _ = writeln!(
-        report,
-        "base `{base_id}` is on the Panther instance (Python, {lines} line{}, {tests} test{}): \
-         only its Python body and tests are known, so there is no effective detection to diff",
-        plural(lines),
-        plural(tests)
-    );
-    let mut result = written(args, &out_shown, &new_id, base_id, &text);
-    result["remote_base"] = json!({"python_lines": lines, "tests": tests});
-    finish(rep, &report, result)
+    write_file(args, &out_path, &text)?;
+    rep.derived(&Derived {
+        remote_base: Some((remote.python_body.lines().count(), remote.tests.len())),
+        ..derived_file(args, &out_shown, &new_id, text)
+    });
+    Ok(exit::SUCCESS)
 }
 
 /// The `RuleID` of the new detection, checked.
@@ -525,39 +515,30 @@ fn warn_about(
     }
 }
 
-/// Writes the file (or, with `--dry-run`, shows it); the start of the report.
-fn write_file(args: &DeriveArgs, out_path: &Path, out_shown: &str, text: &str) -> Result<String> {
-    let mut report = String::new();
+/// Writes the file, unless `--dry-run`.
+fn write_file(args: &DeriveArgs, out_path: &Path, text: &str) -> Result<()> {
     if args.dry_run {
-        let _ = writeln!(report, "would write {out_shown}:\n{text}");
-    } else {
-        if let Some(parent) = out_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Read {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        std::fs::write(out_path, text).map_err(Error::Write)?;
-        let _ = writeln!(report, "wrote {out_shown}");
+        return Ok(());
     }
-    Ok(report)
+    if let Some(parent) = out_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Read {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(out_path, text).map_err(Error::Write)
 }
 
-/// The JSON result of a file written (or, `--dry-run`, shown).
-fn written(args: &DeriveArgs, out_shown: &str, new_id: &str, base_id: &str, text: &str) -> Value {
-    json!({
-        "id": new_id,
-        "base": base_id,
-        "file": out_shown,
-        "written": !args.dry_run,
-        "text": text,
-    })
-}
-
-/// Hands the report over: the human text on stdout, the JSON result
-/// under `derived`.
-fn finish(rep: &mut Reporter<'_>, report: &str, result: Value) -> Result<u8> {
-    rep.human(Stream::Out, report);
-    rep.result("derived", result);
-    Ok(exit::SUCCESS)
+/// The outcome of a file written (or, `--dry-run`, shown).
+fn derived_file(args: &DeriveArgs, out_shown: &str, new_id: &str, text: String) -> Derived {
+    Derived {
+        id: new_id.to_owned(),
+        base: args.base_id.clone(),
+        file: out_shown.to_owned(),
+        written: !args.dry_run,
+        text,
+        base_edit: None,
+        effective_diff: None,
+        remote_base: None,
+    }
 }

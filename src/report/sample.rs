@@ -3,15 +3,19 @@
 //! of every severity with and without a location and help, a control
 //! character from a file, and a skipped item with its reason. The same
 //! diagnostics also go through a command's reporter (`command_*`: a
-//! failure, results, cases per alert, the summary), whose SARIF log is the
-//! one of the sample report. Each snapshot in `snapshots/` was reviewed by
+//! failure and a replay's outcome with its alerts), whose SARIF log is the
+//! one of the sample report; `fmt_*` and `derive_*` are those commands'
+//! outcomes. Each snapshot in `snapshots/` was reviewed by
 //! hand against its format.
 
 use std::path::PathBuf;
 
 use serde_json::json;
 
+use super::command::{Reporter, Stream};
+use super::replay::Replay;
 use super::{Format, FunctionReport, ItemReport, RunReport, Status, Style, TestReport, render};
+use crate::alerting::payload::Payload;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{FileId, SourceFile, Span};
 
@@ -198,12 +202,30 @@ fn human_quiet() {
     insta::assert_snapshot!(rendered(Format::Human, style));
 }
 
+/// An alert of `id`.
+fn payload(id: &str, alert_id: &str, title: &str) -> Payload {
+    Payload {
+        id: id.to_owned(),
+        created_at: "2024-06-01T10:00:00.000Z".to_owned(),
+        severity: "HIGH".to_owned(),
+        alert_type: "RULE".to_owned(),
+        link: String::new(),
+        title: title.to_owned(),
+        name: id.to_owned(),
+        alert_id: alert_id.to_owned(),
+        description: String::new(),
+        runbook: String::new(),
+        tags: Vec::new(),
+        version: String::new(),
+        alert_context: json!({}),
+    }
+}
+
 /// The sample through a command's reporter (`run`): the same diagnostics,
-/// a failure with help, a human line, the command's results, a case per
-/// alert and the summary. Human output is both streams, as a terminal
+/// a failure with help, human lines, a replay's outcome (summary, matches,
+/// skipped detections, alerts). Human output is both streams, as a terminal
 /// would show them one after the other (stdout first).
 fn command_rendered(format: Format) -> String {
-    use super::command::{Case, Reporter, Stream};
     let sources = sources();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut rep = Reporter::new("run", format, PathBuf::from("/srv/detections"), &mut out, &mut err);
@@ -216,27 +238,31 @@ fn command_rendered(format: Format) -> String {
     );
     rep.human(Stream::Err, "note: --dry-run: the state file was not updated\n");
     rep.human(Stream::Out, "{\"id\":\"Root.Login\"}\n");
-    rep.result("summary", json!({"events": 3, "alerts": {"RULE": 2}}));
-    for (id, alert, title) in [
-        ("Root.Login", "a1", "Root logged in"),
-        ("Login.Failed", "b2", "Failed \"login\""),
-    ] {
-        rep.case(Case {
-            suite: "alerts".to_owned(),
-            class: id.to_owned(),
-            name: alert.to_owned(),
-            file: None,
-            failure: Some(format!("HIGH RULE alert: {title}")),
-        });
-    }
-    rep.case(Case {
-        suite: "files".to_owned(),
-        class: "fmt".to_owned(),
-        name: "rules/root.yml".to_owned(),
-        file: Some("rules/root.yml".to_owned()),
-        failure: None,
+    let payloads = [
+        payload("Root.Login", "a1", "Root logged in"),
+        payload("Login.Failed", "b2", "Failed \"login\""),
+    ];
+    let skipped = std::collections::BTreeMap::from([("python rule", 1)]);
+    let skipped_ids = [("Python.Rule".to_owned(), "python rule")];
+    let alerts = std::collections::BTreeMap::from([("RULE", 2)]);
+    rep.replay(&Replay {
+        events: 1204,
+        evaluated: 2,
+        skipped: &skipped,
+        skipped_ids: &skipped_ids,
+        disabled: 1,
+        invalid: 1,
+        signals: 3,
+        alerts: &alerts,
+        records_skipped: 1,
+        duration_ms: 42,
+        parse_only: false,
+        hits: vec![("Login.Failed", 2, 1), ("Root.Login", 1, 1)],
+        payloads: payloads.iter().collect(),
+        payloads_in_report: true,
+        quiet: false,
+        verbose: true,
     });
-    rep.summary("3 events · 2 rules evaluated · 2 signals · 2 alerts (RULE 2) · 42 ms");
     rep.finish().unwrap();
     let mut text = String::from_utf8(out).unwrap();
     text.push_str(&String::from_utf8(err).unwrap());
@@ -277,7 +303,7 @@ fn a_diagnostic_is_the_same_in_both_reports() {
     let annotations = |s: &str| -> Vec<String> {
         s.lines()
             .filter(|l| l.starts_with("::") && l.contains("title=") && !l.contains("title=detect"))
-            .filter(|l| !l.contains("alert:"))
+            .filter(|l| !l.contains("alert:") && !l.contains("title=detect"))
             .map(str::to_owned)
             .collect()
     };
@@ -292,4 +318,91 @@ fn a_diagnostic_is_the_same_in_both_reports() {
         results(&rendered(Format::Sarif, Style::default())),
         results(&command_rendered(Format::Sarif))
     );
+}
+
+/// `fmt`'s outcomes through the reporter: every file state, a diff, the
+/// summary.
+fn fmt_rendered(format: Format) -> String {
+    use super::reformat::{FileStatus, FmtCounts, FmtFile};
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut rep = Reporter::new("fmt", format, PathBuf::from("/srv/detections"), &mut out, &mut err);
+    let file = |file, status, reason, diff| FmtFile {
+        file,
+        status,
+        reason,
+        diff,
+        check: true,
+    };
+    let diff = "--- a/rules/a.yml\n+++ b/rules/a.yml\n@@ -1 +1 @@\n-RuleID:  A\n+RuleID: A\n";
+    rep.fmt_file(&file("rules/a.yml", FileStatus::WouldReformat, None, Some(diff)));
+    rep.fmt_file(&file("rules/b.yml", FileStatus::Unchanged, None, None));
+    rep.fmt_file(&file(
+        "rules/c.yml",
+        FileStatus::LeftAlone,
+        Some("anchors (`&name`)"),
+        None,
+    ));
+    rep.fmt_file(&file("rules/d.yml", FileStatus::Invalid, None, None));
+    rep.fmt_summary(&FmtCounts {
+        changed: 1,
+        unchanged: 1,
+        left_alone: 1,
+        invalid: 1,
+        dry: true,
+    });
+    rep.finish().unwrap();
+    let mut text = String::from_utf8(out).unwrap();
+    text.push_str(&String::from_utf8(err).unwrap());
+    text.replace(env!("CARGO_PKG_VERSION"), "[version]")
+}
+
+#[test]
+fn fmt_human() {
+    insta::assert_snapshot!(fmt_rendered(Format::Human));
+}
+
+#[test]
+fn fmt_json() {
+    insta::assert_snapshot!(fmt_rendered(Format::Json));
+}
+
+#[test]
+fn fmt_junit() {
+    insta::assert_snapshot!(fmt_rendered(Format::Junit));
+}
+
+/// `derive`'s outcome through the reporter: a dry run with a base edit.
+fn derive_rendered(format: Format) -> String {
+    use super::derived::{BaseEdit, Derived};
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut rep = Reporter::new("derive", format, PathBuf::from("/srv/detections"), &mut out, &mut err);
+    rep.derived(&Derived {
+        id: "Root.Login.Derived".to_owned(),
+        base: "Root.Login".to_owned(),
+        file: "rules/Root.Login.Derived.yml".to_owned(),
+        written: false,
+        text: "AnalysisType: rule\nRuleID: Root.Login.Derived\nBaseDetection: Root.Login\nEnabled: true\n".to_owned(),
+        base_edit: Some(BaseEdit {
+            file: "rules/root.yml".to_owned(),
+            diff: Some("--- a/rules/root.yml\n+++ b/rules/root.yml\n@@ -1 +1 @@\n-Enabled: true\n+Enabled: false\n".to_owned()),
+        }),
+        effective_diff: Some(
+            "--- Root.Login (effective)\n+++ Root.Login.Derived (effective)\n@@ -1 +1,2 @@\n-RuleID: Root.Login\n+RuleID: Root.Login.Derived\n+BaseDetection: Root.Login\n".to_owned(),
+        ),
+        remote_base: None,
+    });
+    rep.finish().unwrap();
+    let mut text = String::from_utf8(out).unwrap();
+    text.push_str(&String::from_utf8(err).unwrap());
+    text.replace(env!("CARGO_PKG_VERSION"), "[version]")
+}
+
+#[test]
+fn derive_human() {
+    insta::assert_snapshot!(derive_rendered(Format::Human));
+}
+
+#[test]
+fn derive_json() {
+    insta::assert_snapshot!(derive_rendered(Format::Json));
 }
