@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::cli::{ProjectArgs, RootArgs};
+use crate::report::Format;
 
 /// Flags of `detect alerts`.
 #[derive(Debug, Args)]
@@ -45,6 +46,9 @@ pub struct DeliverArgs {
     /// Send only to this destination.
     #[arg(long, value_name = "NAME")]
     pub destination: Option<String>,
+    /// Report format on stdout (default: `human`; `DETECT_FORMAT`, settings `format`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }
 
 /// `detect alerts resend`.
@@ -66,6 +70,9 @@ pub struct ResendArgs {
     /// Also re-send deliveries that succeeded.
     #[arg(long)]
     pub force: bool,
+    /// Report format on stdout (default: `human`; `DETECT_FORMAT`, settings `format`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }
 
 /// `detect alerts test NAME`.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::{ApiArgs, DeriveProjectArgs};
+use crate::report::Format;
 
 /// Flags of `detect derive`.
 #[derive(Debug, Args)]
@@ -40,4 +41,7 @@ pub struct DeriveArgs {
     /// The instance, for `--remote`.
     #[command(flatten)]
     pub api: ApiArgs,
+    /// Report format on stdout (default: `human`; `DETECT_FORMAT`, settings `format`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }

@@ -3,6 +3,7 @@
 use clap::Args;
 
 use crate::cli::DiscoverArgs;
+use crate::report::Format;
 
 /// Flags of `detect fmt`.
 #[derive(Debug, Args)]
@@ -16,4 +17,7 @@ pub struct FmtArgs {
     /// Print a unified diff of each file that would change; write nothing.
     #[arg(long)]
     pub diff: bool,
+    /// Report format on stdout (default: `human`; `DETECT_FORMAT`, settings `format`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::{JobsArgs, ProjectArgs};
+use crate::report::Format;
 
 /// Flags of `detect run`.
 #[derive(Debug, Args)]
@@ -69,4 +70,7 @@ pub struct RunArgs {
     /// Benchmarks: read and parse the events, evaluate nothing.
     #[arg(long, hide = true)]
     pub parse_only: bool,
+    /// Report format on stdout (default: `human`; `DETECT_FORMAT`, settings `format`).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }

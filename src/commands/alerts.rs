@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::alerting::deliver::{self, Job};
 use crate::alerting::delivery;
@@ -20,11 +20,12 @@ use crate::alerting::payload;
 use crate::cli::alerts::{AlertsArgs, AlertsCommand, DeliverArgs, LogArgs, LogFormat, ResendArgs, TestArgs};
 use crate::cli::{OutputArgs, ProjectArgs};
 use crate::commands::context::Context;
-use crate::diagnostic::Code;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::model::{Analysis, Body};
-use crate::report::message;
+use crate::report::Format;
+use crate::report::command::{Case, Reporter, Stream};
 use crate::settings::DestinationSettings;
 
 /// Characters of a receiver's reply shown with a failed delivery.
@@ -65,8 +66,20 @@ pub const DEFAULT_LOG: &str = ".detect/deliveries.jsonl";
 /// Failures of the run itself (bad settings, unreadable files).
 pub fn run(args: &AlertsArgs, out: &mut dyn Write) -> Result<u8> {
     match &args.command {
-        AlertsCommand::Deliver(a) => deliver_file(a, out),
-        AlertsCommand::Resend(a) => resend(a, out),
+        AlertsCommand::Deliver(a) => {
+            let cx = resolve_context(&a.project, a.format)?;
+            let mut err = std::io::stderr();
+            let mut rep = Reporter::new("alerts deliver", cx.format, cx.cwd.clone(), out, &mut err);
+            let result = deliver_file(a, cx, &mut rep);
+            rep.end(result, Error::Write)
+        }
+        AlertsCommand::Resend(a) => {
+            let cx = resolve_context(&a.project.project(), a.format)?;
+            let mut err = std::io::stderr();
+            let mut rep = Reporter::new("alerts resend", cx.format, cx.cwd.clone(), out, &mut err);
+            let result = resend(a, &cx, &mut rep);
+            rep.end(result, Error::Write)
+        }
         AlertsCommand::Test(a) => test(a, out),
         AlertsCommand::Log(a) => show_log(a, out),
     }
@@ -83,10 +96,16 @@ pub struct DeliverOptions {
     pub only: Option<String>,
     /// Kind of the deliveries (`alert`).
     pub kind: &'static str,
+    /// Where the human format prints the routing decisions of a dry run.
+    pub routing: Stream,
 }
 
-fn resolve_context(project: &ProjectArgs) -> Result<Context> {
-    Context::resolve(project, &OutputArgs::default())
+fn resolve_context(project: &ProjectArgs, format: Option<Format>) -> Result<Context> {
+    let output = OutputArgs {
+        format,
+        ..OutputArgs::default()
+    };
+    Context::resolve(project, &output)
 }
 
 /// The project root as `run` and `test` find it.
@@ -108,21 +127,22 @@ pub fn log_path(cx: &Context, root: &Path) -> PathBuf {
     root.join(rel)
 }
 
-fn open_log(cx: &Context, root: &Path) -> Result<DeliveryLog> {
+/// Opens (and locks) the delivery log, with the hint to ignore it in git
+/// when this created it.
+fn open_log(cx: &Context, root: &Path) -> Result<(DeliveryLog, Option<String>)> {
     let path = log_path(cx, root);
     let log = DeliveryLog::open(&path)?;
+    let mut hint = None;
     if log.created {
         let ignored = std::fs::read_to_string(root.join(".gitignore")).is_ok_and(|g| g.contains(".detect"));
         if !ignored && cx.settings.delivery_log.is_none() {
-            let mut err = std::io::stderr();
-            let _ = writeln!(
-                err,
-                "hint: the delivery log is {}; add `.detect/` to .gitignore",
+            hint = Some(format!(
+                "hint: the delivery log is {}; add `.detect/` to .gitignore\n",
                 path.display()
-            );
+            ));
         }
     }
-    Ok(log)
+    Ok((log, hint))
 }
 
 fn find_destination<'a>(cx: &'a Context, name: &str) -> Result<(usize, &'a DestinationSettings)> {
@@ -152,12 +172,12 @@ pub fn deliver(
     root: &Path,
     items: &[Deliverable],
     opts: &DeliverOptions,
-    out: &mut dyn Write,
+    rep: &mut Reporter<'_>,
 ) -> Result<u8> {
-    match prepare(cx, root, items, opts, out)? {
+    match prepare(cx, root, items, opts, rep)? {
         Some(p) => {
             p.journal()?;
-            p.send()
+            p.send(rep)
         }
         None => Ok(exit::SUCCESS),
     }
@@ -190,8 +210,8 @@ impl Prepared {
     ///
     /// # Errors
     /// None today; kept for symmetry with the other steps.
-    pub fn send(self) -> Result<u8> {
-        send_planned(&self.log, &self.targets, self.plan, true)
+    pub fn send(self, rep: &mut Reporter<'_>) -> Result<u8> {
+        send_planned(&self.log, &self.targets, self.plan, true, rep)
     }
 }
 
@@ -208,35 +228,35 @@ pub fn prepare(
     root: &Path,
     items: &[Deliverable],
     opts: &DeliverOptions,
-    out: &mut dyn Write,
+    rep: &mut Reporter<'_>,
 ) -> Result<Option<Prepared>> {
-    let mut err = std::io::stderr();
     let dests = &cx.settings.destinations;
     let only = match &opts.only {
         Some(name) => Some(find_destination(cx, name)?.0),
         None => None,
     };
     if dests.is_empty() {
-        message::eprint_at(
-            None,
+        let d = Diagnostic::global(
             Code::NoDestinations,
             "no destinations are configured under `detect.destinations`; nothing was delivered",
         );
+        rep.diagnostic(&d, &[]);
         return Ok(None);
     }
+    let mut routed = Vec::new();
     // Route every alert.
     let routing = delivery::route(items, dests, only);
     // Per alert: its warnings, then (dry run) its routing decision.
     for (i, (item, (chosen, by))) in items.iter().zip(&routing.chosen).enumerate() {
         for (_, u) in routing.unmatched.iter().filter(|(at, _)| *at == i) {
-            message::eprint_at(
-                None,
+            let d = Diagnostic::global(
                 Code::UnmatchedOutputId,
-                &format!(
+                format!(
                     "`{}` lists OutputIds `{u}`, which matches no enabled destination",
                     item.rule_id
                 ),
             );
+            rep.diagnostic(&d, &[]);
         }
         if opts.dry_run {
             let names: Vec<&str> = chosen
@@ -244,9 +264,8 @@ pub fn prepare(
                 .filter_map(|d| dests.get(*d))
                 .map(|d| d.name.as_str())
                 .collect();
-            let _ = writeln!(
-                out,
-                "{} {} {} {} -> {} ({})",
+            let line = format!(
+                "{} {} {} {} -> {} ({})\n",
                 item.alert_id,
                 item.rule_id,
                 item.severity,
@@ -258,10 +277,16 @@ pub fn prepare(
                 },
                 by.as_str()
             );
+            rep.human(opts.routing, &line);
+            routed.push(json!({
+                "alert_id": item.alert_id, "rule_id": item.rule_id, "severity": item.severity,
+                "type": item.alert_type, "destinations": names, "by": by.as_str(),
+            }));
         }
     }
     let plan = routing.per_destination;
     if opts.dry_run {
+        rep.result("routing", Value::Array(routed));
         return Ok(None);
     }
     // Expand every destination in use before anything is sent.
@@ -278,10 +303,13 @@ pub fn prepare(
     }
     // Locked before it is read: what a concurrent run delivered until it
     // let go is in the log now.
-    let log = open_log(cx, root)?;
+    let (log, hint) = open_log(cx, root)?;
+    if let Some(h) = hint {
+        rep.stderr(&h);
+    }
     let (records, warnings) = log::read_records(log.path())?;
     for w in warnings {
-        let _ = writeln!(err, "{w}");
+        rep.stderr(&format!("{w}\n"));
     }
     let delivered: HashSet<(&str, &str)> = records
         .iter()
@@ -293,16 +321,19 @@ pub fn prepare(
     let pending = planned.pending;
     let jobs_plan: Vec<(usize, Vec<Job>)> = planned.jobs.into_iter().map(|(d, jobs)| (target_of[d], jobs)).collect();
     if skipped > 0 {
-        let _ = writeln!(
-            err,
-            "{} skipped: already delivered (use --force to send {} again)",
-            if skipped == 1 {
-                "1 delivery".to_owned()
-            } else {
-                format!("{skipped} deliveries")
-            },
-            if skipped == 1 { "it" } else { "them" }
+        rep.human(
+            Stream::Err,
+            &format!(
+                "{} skipped: already delivered (use --force to send {} again)\n",
+                if skipped == 1 {
+                    "1 delivery".to_owned()
+                } else {
+                    format!("{skipped} deliveries")
+                },
+                if skipped == 1 { "it" } else { "them" }
+            ),
         );
+        rep.result("already_delivered", json!(skipped));
     }
     if jobs_plan.is_empty() {
         return Ok(None);
@@ -322,65 +353,107 @@ fn send_all(
     plan: Vec<(usize, Vec<Job>)>,
     pending: &[log::Pending],
     retries: bool,
+    rep: &mut Reporter<'_>,
 ) -> Result<u8> {
     if plan.is_empty() {
         return Ok(exit::SUCCESS);
     }
     log.enqueue(pending)?;
-    send_planned(log, targets, plan, retries)
+    send_planned(log, targets, plan, retries, rep)
 }
 
 /// Sends journaled deliveries, reports; returns the exit code.
-fn send_planned(log: &DeliveryLog, targets: &[Target], plan: Vec<(usize, Vec<Job>)>, retries: bool) -> Result<u8> {
+fn send_planned(
+    log: &DeliveryLog,
+    targets: &[Target],
+    plan: Vec<(usize, Vec<Job>)>,
+    retries: bool,
+    rep: &mut Reporter<'_>,
+) -> Result<u8> {
     if plan.is_empty() {
         return Ok(exit::SUCCESS);
     }
+    // In the human format a failure is shown when it happens (the workers
+    // cannot share the reporter); the machine formats list every delivery.
+    let live = rep.is_human();
     let report = |r: &Record| {
-        let mut err = std::io::stderr();
-        if r.status == log::FAILED {
-            let last = r.attempts.last().and_then(|a| a.error.clone()).unwrap_or_default();
-            // The reply, already scrubbed of secrets, made safe to print.
-            let reply = r
-                .response_body
-                .as_deref()
-                .map(str::trim)
-                .filter(|b| !b.is_empty())
-                .map(|b| {
-                    let mut snippet: String = b.chars().take(REPLY_SHOWN).collect();
-                    if snippet.len() < b.len() {
-                        snippet.push('…');
-                    }
-                    format!(" (reply: {})", dest::printable(&snippet))
-                })
-                .unwrap_or_default();
-            let _ = writeln!(
-                err,
-                "error: delivery of alert {} (`{}`) to `{}` ({}) failed after {}: {}{reply}",
-                r.alert_id,
-                dest::printable(&r.rule_id),
-                dest::printable(&r.destination),
-                r.destination_host,
-                plural(r.attempts.len(), "attempt"),
-                dest::printable(&last)
-            );
+        if live && r.status == log::FAILED {
+            let mut err = std::io::stderr();
+            let _ = writeln!(err, "error: {}", failure(r));
         }
     };
     let outcome = deliver::run(targets, plan, log, retries, &report);
-    let mut err = std::io::stderr();
+    if !live {
+        for r in outcome.records.iter().filter(|r| r.status == log::FAILED) {
+            rep.problem(&failure(r), None);
+        }
+    }
     for e in &outcome.log_errors {
-        let _ = writeln!(err, "error: {e}");
+        rep.problem(&e.to_string(), None);
     }
     let ok = outcome.records.iter().filter(|r| r.status == log::DELIVERED).count();
     let failed = outcome.records.len() - ok;
-    let _ = writeln!(
-        err,
+    rep.result(
+        "deliveries",
+        outcome
+            .records
+            .iter()
+            .map(|r| {
+                json!({
+                    "delivery_id": r.delivery_id, "kind": r.kind, "alert_id": r.alert_id,
+                    "rule_id": r.rule_id, "destination": r.destination, "status": r.status,
+                    "attempts": r.attempts.len(),
+                    "http_status": r.attempts.last().and_then(|a| a.http_status),
+                })
+            })
+            .collect(),
+    );
+    for r in &outcome.records {
+        rep.case(Case {
+            suite: "deliveries".to_owned(),
+            class: r.destination.clone(),
+            name: format!("{} {}", r.kind, r.alert_id),
+            file: None,
+            failure: (r.status == log::FAILED).then(|| failure(r)),
+        });
+    }
+    rep.summary(&format!(
         "deliveries: {ok} delivered, {failed} failed (log: {})",
         log.path().display()
-    );
+    ));
     if !outcome.log_errors.is_empty() {
         return Ok(exit::REMOTE);
     }
     Ok(if failed > 0 { exit::REMOTE } else { exit::SUCCESS })
+}
+
+/// Why a delivery failed: the alert, the destination, the attempts, the
+/// last error and the start of the reply, safe to print.
+fn failure(r: &Record) -> String {
+    let last = r.attempts.last().and_then(|a| a.error.clone()).unwrap_or_default();
+    // The reply, already scrubbed of secrets, made safe to print.
+    let reply = r
+        .response_body
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(|b| {
+            let mut snippet: String = b.chars().take(REPLY_SHOWN).collect();
+            if snippet.len() < b.len() {
+                snippet.push('…');
+            }
+            format!(" (reply: {})", dest::printable(&snippet))
+        })
+        .unwrap_or_default();
+    format!(
+        "delivery of alert {} (`{}`) to `{}` ({}) failed after {}: {}{reply}",
+        r.alert_id,
+        dest::printable(&r.rule_id),
+        dest::printable(&r.destination),
+        r.destination_host,
+        plural(r.attempts.len(), "attempt"),
+        dest::printable(&last)
+    )
 }
 
 /// Detection ID → (`OutputIds`, `LogTypes`).
@@ -418,9 +491,9 @@ fn routing_metadata(cx: &mut Context) -> Result<RoutingMeta> {
     Ok(out)
 }
 
-fn deliver_file(args: &DeliverArgs, out: &mut dyn Write) -> Result<u8> {
-    let mut cx = resolve_context(&args.project)?;
+fn deliver_file(args: &DeliverArgs, mut cx: Context, rep: &mut Reporter<'_>) -> Result<u8> {
     let root = project_root(&cx);
+    rep.set_root(root.clone());
     let text = std::fs::read_to_string(&args.file).map_err(|source| Error::Read {
         path: args.file.clone(),
         source,
@@ -459,15 +532,15 @@ fn deliver_file(args: &DeliverArgs, out: &mut dyn Write) -> Result<u8> {
         force: args.force,
         only: args.destination.clone(),
         kind: "alert",
+        routing: Stream::Out,
     };
-    deliver(&cx, &root, &items, &opts, out)
+    deliver(&cx, &root, &items, &opts, rep)
 }
 
-fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = resolve_context(&args.project.project())?;
-    let root = project_root(&cx);
-    let path = log_path(&cx, &root);
-    let mut err = std::io::stderr();
+fn resend(args: &ResendArgs, cx: &Context, rep: &mut Reporter<'_>) -> Result<u8> {
+    let root = project_root(cx);
+    rep.set_root(root.clone());
+    let path = log_path(cx, &root);
     if !path.exists() {
         // Checked again below, under the lock: a missing log is an empty one.
         if let Some(id) = args.alert_ids.first() {
@@ -476,20 +549,23 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
                 path.display()
             )));
         }
-        let _ = writeln!(out, "nothing to resend");
+        nothing_to_resend(rep);
         return Ok(exit::SUCCESS);
     }
     // Locked before it is read, so a resend running at the same time has
     // either finished (its records are read here) or not started.
-    let log = open_log(&cx, &root)?;
+    let (log, hint) = open_log(cx, &root)?;
+    if let Some(h) = hint {
+        rep.stderr(&h);
+    }
     let (records, mut warnings) = log::read_records(&path)?;
     let (pending, w2) = log::read_pending(&path)?;
     warnings.extend(w2);
     for w in warnings {
-        let _ = writeln!(err, "{w}");
+        rep.stderr(&format!("{w}\n"));
     }
     let only = match &args.destination {
-        Some(name) => Some(find_destination(&cx, name)?.1.name.clone()),
+        Some(name) => Some(find_destination(cx, name)?.1.name.clone()),
         None => None,
     };
     let latest = log::latest(&records, &pending);
@@ -521,7 +597,7 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
             if latest.iter().any(|l| l.alert_id == *id && l.destination == *d) {
                 continue;
             }
-            let (_, settings) = find_destination(&cx, d)?;
+            let (_, settings) = find_destination(cx, d)?;
             if !settings.allow_manual_dispatch {
                 return Err(Error::Usage(format!(
                     "alert `{id}` was never sent to `{d}`; sending it there is a manual dispatch, which needs `allow_manual_dispatch: true` on that destination"
@@ -542,7 +618,7 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
         }
     }
     if chosen.is_empty() {
-        let _ = writeln!(out, "nothing to resend");
+        nothing_to_resend(rep);
         return Ok(exit::SUCCESS);
     }
     let dests = &cx.settings.destinations;
@@ -577,11 +653,18 @@ fn resend(args: &ResendArgs, out: &mut dyn Write) -> Result<u8> {
             jobs.push(job);
         }
     }
-    send_all(&log, &targets, plan, &journal, true)
+    send_all(&log, &targets, plan, &journal, true, rep)
+}
+
+/// `nothing to resend`, and no deliveries.
+fn nothing_to_resend(rep: &mut Reporter<'_>) {
+    rep.human(Stream::Out, "nothing to resend\n");
+    rep.result("deliveries", json!([]));
+    rep.summary("deliveries: nothing to resend");
 }
 
 fn test(args: &TestArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = resolve_context(&args.project.project())?;
+    let cx = resolve_context(&args.project.project(), Some(Format::Human))?;
     let root = project_root(&cx);
     let (_, d) = find_destination(&cx, &args.name)?;
     let target = Target::resolve(d)?;
@@ -594,25 +677,40 @@ fn test(args: &TestArgs, out: &mut dyn Write) -> Result<u8> {
         payload: serde_json::to_value(&p).unwrap_or(Value::Null),
         resend_of: None,
     };
-    let log = open_log(&cx, &root)?;
+    let (log, hint) = open_log(&cx, &root)?;
     let pending = vec![job.pending(&d.name)];
-    let code = send_all(&log, &[target], vec![(0, vec![job])], &pending, !args.no_retry)?;
-    let _ = writeln!(
-        out,
-        "test alert {} {} `{}`",
-        p.alert_id,
-        if code == exit::SUCCESS {
-            "delivered to"
-        } else {
-            "not delivered to"
-        },
-        d.name
+    let mut err = std::io::stderr();
+    let mut rep = Reporter::new("alerts test", Format::Human, root, out, &mut err);
+    if let Some(h) = hint {
+        rep.stderr(&h);
+    }
+    let code = send_all(
+        &log,
+        &[target],
+        vec![(0, vec![job])],
+        &pending,
+        !args.no_retry,
+        &mut rep,
+    )?;
+    rep.human(
+        Stream::Out,
+        &format!(
+            "test alert {} {} `{}`\n",
+            p.alert_id,
+            if code == exit::SUCCESS {
+                "delivered to"
+            } else {
+                "not delivered to"
+            },
+            d.name
+        ),
     );
+    rep.finish().map_err(Error::Write)?;
     Ok(code)
 }
 
 fn show_log(args: &LogArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = resolve_context(&args.project.project())?;
+    let cx = resolve_context(&args.project.project(), None)?;
     let root = project_root(&cx);
     let path = log_path(&cx, &root);
     let (records, mut warnings) = log::read_records(&path)?;

@@ -24,16 +24,14 @@
 //! `--force`); 2 a bad flag (`--set` key or value, `--id`), or `--remote`
 //! without a token or host; 3 the lookup failed.
 
-use std::fmt::Write as _;
 use std::io::Write;
+
 use std::path::{Path, PathBuf};
 
 use crate::cli::OutputArgs;
 use crate::cli::derive::DeriveArgs;
-use crate::commands::connection::report_remote_failure;
 use crate::commands::context::Context;
 use crate::commands::remote_bases::{self, Lookup};
-use crate::commands::show::fail;
 use crate::diagnostic::{Code, Diagnostic, Severity, did_you_mean};
 use crate::error::{Error, Result};
 use crate::exit;
@@ -41,11 +39,10 @@ use crate::load::{Loaded, load_file};
 use crate::model::{Analysis, AnalysisType};
 use crate::panther_api::RemoteBase;
 use crate::project::Project;
-use crate::report::message;
+use crate::report::command::Reporter;
+use crate::report::derived::{BaseEdit, Derived};
 use crate::resolve::{self, Field};
-use crate::scaffold::{
-    FUNCTION_OF, SHADOWED, file_name, generate, generate_remote, head, parse_set, plural, push_entry,
-};
+use crate::scaffold::{FUNCTION_OF, SHADOWED, file_name, generate, generate_remote, head, parse_set, push_entry};
 use crate::source::{FileId, SourceFile, Span};
 use crate::yaml::Node;
 use crate::yaml_write;
@@ -83,11 +80,10 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Prints a warning in `validate`'s form: `path:line:col: warning[code]:
-/// message` when it is about a place in a file, else `warning[code]:
-/// message`.
-fn warn(at: Option<(&str, Span)>, code: Code, message: &str) {
-    message::eprint_at(at, code, message);
+/// A failure of the command (`error: message`, its help): exit 1.
+fn fail(rep: &mut Reporter<'_>, message: &str, help: Option<String>) -> u8 {
+    rep.problem(message, help.as_deref());
+    exit::FINDINGS
 }
 
 /// Loads a generated file like any detection file: an error means the
@@ -135,26 +131,34 @@ fn remote_out_dir(analyses: &[&Analysis], project: &Project, base_id: &str, cx: 
 
 /// Looks the base up on the instance: the base, or the exit code of a
 /// failure (1 not found, 3 the lookup failed) with its message printed.
-fn lookup(args: &DeriveArgs, cx: &Context, hint: Option<String>) -> Result<std::result::Result<RemoteBase, u8>> {
+fn lookup(
+    args: &DeriveArgs,
+    cx: &Context,
+    hint: Option<String>,
+    rep: &mut Reporter<'_>,
+) -> Result<std::result::Result<RemoteBase, u8>> {
     let base_id = args.base_id.as_str();
     let client = args.api.client(&cx.settings)?;
     let found = remote_bases::fetch(&client, [base_id]).remove(base_id);
     Ok(match found {
         Some(Lookup::Found(b)) => Ok(b),
         Some(Lookup::NotFound) => Err(fail(
+            rep,
             &format!("base detection `{base_id}` is neither in the repository nor on the Panther instance"),
             hint,
         )),
         Some(Lookup::Failed(e)) => {
-            report_remote_failure(&format!(
-                "could not look up base detection `{base_id}` on the Panther instance: {e}"
-            ));
+            rep.problem(
+                &format!("could not look up base detection `{base_id}` on the Panther instance: {e}"),
+                None,
+            );
             Err(exit::REMOTE)
         }
         None => {
-            report_remote_failure(&format!(
-                "could not look up base detection `{base_id}` on the Panther instance"
-            ));
+            rep.problem(
+                &format!("could not look up base detection `{base_id}` on the Panther instance"),
+                None,
+            );
             Err(exit::REMOTE)
         }
     })
@@ -167,8 +171,23 @@ fn lookup(args: &DeriveArgs, cx: &Context, hint: Option<String>) -> Result<std::
 /// failures to read or write files.
 pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     let sets = args.set.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>>>()?;
-    let mut cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
+    let output = OutputArgs {
+        format: args.format,
+        ..OutputArgs::default()
+    };
+    let mut cx = Context::resolve(&args.project.project(), &output)?;
+    let mut err = std::io::stderr();
+    let mut rep = Reporter::new("derive", cx.format, cx.cwd.clone(), out, &mut err);
+    let result = derive(args, &mut cx, &sets, &mut rep);
+    rep.end(result, Error::Write)
+}
+
+/// `derive` once the options are known; reports through `rep`.
+fn derive(args: &DeriveArgs, cx: &mut Context, sets: &[(&'static str, Node)], rep: &mut Reporter<'_>) -> Result<u8> {
     let project = cx.load()?;
+    rep.set_root(project.root.clone());
+    // The files that could not be loaded: a base among them is not found.
+    rep.unloaded(&project);
     let index = project.resolved();
     let (analyses, invalid): (Vec<&Analysis>, _) = (index.analyses().collect(), index.invalid());
     let base_id = args.base_id.as_str();
@@ -190,15 +209,17 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
         None if args.remote => {
             if args.disable_base {
                 return Ok(fail(
+                    rep,
                     &format!("base detection `{base_id}` is not in the repository: --disable-base cannot edit it"),
                     Some("disable the base in Panther instead, or drop --disable-base".to_owned()),
                 ));
             }
             let hint = did_you_mean(base_id, rules());
-            return derive_remote(args, &cx, &project, &analyses, &sets, hint, out);
+            return derive_remote(args, cx, &project, &analyses, sets, hint, rep);
         }
         None => {
             return Ok(fail(
+                rep,
                 &format!("no local rule has the RuleID `{base_id}`"),
                 did_you_mean(base_id, rules()).or_else(|| {
                     Some(format!(
@@ -212,6 +233,7 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     let base_src = project.source(base.file);
     if base.analysis_type.value != AnalysisType::Rule {
         return Ok(fail(
+            rep,
             &format!(
                 "`{base_id}` is a {} ({}); only rules can be derived from",
                 base.analysis_type.value.name(),
@@ -222,6 +244,7 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     }
     if let Some(b) = base.rule().and_then(|r| r.base_detection.as_ref()) {
         return Ok(fail(
+            rep,
             &format!(
                 "`{base_id}` is itself derived from `{}`; derivation is one level deep",
                 b.value
@@ -230,20 +253,20 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
         ));
     }
     if invalid.contains(&base.file) {
-        warn(
-            None,
+        let d = Diagnostic::global(
             Code::DerivedBaseInvalid,
-            &format!(
+            format!(
                 "`{base_id}` has errors ({}): its derived detections are not tested until they are fixed",
                 base_src.display
             ),
         );
+        rep.diagnostic(&d, &[]);
     }
 
     // The new ID and the output file.
     let new_id = new_id(args)?;
     let default_dir = base_src.path.parent().unwrap_or_else(|| Path::new("")).to_path_buf();
-    let out_path = match output(args, &cx, &project, &analyses, &new_id, &default_dir)? {
+    let out_path = match output(args, cx, &project, &analyses, &new_id, &default_dir, rep)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -263,9 +286,9 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     }
 
     // Generate and load the file; never write one `validate` rejects.
-    let text = generate(&new_id, base, &sets, &functions);
-    let loaded = check(&text, &cx)?;
-    warn_about(&loaded, &text, &out_shown, &sets, &functions);
+    let text = generate(&new_id, base, sets, &functions);
+    let loaded = check(&text, cx)?;
+    warn_about(&loaded, &text, &out_shown, sets, &functions, rep);
     let Some(derived) = loaded.analysis else {
         return Err(Error::Usage("the generated file could not be read back".to_owned()));
     };
@@ -289,17 +312,18 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
                     a.id_str()
                 ),
             );
-            message::eprint(&d, &project.sources);
+            rep.diagnostic(&d, &project.sources);
         }
     }
     let base_edit = if args.disable_base {
         let Some(old) = base_src.text.as_deref() else {
-            return Ok(fail(&format!("cannot read `{}` as text", base_src.display), None));
+            return Ok(fail(rep, &format!("cannot read `{}` as text", base_src.display), None));
         };
         match resolve::disable_in_text(old) {
             Ok(new) => Some((old, new)),
             Err(e) => {
                 return Ok(fail(
+                    rep,
                     &format!("cannot disable `{base_id}` in {}: {e}", base_src.display),
                     None,
                 ));
@@ -313,32 +337,40 @@ pub fn run(args: &DeriveArgs, out: &mut dyn Write) -> Result<u8> {
     let before = render(&resolve::effective_fields(base, None));
     let after_fields = resolve::effective_fields(&derived, Some(base));
     let after = render(&after_fields);
-    let mut report = write_file(args, &out_path, &out_shown, &text)?;
-    if let Some((old, new)) = &base_edit {
-        if old == new {
-            let _ = writeln!(report, "`{base_id}` is already disabled in {}", base_src.display);
-        } else {
+    write_file(args, &out_path, &text)?;
+    let edit = match &base_edit {
+        Some((old, new)) if old == new => Some(BaseEdit {
+            file: base_src.display.clone(),
+            diff: None,
+        }),
+        Some((old, new)) => {
             if !args.dry_run {
                 std::fs::write(&base_src.path, new).map_err(Error::Write)?;
             }
-            let verb = if args.dry_run { "would set" } else { "set" };
-            let _ = writeln!(report, "{verb} `Enabled: false` in {}", base_src.display);
-            report.push_str(&diff(
-                old,
-                new,
-                &format!("a/{}", base_src.display),
-                &format!("b/{}", base_src.display),
-            ));
+            Some(BaseEdit {
+                file: base_src.display.clone(),
+                diff: Some(diff(
+                    old,
+                    new,
+                    &format!("a/{}", base_src.display),
+                    &format!("b/{}", base_src.display),
+                )),
+            })
         }
-    }
-    report.push('\n');
-    report.push_str(&diff(
+        None => None,
+    };
+    let effective = diff(
         &before,
         &after,
         &format!("{base_id} (effective)"),
         &format!("{new_id} (effective)"),
-    ));
-    finish(out, &report)
+    );
+    rep.derived(&Derived {
+        base_edit: edit,
+        effective_diff: Some(effective),
+        ..derived_file(args, &out_shown, &new_id, text)
+    });
+    Ok(exit::SUCCESS)
 }
 
 /// `derive --remote` of a base that is not among the loaded files.
@@ -349,12 +381,12 @@ fn derive_remote(
     analyses: &[&Analysis],
     sets: &[(&'static str, Node)],
     hint: Option<String>,
-    out: &mut dyn Write,
+    rep: &mut Reporter<'_>,
 ) -> Result<u8> {
     let base_id = args.base_id.as_str();
     let new_id = new_id(args)?;
     let default_dir = remote_out_dir(analyses, project, base_id, cx);
-    let out_path = match output(args, cx, project, analyses, &new_id, &default_dir)? {
+    let out_path = match output(args, cx, project, analyses, &new_id, &default_dir, rep)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -362,7 +394,7 @@ fn derive_remote(
     // The keys the file sets are checked before anything is sent.
     check(&head(&new_id, base_id, sets), cx)?;
 
-    let remote = match lookup(args, cx, hint)? {
+    let remote = match lookup(args, cx, hint, rep)? {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
@@ -372,19 +404,14 @@ fn derive_remote(
     if loaded.analysis.is_none() {
         return Err(Error::Usage("the generated file could not be read back".to_owned()));
     }
-    warn_about(&loaded, &text, &out_shown, sets, &functions);
+    warn_about(&loaded, &text, &out_shown, sets, &functions, rep);
 
-    let mut report = write_file(args, &out_path, &out_shown, &text)?;
-    let lines = remote.python_body.lines().count();
-    let tests = remote.tests.len();
-    let _ = writeln!(
-        report,
-        "base `{base_id}` is on the Panther instance (Python, {lines} line{}, {tests} test{}): \
-         only its Python body and tests are known, so there is no effective detection to diff",
-        plural(lines),
-        plural(tests)
-    );
-    finish(out, &report)
+    write_file(args, &out_path, &text)?;
+    rep.derived(&Derived {
+        remote_base: Some((remote.python_body.lines().count(), remote.tests.len())),
+        ..derived_file(args, &out_shown, &new_id, text)
+    });
+    Ok(exit::SUCCESS)
 }
 
 /// The `RuleID` of the new detection, checked.
@@ -417,6 +444,7 @@ fn output(
     analyses: &[&Analysis],
     new_id: &str,
     default_dir: &Path,
+    rep: &mut Reporter<'_>,
 ) -> Result<std::result::Result<PathBuf, u8>> {
     let out_path = match &args.out {
         Some(p) => p.clone(),
@@ -424,6 +452,7 @@ fn output(
     };
     if out_path.exists() && !args.force {
         return Ok(Err(fail(
+            rep,
             &format!("`{}` already exists", shown(&out_path, &cx.cwd)),
             Some("use --force to overwrite it, or --out to write elsewhere".to_owned()),
         )));
@@ -444,7 +473,14 @@ fn output(
 /// and the `--set` keys a Python alert function of the base shadows, each
 /// at its place in the file, with the line of `text` (the generated file)
 /// as `validate` shows it.
-fn warn_about(loaded: &Loaded, text: &str, path: &str, sets: &[(&'static str, Node)], functions: &[&str]) {
+fn warn_about(
+    loaded: &Loaded,
+    text: &str,
+    path: &str,
+    sets: &[(&'static str, Node)],
+    functions: &[&str],
+    rep: &mut Reporter<'_>,
+) {
     let source = [SourceFile::new(
         PathBuf::from(path),
         path.to_owned(),
@@ -452,7 +488,7 @@ fn warn_about(loaded: &Loaded, text: &str, path: &str, sets: &[(&'static str, No
         Some(text.to_owned()),
     )];
     for d in loaded.diagnostics.iter().filter(|d| d.severity() == Severity::Warning) {
-        message::eprint(d, &source);
+        rep.diagnostic(d, &source);
     }
     let has_dynamic_severities = sets.iter().any(|(k, _)| *k == "DynamicSeverities");
     for (key, _) in sets {
@@ -471,33 +507,35 @@ fn warn_about(loaded: &Loaded, text: &str, path: &str, sets: &[(&'static str, No
                 at,
                 format!("`{key}` has no effect: the base's Python `{f}()` decides it"),
             );
-            message::eprint(&d, &source);
+            rep.diagnostic(&d, &source);
         }
     }
 }
 
-/// Writes the file (or, with `--dry-run`, shows it); the start of the report.
-fn write_file(args: &DeriveArgs, out_path: &Path, out_shown: &str, text: &str) -> Result<String> {
-    let mut report = String::new();
+/// Writes the file, unless `--dry-run`.
+fn write_file(args: &DeriveArgs, out_path: &Path, text: &str) -> Result<()> {
     if args.dry_run {
-        let _ = writeln!(report, "would write {out_shown}:\n{text}");
-    } else {
-        if let Some(parent) = out_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Read {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        std::fs::write(out_path, text).map_err(Error::Write)?;
-        let _ = writeln!(report, "wrote {out_shown}");
+        return Ok(());
     }
-    Ok(report)
+    if let Some(parent) = out_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Read {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(out_path, text).map_err(Error::Write)
 }
 
-/// Prints the report; a closed pipe ends quietly.
-fn finish(out: &mut dyn Write, report: &str) -> Result<u8> {
-    match out.write_all(report.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
-        _ => Ok(exit::SUCCESS),
+/// The outcome of a file written (or, `--dry-run`, shown).
+fn derived_file(args: &DeriveArgs, out_shown: &str, new_id: &str, text: String) -> Derived {
+    Derived {
+        id: new_id.to_owned(),
+        base: args.base_id.clone(),
+        file: out_shown.to_owned(),
+        written: !args.dry_run,
+        text,
+        base_edit: None,
+        effective_diff: None,
+        remote_base: None,
     }
 }

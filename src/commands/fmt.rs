@@ -11,8 +11,9 @@
 //! (exit 0). Writes are atomic: a temporary file in the same folder, given
 //! the file's permissions, then renamed over it.
 //!
-//! Output: warnings and errors on stderr, as every command prints its
-//! diagnostics ([`crate::report::message`]: `path: warning[fmt-left-unchanged]:
+//! Output goes through [`crate::report::command::Reporter`] (`--format`);
+//! in the human format: warnings and errors on stderr, as every command
+//! prints its diagnostics ([`crate::report::message`]: `path: warning[fmt-left-unchanged]:
 //! left unchanged: <why>`, `path:line:col: error[yaml-syntax]: ...` with the
 //! source line), then one summary line on stderr
 //! (`2 files reformatted, 40 unchanged, 1 left alone`). `--check` lists
@@ -20,7 +21,6 @@
 //! 1 if there is any; `--diff` prints a unified diff of each on stdout.
 //! Neither writes anything.
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -36,7 +36,9 @@ use crate::exit;
 use crate::filter;
 use crate::fmt::{self, Formatted};
 use crate::project::MAX_FILE_BYTES;
+use crate::report::command::{Reporter, Stream};
 use crate::report::message;
+use crate::report::reformat::{FileStatus, FmtCounts, FmtFile};
 use crate::source::{FileId, SourceFile, Span};
 
 /// What happened to one file.
@@ -61,7 +63,11 @@ enum Outcome {
 /// Failures of the run itself: bad settings or flags, a missing path, a
 /// closed stdout.
 pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
-    let cx = Context::resolve(&args.project.project(), &OutputArgs::default())?;
+    let output = OutputArgs {
+        format: args.format,
+        ..OutputArgs::default()
+    };
+    let cx = Context::resolve(&args.project.project(), &output)?;
     let mut opts = cx.project.discover.clone();
     if let Some(files) = &cx.report_files {
         // Files named on the command line (a pre-commit hook's list) are
@@ -87,85 +93,96 @@ pub fn run(args: &FmtArgs, out: &mut dyn Write) -> Result<u8> {
         .collect();
 
     let mut err = std::io::stderr();
+    let mut rep = Reporter::new("fmt", cx.format, root.clone(), out, &mut err);
+    let dry = args.check || args.diff;
     let mut code = exit::SUCCESS;
-    let (mut changed, mut unchanged, mut left_alone, mut invalid) = (0usize, 0usize, 0usize, 0usize);
+    let mut counts = FmtCounts {
+        dry,
+        ..FmtCounts::default()
+    };
+    let check = args.check;
     // Paths the walk could not use: never opened, never silently dropped.
     for p in &found.problems {
-        left_alone += 1;
-        left_unchanged(&p.found.display, &p.message);
+        counts.left_alone += 1;
+        left_unchanged(&mut rep, &p.found.display, &p.message);
+        rep.fmt_file(&file(&p.found.display, FileStatus::LeftAlone, Some(&p.message), check));
     }
     for (f, outcome) in found.files.iter().zip(outcomes) {
         match outcome {
             Outcome::Skipped => {}
-            Outcome::Unchanged => unchanged += 1,
+            Outcome::Unchanged => {
+                counts.unchanged += 1;
+                rep.fmt_file(&file(&f.display, FileStatus::Unchanged, None, check));
+            }
             Outcome::LeftAlone(why) => {
-                left_alone += 1;
-                left_unchanged(&f.display, &why);
+                counts.left_alone += 1;
+                left_unchanged(&mut rep, &f.display, &why);
+                rep.fmt_file(&file(&f.display, FileStatus::LeftAlone, Some(&why), check));
             }
             Outcome::Invalid(bad) => {
-                invalid += 1;
+                counts.invalid += 1;
                 code = code.max(exit::FINDINGS);
                 let (d, text) = *bad;
                 let source = SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), text);
-                message::eprint(&d, std::slice::from_ref(&source));
-                let _ = writeln!(err, "  = note: the file is left unchanged");
+                rep.diagnostic(&d, std::slice::from_ref(&source));
+                rep.human(Stream::Err, "  = note: the file is left unchanged\n");
+                rep.fmt_file(&file(&f.display, FileStatus::Invalid, None, check));
             }
             Outcome::Changed { old, new } => {
-                changed += 1;
-                if args.diff {
+                counts.changed += 1;
+                let mut status = if dry {
+                    FileStatus::WouldReformat
+                } else {
+                    FileStatus::Reformatted
+                };
+                let diff = args.diff.then(|| {
                     let a = format!("a/{}", f.display);
                     let b = format!("b/{}", f.display);
-                    let diff = similar::udiff::unified_diff(similar::Algorithm::Myers, &old, &new, 3, Some((&a, &b)));
-                    match out.write_all(diff.as_bytes()) {
-                        // A closed pipe (`| head`) ends the output quietly.
-                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                        r => r.map_err(Error::Write)?,
-                    }
-                }
+                    similar::udiff::unified_diff(similar::Algorithm::Myers, &old, &new, 3, Some((&a, &b)))
+                });
                 if args.check {
-                    crate::commands::connection::say(out, &format!("would reformat: {}", f.display))?;
                     code = code.max(exit::FINDINGS);
                 }
-                if !args.check && !args.diff {
+                if !dry {
                     if let Err(e) = write_atomic(&f.path, &new, &root) {
-                        changed -= 1;
+                        counts.changed -= 1;
                         code = code.max(exit::USAGE);
-                        let _ = writeln!(err, "error: cannot write `{}`: {e}", f.display);
+                        rep.problem(&format!("cannot write `{}`: {e}", f.display), None);
+                        status = FileStatus::WriteFailed;
                     }
                 }
+                rep.fmt_file(&FmtFile {
+                    diff: diff.as_deref(),
+                    ..file(&f.display, status, None, check)
+                });
             }
         }
     }
-    let _ = writeln!(
-        err,
-        "{}",
-        summary(changed, unchanged, left_alone, invalid, args.check || args.diff)
-    );
+    rep.fmt_summary(&counts);
+    rep.finish().map_err(Error::Write)?;
     Ok(code)
 }
 
-/// `path: warning[fmt-left-unchanged]: left unchanged: <why>`.
-fn left_unchanged(path: &str, why: &str) {
-    message::eprint_at(
-        Some((path, Span::default())),
-        Code::FmtLeftUnchanged,
-        &format!("left unchanged: {why}"),
-    );
+/// One file's outcome without a diff.
+fn file<'a>(file: &'a str, status: FileStatus, reason: Option<&'a str>, check: bool) -> FmtFile<'a> {
+    FmtFile {
+        file,
+        status,
+        reason,
+        diff: None,
+        check,
+    }
 }
 
-/// The summary line: `2 files reformatted, 40 unchanged, 1 left alone, 1
-/// invalid` (`would be reformatted` when nothing is written).
-fn summary(changed: usize, unchanged: usize, left_alone: usize, invalid: usize, dry: bool) -> String {
-    let files = if changed == 1 { "file" } else { "files" };
-    let verb = if dry { "would be reformatted" } else { "reformatted" };
-    let mut line = format!("{changed} {files} {verb}, {unchanged} unchanged");
-    if left_alone > 0 {
-        let _ = write!(line, ", {left_alone} left alone");
-    }
-    if invalid > 0 {
-        let _ = write!(line, ", {invalid} invalid");
-    }
-    line
+/// `path: warning[fmt-left-unchanged]: left unchanged: <why>`.
+fn left_unchanged(rep: &mut Reporter<'_>, path: &str, why: &str) {
+    let d = Diagnostic::new(
+        Code::FmtLeftUnchanged,
+        FileId(0),
+        Span::default(),
+        format!("left unchanged: {why}"),
+    );
+    rep.diagnostic(&d, &[message::named(path)]);
 }
 
 /// Why a file may not be written: its real path is outside the
@@ -273,15 +290,6 @@ fn write_then_rename(tmp: &Path, target: &Path, text: &str, permissions: std::fs
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn summary_line() {
-        assert_eq!(summary(1, 40, 0, 0, false), "1 file reformatted, 40 unchanged");
-        assert_eq!(
-            summary(3, 40, 1, 2, true),
-            "3 files would be reformatted, 40 unchanged, 1 left alone, 2 invalid"
-        );
-    }
 
     #[test]
     fn atomic_write_keeps_permissions_and_leaves_no_temporary_file() {

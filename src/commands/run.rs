@@ -10,7 +10,6 @@
 //! once all input is read, over the signals of the run, at the run times
 //! of their `Schedule`.
 
-use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -29,11 +28,14 @@ use crate::cli::OutputArgs;
 use crate::cli::run::RunArgs;
 use crate::commands::alerts::{self, DeliverOptions};
 use crate::commands::context::Context;
-use crate::diagnostic::Code;
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::error::{Error, Result};
 use crate::exit;
+use crate::report::Format;
+use crate::report::command::{self, Reporter, Stream};
 use crate::report::message;
-use crate::source::Span;
+use crate::report::replay::{Replay, counted};
+use crate::source::{FileId, Span};
 
 mod outputs;
 
@@ -50,6 +52,7 @@ const SHOWN_PROBLEMS: usize = 20;
 pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     let start = Instant::now();
     let output = OutputArgs {
+        format: args.format,
         jobs: args.workers.jobs,
         strict: args.strict,
         quiet: args.quiet,
@@ -57,6 +60,23 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
         ..OutputArgs::default()
     };
     let mut cx = Context::resolve(&args.project, &output)?;
+    let mut err = std::io::stderr();
+    let mut sink = std::io::sink();
+    // Alert lines go to stdout in the human format only: a machine
+    // format's document is stdout, and holds the alerts itself.
+    let (alert_out, report_out): (&mut dyn Write, &mut dyn Write) = if cx.format == Format::Human {
+        (out, &mut sink)
+    } else {
+        (&mut sink, out)
+    };
+    let mut rep = Reporter::new("run", cx.format, cx.cwd.clone(), report_out, &mut err);
+    let result = replay(args, &mut cx, &mut rep, alert_out, start);
+    rep.end(result, Error::Write)
+}
+
+/// The run once the options are known; reports through `rep`, alert lines
+/// on `out` (without `--alerts-out`).
+fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dyn Write, start: Instant) -> Result<u8> {
     let now = match &args.now {
         Some(t) => time::parse(t).ok_or_else(|| {
             Error::Usage(format!(
@@ -68,14 +88,16 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     if args.dry_run && !args.deliver {
         return Err(Error::Usage("`--dry-run` needs `--deliver`".to_owned()));
     }
-    let mut err = std::io::stderr();
     let project = cx.load()?;
-    for d in project
-        .diagnostics
-        .iter()
-        .filter(|d| matches!(d.code, Code::UnknownSetting | Code::PatIgnoresSetting))
-    {
-        message::eprint(d, &project.sources);
+    rep.set_root(project.root.clone());
+    // Settings warnings, and the errors of files that could not be loaded
+    // (the errors of the detections that did are `validate`'s).
+    let unloaded = command::unloaded(&project);
+    for d in project.diagnostics.iter().filter(|d| {
+        matches!(d.code, Code::UnknownSetting | Code::PatIgnoresSetting)
+            || (d.severity() == Severity::Error && d.file().is_some_and(|f| unloaded.contains(&f)))
+    }) {
+        rep.diagnostic(d, &project.sources);
     }
     let plan = Plan::build(
         &project,
@@ -155,7 +177,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                 read_failed = true;
                 let name = names.get(input).map_or("<input>", String::as_str);
                 let at = line.map_or(String::new(), |l| format!(":{l}"));
-                let _ = writeln!(err, "error: {name}{at}: {message}");
+                rep.problem(&format!("{name}{at}: {message}"), None);
             }
             Message::Done { input } => {
                 if let (Some(n), Some(name)) = (no_time.get(input), names.get(input)) {
@@ -166,17 +188,20 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                             if *n == 1 { "it was" } else { "they were" },
                             time::aws(now)
                         );
-                        message::eprint_at(Some((name, Span::default())), Code::EventNoTime, &message);
+                        let d = Diagnostic::new(Code::EventNoTime, FileId(0), Span::default(), message);
+                        rep.diagnostic(&d, &[message::named(name)]);
                     }
                 }
                 if let Some(s) = shown.get(input) {
                     if *s > SHOWN_PROBLEMS {
                         let name = names.get(input).map_or("<input>", String::as_str);
-                        let _ = writeln!(
-                            err,
-                            "note: {name}: {} more unreadable or skipped {} not shown",
-                            s - SHOWN_PROBLEMS,
-                            if s - SHOWN_PROBLEMS == 1 { "record" } else { "records" }
+                        rep.human(
+                            Stream::Err,
+                            &format!(
+                                "note: {name}: {} more unreadable or skipped {} not shown\n",
+                                s - SHOWN_PROBLEMS,
+                                if s - SHOWN_PROBLEMS == 1 { "record" } else { "records" }
+                            ),
                         );
                     }
                 }
@@ -190,20 +215,13 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                         Record::Bad(msg) => {
                             stats.bad += 1;
                             stats.events -= 1;
-                            report(
-                                &mut err,
-                                &mut shown[batch.input],
-                                name,
-                                line,
-                                Code::EventUnreadable,
-                                &msg,
-                            );
+                            report(rep, &mut shown[batch.input], name, line, Code::EventUnreadable, &msg);
                         }
                         Record::NoLogType => {
                             stats.no_log_type += 1;
                             stats.events -= 1;
                             report(
-                                &mut err,
+                                rep,
                                 &mut shown[batch.input],
                                 name,
                                 line,
@@ -308,7 +326,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
                 m.id,
                 group::ALERT_LIMIT
             );
-            message::eprint_at(None, Code::AlertLimit, &message);
+            rep.diagnostic(&Diagnostic::global(Code::AlertLimit, message), &[]);
         }
     }
 
@@ -327,7 +345,8 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     }
     let _ = latest_time;
 
-    summary(&mut err, &plan, &stats, args, start.elapsed().as_millis());
+    let ms = start.elapsed().as_millis();
+    rep.replay(&replay_summary(&plan, &stats, &alerts, args, ms));
 
     // Delivery is set up (destinations expanded, the delivery log locked)
     // and the deliveries journaled before the state records a window, so a
@@ -354,9 +373,9 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
             force: args.force,
             only: None,
             kind: "alert",
+            routing: Stream::Err,
         };
-        let mut dry = std::io::stderr();
-        let prepared = alerts::prepare(&cx, &project.root, &items, &opts, &mut dry)?;
+        let prepared = alerts::prepare(cx, &project.root, &items, &opts, rep)?;
         if let Some(p) = &prepared {
             p.journal()?;
         }
@@ -368,7 +387,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     if let Some(state) = &args.state {
         if args.dry_run {
             if !args.quiet {
-                let _ = writeln!(err, "note: --dry-run: the state file was not updated");
+                rep.human(Stream::Err, "note: --dry-run: the state file was not updated\n");
             }
         } else if let Err(e) = grouper.save_state(state, &metas) {
             // The alerts are journaled: deliver them, then fail.
@@ -377,7 +396,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
     }
 
     if let Some(p) = prepared {
-        code = code.max(p.send()?);
+        code = code.max(p.send(rep)?);
     }
     if let Some(e) = state_error {
         return Err(e);
@@ -390,92 +409,18 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> Result<u8> {
 /// Reports an unreadable record, up to [`SHOWN_PROBLEMS`] per input, as
 /// `validate` does (`path:line:col: warning[code]: message`; the column is
 /// where the record starts).
-fn report(err: &mut dyn Write, shown: &mut usize, name: &str, line: u64, code: Code, message: &str) {
+fn report(rep: &mut Reporter<'_>, shown: &mut usize, name: &str, line: u64, code: Code, message: &str) {
     *shown += 1;
     if *shown <= SHOWN_PROBLEMS {
         let line = u32::try_from(line).unwrap_or(u32::MAX);
-        let _ = message::write_at(err, Some((name, Span::at(line, 1))), code, message);
+        let d = Diagnostic::new(code, FileId(0), Span::at(line, 1), message);
+        rep.diagnostic(&d, &[message::named(name)]);
     }
 }
 
-/// `1 alert`, `1,204 alerts`.
-fn counted(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", group_digits(n), if n == 1 { one } else { many })
-}
-
-/// `1204` → `1,204`.
-fn group_digits(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The human summary on standard error (§5.1), with per-detection hits.
-fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: u128) {
-    let evaluated = plan.detections.len() + plan.correlations.len();
-    let skipped: usize = plan.skipped.values().sum();
-    let mut line = format!(
-        "{} · {} evaluated",
-        counted(stats.events, "event", "events"),
-        counted(evaluated as u64, "rule", "rules")
-    );
-    if skipped > 0 {
-        let reasons: Vec<String> = if plan.skipped.len() == 1 {
-            plan.skipped.keys().map(|r| (*r).to_owned()).collect()
-        } else {
-            plan.skipped.iter().map(|(r, n)| format!("{n} {r}")).collect()
-        };
-        let _ = write!(line, " ({skipped} skipped: {})", reasons.join(", "));
-    }
-    if plan.disabled > 0 {
-        let _ = write!(line, " · {} disabled", plan.disabled);
-    }
-    if plan.invalid > 0 {
-        let _ = write!(line, " · {} invalid", plan.invalid);
-    }
-    let alerts: u64 = stats.alerts.values().sum();
-    let kinds: Vec<String> = stats.alerts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    let _ = write!(
-        line,
-        " · {} · {}",
-        counted(stats.signals, "signal", "signals"),
-        counted(alerts, "alert", "alerts")
-    );
-    if !kinds.is_empty() {
-        let _ = write!(line, " ({})", kinds.join(", "));
-    }
-    if stats.bad + stats.no_log_type > 0 {
-        let _ = write!(
-            line,
-            " · {} skipped",
-            counted(stats.bad + stats.no_log_type, "record", "records")
-        );
-    }
-    let _ = write!(line, " · {ms} ms");
-    if args.parse_only {
-        line.push_str(" (parse only)");
-    }
-    let _ = writeln!(err, "{line}");
-    if plan.invalid > 0 && !args.quiet {
-        let _ = writeln!(
-            err,
-            "note: {} not evaluated; `detect validate` lists them",
-            if plan.invalid == 1 {
-                "1 detection with errors was".to_owned()
-            } else {
-                format!("{} detections with errors were", plan.invalid)
-            }
-        );
-    }
-    if args.quiet {
-        return;
-    }
+/// Matches and alerts per detection that matched, the most matches first
+/// (then by ID).
+fn hits<'p>(plan: &'p Plan, stats: &Stats) -> Vec<(&'p str, u64, u64)> {
     let mut hits: Vec<(&str, u64, u64)> = plan
         .detections
         .iter()
@@ -490,17 +435,27 @@ fn summary(err: &mut dyn Write, plan: &Plan, stats: &Stats, args: &RunArgs, ms: 
         .filter(|h| h.1 > 0)
         .collect();
     hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    for (id, matches, alerts) in hits {
-        let _ = writeln!(
-            err,
-            "  {id}: {}, {}",
-            counted(matches, "match", "matches"),
-            counted(alerts, "alert", "alerts")
-        );
-    }
-    if args.verbose {
-        for (id, reason) in &plan.skipped_ids {
-            let _ = writeln!(err, "  skipped: {id}: {reason}");
-        }
+    hits
+}
+
+/// What the run found, for the reporter.
+fn replay_summary<'a>(plan: &'a Plan, stats: &'a Stats, alerts: &'a [Alert], args: &RunArgs, ms: u128) -> Replay<'a> {
+    Replay {
+        events: stats.events,
+        evaluated: plan.detections.len() + plan.correlations.len(),
+        skipped: &plan.skipped,
+        skipped_ids: &plan.skipped_ids,
+        disabled: plan.disabled,
+        invalid: plan.invalid,
+        signals: stats.signals,
+        alerts: &stats.alerts,
+        records_skipped: stats.bad + stats.no_log_type,
+        duration_ms: ms,
+        parse_only: args.parse_only,
+        hits: hits(plan, stats),
+        payloads: alerts.iter().map(|a| &a.payload).collect(),
+        payloads_in_report: args.alerts_out.is_none(),
+        quiet: args.quiet,
+        verbose: args.verbose,
     }
 }

@@ -714,7 +714,7 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
         })
         .collect();
     let mut runs: Vec<Run> = runs.into_iter().flatten().collect();
-    let python = python_tests::run(cx, opts, &project, &analyses, &invalid, &mut runs);
+    let python = python_tests::run(cx, opts, &project, &analyses, invalid, &mut runs);
     project.sources.extend(python.sources);
     let mut items = Vec::new();
     let mut extra = python.diagnostics;

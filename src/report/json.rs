@@ -13,6 +13,8 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::{FunctionReport, ItemReport, RunReport, TestReport};
+use crate::diagnostic::Diagnostic;
+use crate::source::SourceFile;
 
 pub(super) fn render(report: &RunReport<'_>, out: &mut dyn Write) -> io::Result<()> {
     let value = to_value(report);
@@ -41,23 +43,32 @@ pub(super) fn to_value(report: &RunReport<'_>) -> Value {
             })),
         },
         "items": report.items.iter().map(item).collect::<Vec<_>>(),
-        "diagnostics": report.diagnostics.iter().map(|d| {
-            let (file, line, column) = report.position(d);
-            let mut v = json!({
-                "file": file, "line": line, "column": column,
-                "severity": d.severity().as_str(), "code": d.code.name(),
-                "message": d.message, "help": d.help,
-            });
-            if !d.related.is_empty() {
-                v["related"] = d.related.iter().map(|l| json!({
-                    "file": report.sources.get(l.file.0 as usize).map(|s| s.display.as_str()),
+        "diagnostics": report.diagnostics.iter().map(|d| diagnostic(d, report.sources)).collect::<Vec<_>>(),
+    })
+}
+
+/// One diagnostic about `sources`, in the shape every command's JSON uses.
+pub(super) fn diagnostic(d: &Diagnostic, sources: &[SourceFile]) -> Value {
+    let (file, line, column) = super::position(d, sources);
+    let mut v = json!({
+        "file": file, "line": line, "column": column,
+        "severity": d.severity().as_str(), "code": d.code.name(),
+        "message": d.message, "help": d.help,
+    });
+    if !d.related.is_empty() {
+        v["related"] = d
+            .related
+            .iter()
+            .map(|l| {
+                json!({
+                    "file": sources.get(l.file.0 as usize).map(|s| s.display.as_str()),
                     "line": l.span.start.line, "column": l.span.start.col,
                     "message": l.text,
-                })).collect();
-            }
-            v
-        }).collect::<Vec<_>>(),
-    })
+                })
+            })
+            .collect();
+    }
+    v
 }
 
 fn item(i: &ItemReport) -> Value {

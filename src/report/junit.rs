@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use super::{RunReport, Status};
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

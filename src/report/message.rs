@@ -1,6 +1,6 @@
 //! The one human rendering of a [`Diagnostic`], shared by every command:
 //! `validate` and `test` (through the human report) and `run`, `alerts`,
-//! `derive` and `fmt` (which print their findings as they go). The same
+//! `derive` and `fmt` (through [`super::command::Reporter`]). The same
 //! diagnostic prints the same way from each of them:
 //!
 //! ```text
@@ -68,23 +68,9 @@ pub fn named(name: &str) -> SourceFile {
     SourceFile::new(PathBuf::from(name), name.to_owned(), name.to_owned(), None)
 }
 
-/// Prints one diagnostic on standard error, without colour, with the
-/// source excerpt when the text is known. A closed stderr is ignored.
-pub fn eprint(d: &Diagnostic, sources: &[SourceFile]) {
-    let mut err = io::stderr().lock();
-    let _ = write(&mut err, d, sources, &Paint::default(), true);
-}
-
-/// Prints a diagnostic made of `code` and `message` on standard error:
-/// about `at` (a path and a span; line 0 for the whole file) or, without
-/// it, about no place. For commands that report as they go (`run`,
-/// `alerts`, `derive`, `fmt`) and have no loaded source for the place.
-pub fn eprint_at(at: Option<(&str, Span)>, code: Code, message: &str) {
-    let mut err = io::stderr().lock();
-    let _ = write_at(&mut err, at, code, message);
-}
-
-/// [`eprint_at`] to any writer.
+/// Writes a diagnostic made of `code` and `message`: about `at` (a path
+/// and a span; line 0 for the whole file) or, without it, about no place,
+/// without colour.
 ///
 /// # Errors
 /// Writing to `out` failed.

@@ -5,11 +5,15 @@
 //! renderers here turn it into text. Machine formats are contracts: their
 //! fields are documented in each renderer module.
 
+pub mod command;
+pub mod derived;
 mod github;
 mod human;
 mod json;
 mod junit;
 pub mod message;
+pub mod reformat;
+pub mod replay;
 #[cfg(test)]
 mod sample;
 mod sarif;
@@ -259,13 +263,21 @@ impl RunReport<'_> {
 
     /// `(path, line, column)` of a diagnostic; `None` values when global.
     pub fn position(&self, d: &Diagnostic) -> (Option<&str>, Option<u32>, Option<u32>) {
-        match &d.primary {
-            Some(l) => {
-                let path = self.sources.get(l.file.0 as usize).map(|s| s.display.as_str());
-                (path, Some(l.span.start.line), Some(l.span.start.col))
-            }
-            None => (None, None, None),
+        position(d, self.sources)
+    }
+}
+
+/// `(path, line, column)` of a diagnostic about `sources`; `None` values
+/// when global, and no line or column for one about a whole file (line 0,
+/// which no format can show as a position).
+pub fn position<'s>(d: &Diagnostic, sources: &'s [SourceFile]) -> (Option<&'s str>, Option<u32>, Option<u32>) {
+    match &d.primary {
+        Some(l) if l.span.start.line == 0 => (sources.get(l.file.0 as usize).map(|s| s.display.as_str()), None, None),
+        Some(l) => {
+            let path = sources.get(l.file.0 as usize).map(|s| s.display.as_str());
+            (path, Some(l.span.start.line), Some(l.span.start.col))
         }
+        None => (None, None, None),
     }
 }
 

@@ -1,14 +1,21 @@
 //! One sample report through every reporter (issue 13): items in every
 //! state, tests with alert function outputs and an explanation, diagnostics
 //! of every severity with and without a location and help, a control
-//! character from a file, and a skipped item with its reason. Each snapshot
-//! in `snapshots/` was reviewed by hand against its format.
+//! character from a file, and a skipped item with its reason. The same
+//! diagnostics also go through a command's reporter (`command_*`: a
+//! failure and a replay's outcome with its alerts), whose SARIF log is the
+//! one of the sample report; `fmt_*` and `derive_*` are those commands'
+//! outcomes. Each snapshot in `snapshots/` was reviewed by
+//! hand against its format.
 
 use std::path::PathBuf;
 
 use serde_json::json;
 
+use super::command::{Reporter, Stream};
+use super::replay::Replay;
 use super::{Format, FunctionReport, ItemReport, RunReport, Status, Style, TestReport, render};
+use crate::alerting::payload::Payload;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{FileId, SourceFile, Span};
 
@@ -189,4 +196,209 @@ fn human_quiet() {
         ..Style::default()
     };
     insta::assert_snapshot!(rendered(Format::Human, style));
+}
+
+/// An alert of `id`.
+fn payload(id: &str, alert_id: &str, title: &str) -> Payload {
+    Payload {
+        id: id.to_owned(),
+        created_at: "2024-06-01T10:00:00.000Z".to_owned(),
+        severity: "HIGH".to_owned(),
+        alert_type: "RULE".to_owned(),
+        link: String::new(),
+        title: title.to_owned(),
+        name: id.to_owned(),
+        alert_id: alert_id.to_owned(),
+        description: String::new(),
+        runbook: String::new(),
+        tags: Vec::new(),
+        version: String::new(),
+        alert_context: json!({}),
+    }
+}
+
+/// The sample through a command's reporter (`run`): the same diagnostics,
+/// a failure with help, human lines, a replay's outcome (summary, matches,
+/// skipped detections, alerts). Human output is both streams, as a terminal
+/// would show them one after the other (stdout first).
+fn command_rendered(format: Format) -> String {
+    let sources = sources();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut rep = Reporter::new("run", format, PathBuf::from("/srv/detections"), &mut out, &mut err);
+    for d in &diagnostics() {
+        rep.diagnostic(d, &sources);
+    }
+    rep.problem(
+        "logs/a.jsonl:3: not valid gzip",
+        Some("check the file & its <extension>"),
+    );
+    rep.human(Stream::Err, "note: --dry-run: the state file was not updated\n");
+    rep.human(Stream::Out, "{\"id\":\"Root.Login\"}\n");
+    let payloads = [
+        payload("Root.Login", "a1", "Root logged in"),
+        payload("Login.Failed", "b2", "Failed \"login\""),
+    ];
+    let skipped = std::collections::BTreeMap::from([("python rule", 1)]);
+    let skipped_ids = [("Python.Rule".to_owned(), "python rule")];
+    let alerts = std::collections::BTreeMap::from([("RULE", 2)]);
+    rep.replay(&Replay {
+        events: 1204,
+        evaluated: 2,
+        skipped: &skipped,
+        skipped_ids: &skipped_ids,
+        disabled: 1,
+        invalid: 1,
+        signals: 3,
+        alerts: &alerts,
+        records_skipped: 1,
+        duration_ms: 42,
+        parse_only: false,
+        hits: vec![("Login.Failed", 2, 1), ("Root.Login", 1, 1)],
+        payloads: payloads.iter().collect(),
+        payloads_in_report: true,
+        quiet: false,
+        verbose: true,
+    });
+    rep.finish().unwrap();
+    let mut text = String::from_utf8(out).unwrap();
+    text.push_str(&String::from_utf8(err).unwrap());
+    text.replace(env!("CARGO_PKG_VERSION"), "[version]")
+}
+
+#[test]
+fn command_human() {
+    insta::assert_snapshot!(command_rendered(Format::Human));
+}
+
+#[test]
+fn command_json() {
+    insta::assert_snapshot!(command_rendered(Format::Json));
+}
+
+#[test]
+fn command_junit() {
+    insta::assert_snapshot!(command_rendered(Format::Junit));
+}
+
+#[test]
+fn command_sarif() {
+    insta::assert_snapshot!(command_rendered(Format::Sarif));
+}
+
+#[test]
+fn command_github() {
+    insta::assert_snapshot!(command_rendered(Format::Github));
+}
+
+/// A diagnostic renders the same through a command's reporter as in
+/// `validate`'s report, in every machine format.
+#[test]
+fn a_diagnostic_is_the_same_in_both_reports() {
+    let sample = rendered(Format::Github, Style::default());
+    let command = command_rendered(Format::Github);
+    let annotations = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.starts_with("::") && l.contains("title=") && !l.contains("title=detect"))
+            .filter(|l| !l.contains("alert:") && !l.contains("title=detect"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(annotations(&sample), annotations(&command));
+    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["diagnostics"].clone();
+    assert_eq!(
+        json(&rendered(Format::Json, Style::default())),
+        json(&command_rendered(Format::Json))
+    );
+    let results = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["runs"][0]["results"].clone();
+    assert_eq!(
+        results(&rendered(Format::Sarif, Style::default())),
+        results(&command_rendered(Format::Sarif))
+    );
+}
+
+/// `fmt`'s outcomes through the reporter: every file state, a diff, the
+/// summary.
+fn fmt_rendered(format: Format) -> String {
+    use super::reformat::{FileStatus, FmtCounts, FmtFile};
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut rep = Reporter::new("fmt", format, PathBuf::from("/srv/detections"), &mut out, &mut err);
+    let file = |file, status, reason, diff| FmtFile {
+        file,
+        status,
+        reason,
+        diff,
+        check: true,
+    };
+    let diff = "--- a/rules/a.yml\n+++ b/rules/a.yml\n@@ -1 +1 @@\n-RuleID:  A\n+RuleID: A\n";
+    rep.fmt_file(&file("rules/a.yml", FileStatus::WouldReformat, None, Some(diff)));
+    rep.fmt_file(&file("rules/b.yml", FileStatus::Unchanged, None, None));
+    rep.fmt_file(&file(
+        "rules/c.yml",
+        FileStatus::LeftAlone,
+        Some("anchors (`&name`)"),
+        None,
+    ));
+    rep.fmt_file(&file("rules/d.yml", FileStatus::Invalid, None, None));
+    rep.fmt_summary(&FmtCounts {
+        changed: 1,
+        unchanged: 1,
+        left_alone: 1,
+        invalid: 1,
+        dry: true,
+    });
+    rep.finish().unwrap();
+    let mut text = String::from_utf8(out).unwrap();
+    text.push_str(&String::from_utf8(err).unwrap());
+    text.replace(env!("CARGO_PKG_VERSION"), "[version]")
+}
+
+#[test]
+fn fmt_human() {
+    insta::assert_snapshot!(fmt_rendered(Format::Human));
+}
+
+#[test]
+fn fmt_json() {
+    insta::assert_snapshot!(fmt_rendered(Format::Json));
+}
+
+#[test]
+fn fmt_junit() {
+    insta::assert_snapshot!(fmt_rendered(Format::Junit));
+}
+
+/// `derive`'s outcome through the reporter: a dry run with a base edit.
+fn derive_rendered(format: Format) -> String {
+    use super::derived::{BaseEdit, Derived};
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut rep = Reporter::new("derive", format, PathBuf::from("/srv/detections"), &mut out, &mut err);
+    rep.derived(&Derived {
+        id: "Root.Login.Derived".to_owned(),
+        base: "Root.Login".to_owned(),
+        file: "rules/Root.Login.Derived.yml".to_owned(),
+        written: false,
+        text: "AnalysisType: rule\nRuleID: Root.Login.Derived\nBaseDetection: Root.Login\nEnabled: true\n".to_owned(),
+        base_edit: Some(BaseEdit {
+            file: "rules/root.yml".to_owned(),
+            diff: Some("--- a/rules/root.yml\n+++ b/rules/root.yml\n@@ -1 +1 @@\n-Enabled: true\n+Enabled: false\n".to_owned()),
+        }),
+        effective_diff: Some(
+            "--- Root.Login (effective)\n+++ Root.Login.Derived (effective)\n@@ -1 +1,2 @@\n-RuleID: Root.Login\n+RuleID: Root.Login.Derived\n+BaseDetection: Root.Login\n".to_owned(),
+        ),
+        remote_base: None,
+    });
+    rep.finish().unwrap();
+    let mut text = String::from_utf8(out).unwrap();
+    text.push_str(&String::from_utf8(err).unwrap());
+    text.replace(env!("CARGO_PKG_VERSION"), "[version]")
+}
+
+#[test]
+fn derive_human() {
+    insta::assert_snapshot!(derive_rendered(Format::Human));
+}
+
+#[test]
+fn derive_json() {
+    insta::assert_snapshot!(derive_rendered(Format::Json));
 }

@@ -13,24 +13,31 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::diagnostic::{Code, Severity};
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::source::SourceFile;
 
 use super::RunReport;
 
 pub(super) fn render(report: &RunReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let mut codes: Vec<Code> = report.diagnostics.iter().map(|d| d.code).collect();
+    let doc = document(&report.diagnostics, report.sources, &report.root);
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+/// The SARIF log of `diagnostics` about `sources`, locations relative to
+/// the project `root`; shared by every command.
+pub(super) fn document(diagnostics: &[&Diagnostic], sources: &[SourceFile], root: &Path) -> serde_json::Value {
+    let mut codes: Vec<Code> = diagnostics.iter().map(|d| d.code).collect();
     codes.sort();
     codes.dedup();
     let rules: Vec<_> = codes
         .iter()
         .map(|c| json!({"id": c.name(), "name": c.name(), "defaultConfiguration": {"level": level(c.severity())}}))
         .collect();
-    let results: Vec<_> = report
-        .diagnostics
+    let results: Vec<_> = diagnostics
         .iter()
         .map(|d| {
-            let (file, line, col) = report.position(d);
+            let (file, line, col) = super::position(d, sources);
             let text = match &d.help {
                 Some(h) => format!("{} (help: {h})", d.message),
                 None => d.message.clone(),
@@ -40,13 +47,12 @@ pub(super) fn render(report: &RunReport<'_>, out: &mut dyn Write) -> io::Result<
                 "level": level(d.severity()),
                 "message": {"text": text},
             });
-            if let (Some(_), Some(src)) = (file, d.file().and_then(|f| report.sources.get(f.0 as usize))) {
-                r["locations"] = json!([{
-                    "physicalLocation": {
-                        "artifactLocation": artifact(src),
-                        "region": {"startLine": line, "startColumn": col},
-                    }
-                }]);
+            if let (Some(_), Some(src)) = (file, d.file().and_then(|f| sources.get(f.0 as usize))) {
+                let mut physical = json!({"artifactLocation": artifact(src)});
+                if line.is_some() {
+                    physical["region"] = json!({"startLine": line, "startColumn": col});
+                }
+                r["locations"] = json!([{"physicalLocation": physical}]);
             }
             r
         })
@@ -59,17 +65,15 @@ pub(super) fn render(report: &RunReport<'_>, out: &mut dyn Write) -> io::Result<
     if let (Some(url), Some(d)) = (super::TOOL_URL, driver.as_object_mut()) {
         d.insert("informationUri".to_owned(), json!(url));
     }
-    let doc = json!({
+    json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": driver},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": dir_uri(&report.root)}},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": dir_uri(root)}},
             "results": results,
         }],
-    });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    })
 }
 
 /// Where a file is: relative to `%SRCROOT%` when inside the project root.

@@ -143,6 +143,7 @@ fn cases() -> Vec<Case> {
                     "--dry-run",
                     "--remote",
                     "-v",
+                    "--format",
                 ],
             ),
             // One base, named by its ID: nothing to select.
@@ -150,7 +151,6 @@ fn cases() -> Vec<Case> {
                 "--filter",
                 "--quiet",
                 "--color",
-                "--format",
                 "--output",
                 "--strict",
                 "--deny-warnings",
@@ -166,6 +166,7 @@ fn cases() -> Vec<Case> {
                 "--all-dirs",
                 "--check",
                 "--diff",
+                "--format",
             ],
             // fmt rewrites the layout and checks no detection.
             must_not: all(
@@ -176,7 +177,6 @@ fn cases() -> Vec<Case> {
                     "--ignore-table-names",
                     "--no-ignore-table-names",
                     "--valid-table-names",
-                    "--format",
                     "--quiet",
                     "--output",
                     "--deny-warnings",
@@ -198,13 +198,19 @@ fn cases() -> Vec<Case> {
         },
         Case {
             command: &["run"],
-            must: all(&[LOADING], &["--events", "--strict", "--jobs", "-q", "-v", "--deliver"]),
-            must_not: all(&[API], &["--format", "--output", "--deny-warnings", "--minimum-tests"]),
+            must: all(
+                &[LOADING],
+                &["--events", "--strict", "--jobs", "-q", "-v", "--deliver", "--format"],
+            ),
+            must_not: all(&[API], &["--output", "--deny-warnings", "--minimum-tests"]),
         },
         Case {
             command: &["alerts", "deliver"],
-            must: all(&[LOADING], &["--dry-run", "--force", "--destination"]),
-            must_not: all(&[API, REPORT], &[]),
+            must: all(&[LOADING], &["--dry-run", "--force", "--destination", "--format"]),
+            must_not: all(&[API, REPORT], &[])
+                .into_iter()
+                .filter(|f| *f != "--format")
+                .collect(),
         },
         Case {
             command: &["alerts", "resend"],
@@ -215,15 +221,10 @@ fn cases() -> Vec<Case> {
                 "--destination",
                 "--all-failed",
                 "--force",
-            ],
-            // Resending reads the settings and the delivery log, no detections.
-            must_not: vec![
-                "--filter",
-                "--ignore-files",
-                "--all-dirs",
-                "--ignore-extra-keys",
                 "--format",
             ],
+            // Resending reads the settings and the delivery log, no detections.
+            must_not: vec!["--filter", "--ignore-files", "--all-dirs", "--ignore-extra-keys"],
         },
         Case {
             command: &["alerts", "test"],
