@@ -150,7 +150,7 @@ fn unavailable(chosen: &crate::python::Interpreter, e: &StartError) -> (Skip, Di
                 format!("Python detections were not run: {shown} ({from}) cannot import panther-core ({error})"),
             )
             .with_help(format!(
-                "install it: `{shown} -m pip install panther-core` (and the packages the rules import), or run `detect python-env` to make an environment for this repository, or choose an interpreter with --python"
+                "install it: `{shown} -m pip install panther-core python-dateutil jmespath` (panther-core does not declare the last two) and the packages the rules import, or run `detect python-env` to make an environment for this repository, or choose an interpreter with --python"
             )),
         ),
         StartError::NoPython(why) => (
@@ -159,7 +159,7 @@ fn unavailable(chosen: &crate::python::Interpreter, e: &StartError) -> (Skip, Di
                 Code::PythonUnavailable,
                 format!("Python detections were not run: {shown} ({from}) cannot be started ({why})"),
             )
-            .with_help("install Python 3 with panther-core (`python3 -m pip install panther-core`), or choose an interpreter with --python or DETECT_PYTHON"),
+            .with_help("install Python 3 and panther-core (`python3 -m pip install panther-core python-dateutil jmespath`), or choose an interpreter with --python or DETECT_PYTHON"),
         ),
         StartError::Other(why) => (
             Skip::NoPython,
