@@ -79,7 +79,7 @@ pub(crate) fn run(
     );
     let config = PoolConfig {
         python: chosen.path.clone(),
-        workers: rayon::current_num_threads().max(1),
+        workers: rayon::current_num_threads().clamp(1, planned.len().max(1)),
         timeout: opts.python.timeout,
         globals: plan::globals(valid(), path_of),
         data_models: plan::data_models(valid(), path_of),

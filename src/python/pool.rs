@@ -121,8 +121,8 @@ pub enum DetectionOutcome {
 pub struct Pool {
     config: PoolConfig,
     temp: TempDir,
-    /// The first worker, started to check the interpreter.
-    first: Mutex<Option<Worker>>,
+    /// Workers started and set up, waiting for the run.
+    idle: Mutex<Vec<Worker>>,
     /// What the interpreter said about itself.
     pub hello: Hello,
     /// Data models that failed to load.
@@ -146,19 +146,34 @@ impl Pool {
                 .map_err(|e| StartError::Other(format!("cannot copy the global helper {}: {e}", file.display())))?;
         }
         let counter = AtomicUsize::new(0);
-        let (mut worker, hello) = Worker::spawn(&config, &temp, &counter)?;
+        // Every worker starts at once, so their start-ups overlap; the
+        // first one's hello says whether the interpreter can be used.
+        let mut first = Worker::launch(&config, &temp, &counter)?;
+        let mut others: Vec<Worker> = (1..config.workers.max(1))
+            .filter_map(|_| Worker::launch(&config, &temp, &counter).ok())
+            .collect();
+        let hello = first.hello(&config)?;
         if hello.error.is_some() || hello.panther_core.is_none() {
             let error = hello.error.clone().unwrap_or_else(|| "not found".to_owned());
-            worker.kill();
+            first.kill();
             return Err(StartError::NoPantherCore { error });
         }
-        let setup_errors = worker
+        let setup_errors = first
             .setup(&config, &temp)
             .map_err(|e| StartError::Other(format!("the Python worker failed to set up: {e}")))?;
+        let mut idle = vec![first];
+        // The others: hello and setup; one that fails is left out (the run
+        // starts a replacement when it needs one).
+        others.retain_mut(|w| w.hello(&config).is_ok() && w.send_setup(&config, &temp).is_ok());
+        for mut w in others {
+            if w.ready().is_ok() {
+                idle.push(w);
+            }
+        }
         Ok(Pool {
             config,
             temp,
-            first: Mutex::new(Some(worker)),
+            idle: Mutex::new(idle),
             hello,
             setup_errors,
         })
@@ -169,17 +184,14 @@ impl Pool {
     pub fn run(&self, jobs: &[DetectionJob], done: &(dyn Fn(usize) + Sync)) -> Vec<DetectionOutcome> {
         let queue: Mutex<VecDeque<usize>> = Mutex::new((0..jobs.len()).collect());
         let results: Mutex<Vec<Option<DetectionOutcome>>> = Mutex::new(vec![None; jobs.len()]);
-        let counter = AtomicUsize::new(1);
+        let counter = AtomicUsize::new(self.config.workers.max(1));
         let slots = self.config.workers.clamp(1, jobs.len().max(1));
         std::thread::scope(|s| {
             for slot in 0..slots {
                 let (queue, results, counter) = (&queue, &results, &counter);
                 s.spawn(move || {
-                    let mut worker: Option<Worker> = if slot == 0 {
-                        self.first.lock().ok().and_then(|mut f| f.take())
-                    } else {
-                        None
-                    };
+                    let _ = slot;
+                    let mut worker: Option<Worker> = self.idle.lock().ok().and_then(|mut f| f.pop());
                     loop {
                         let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                         let Some(i) = next else { break };
@@ -218,7 +230,8 @@ impl Pool {
     /// A worker ready for work: `slot`'s, or a new one.
     fn ready<'w>(&self, slot: &'w mut Option<Worker>, counter: &AtomicUsize) -> Result<&'w mut Worker, String> {
         if slot.is_none() {
-            let (mut w, _) = Worker::spawn(&self.config, &self.temp, counter).map_err(|e| e.to_string())?;
+            let mut w = Worker::launch(&self.config, &self.temp, counter).map_err(|e| e.to_string())?;
+            w.hello(&self.config).map_err(|e| e.to_string())?;
             w.setup(&self.config, &self.temp)?;
             *slot = Some(w);
         }
@@ -382,7 +395,8 @@ struct Worker {
 }
 
 impl Worker {
-    fn spawn(config: &PoolConfig, temp: &TempDir, counter: &AtomicUsize) -> Result<(Worker, Hello), StartError> {
+    /// Starts the process; [`Worker::hello`] waits for it to be ready.
+    fn launch(config: &PoolConfig, temp: &TempDir, counter: &AtomicUsize) -> Result<Worker, StartError> {
         let n = counter.fetch_add(1, Ordering::Relaxed);
         let tmp = temp.path.join(format!("worker-{n}"));
         std::fs::create_dir_all(&tmp).map_err(|e| StartError::Other(format!("cannot make {}: {e}", tmp.display())))?;
@@ -438,14 +452,19 @@ impl Worker {
                 }
             });
         }
-        let mut worker = Worker {
+        Ok(Worker {
             child,
             stdin,
             lines: rx,
             stderr,
-        };
+        })
+    }
+
+    /// What the started worker says of itself.
+    fn hello(&mut self, config: &PoolConfig) -> Result<Hello, StartError> {
+        let worker = self;
         match worker.recv(START_TIMEOUT) {
-            Ok(Reply { hello: Some(h), .. }) => Ok((worker, h)),
+            Ok(Reply { hello: Some(h), .. }) => Ok(h),
             Ok(_) => {
                 worker.kill();
                 Err(StartError::Other("the Python worker did not say hello".to_owned()))
@@ -466,12 +485,20 @@ impl Worker {
     }
 
     fn setup(&mut self, config: &PoolConfig, temp: &TempDir) -> Result<Vec<LoadError>, String> {
+        self.send_setup(config, temp)?;
+        self.ready()
+    }
+
+    fn send_setup(&mut self, config: &PoolConfig, temp: &TempDir) -> Result<(), String> {
         self.send(&setup_request(
             &temp.path.join("globals"),
             config.cache_dir.as_deref(),
             &config.data_models,
         ))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+    }
+
+    fn ready(&mut self) -> Result<Vec<LoadError>, String> {
         match self.recv(START_TIMEOUT) {
             Ok(r) if r.ready.is_some() => Ok(r.errors),
             Ok(r) => Err(r.fatal.unwrap_or_else(|| "an unexpected reply".to_owned())),
