@@ -10,6 +10,7 @@ mod human;
 mod json;
 mod junit;
 pub mod message;
+pub mod python_env;
 #[cfg(test)]
 mod sample;
 mod sarif;
