@@ -60,9 +60,9 @@ pub fn render(out: &mut dyn Write, err: &mut dyn Write, r: &EnvReport) -> io::Re
         )?,
         Some(s) => writeln!(
             out,
-            "note: `detect test` takes {} (`{}`) first; unset it to use {}",
-            s.origin,
+            "note: `detect test` takes `{}` from {} first; unset it to use {}",
             esc(&s.path),
+            s.origin,
             esc(&r.venv_python)
         )?,
     }

@@ -161,6 +161,18 @@ fn the_venv_it_builds_is_the_one_detect_test_finds() {
     assert_eq!(code, 0);
     assert_eq!(hash.trim(), stamp["hash"].as_str().expect("hash"));
 
+    // An active virtualenv comes first for `detect test`: the line says so.
+    let mut c = crate::util::detect(&root);
+    c.env("VIRTUAL_ENV", "/elsewhere/venv").args(env_cmd(&base, &[]));
+    let (code, out, _) = crate::util::run(c);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(
+            "note: `detect test` takes `/elsewhere/venv/bin/python` from the active virtualenv (VIRTUAL_ENV) first"
+        ),
+        "{out}"
+    );
+
     // --force rebuilds with the same inputs.
     let mut force = offline(&wheel_dir);
     force.push("--force".to_owned());
