@@ -239,6 +239,13 @@ pub fn run(args: &PythonEnvArgs, progress: &mut dyn FnMut(&Step)) -> Result<EnvR
         .or_else(|| env.var("DETECT_PYTHON").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("python3"));
     let base_shown = base.to_string_lossy().into_owned();
+    // A relative path (not a bare command name) is taken from the working
+    // directory, also for the commands that run in the project root.
+    let base = if base.is_relative() && base.components().count() > 1 {
+        discover::absolute(&base, &cwd)
+    } else {
+        base
+    };
     let probe = match probe(&base) {
         Ok(p) => p,
         Err(message) => {
