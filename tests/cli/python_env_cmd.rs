@@ -185,19 +185,23 @@ fn the_venv_it_builds_is_the_one_detect_test_finds() {
 fn print_hash_creates_nothing_and_follows_the_dependency_file() {
     let Some(base) = interpreter() else { return };
     let (_tmp, root) = greeting_project();
-    let hash = |root: &Path| {
-        let (code, out, err) = run_in(root, env_cmd(&base, &["--print-hash".to_owned()]));
+    let hash = |root: &Path, extra: &[&str]| {
+        let mut args = vec!["--print-hash".to_owned()];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let (code, out, err) = run_in(root, env_cmd(&base, &args));
         assert_eq!(code, 0, "{err}");
         assert_eq!(err, "");
         out
     };
-    let first = hash(&root);
+    let first = hash(&root, &[]);
     assert_eq!(first.len(), 65, "{first}");
     assert!(first.trim_end().chars().all(|c| c.is_ascii_hexdigit()), "{first}");
-    assert_eq!(hash(&root), first);
+    assert_eq!(hash(&root, &[]), first);
+    // The panther-core requirement is an input.
+    assert_ne!(hash(&root, &["--panther-core", "panther-core==0.16.3"]), first);
     assert!(!root.join(".detect").exists());
     std::fs::write(root.join("Pipfile"), "[packages]\ntinypkg = \"==1.1\"\n").expect("test fixture");
-    assert_ne!(hash(&root), first);
+    assert_ne!(hash(&root, &[]), first);
 }
 
 #[test]
