@@ -308,6 +308,12 @@ codes! {
     /// A file `fmt` cannot rewrite safely (or may not write) and leaves as
     /// it is.
     FmtLeftUnchanged = "fmt-left-unchanged", Warning;
+    /// A `Pipfile` or `pyproject.toml` that `detect python-env` cannot
+    /// read as TOML.
+    PythonEnvSyntax = "python-env-syntax", Error;
+    /// A dependency entry `detect python-env` cannot turn into a pip
+    /// requirement (left out of the environment).
+    PythonEnvEntryLeftOut = "python-env-entry-left-out", Warning;
 }
 
 /// A location with an optional note.

@@ -72,6 +72,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Delete(args) => with_stdout(|out| detect::commands::delete::run(&args, out)),
         Command::Run(args) => with_stdout(|out| detect::commands::run::run(&args, out)),
         Command::Alerts(args) => with_stdout(|out| detect::commands::alerts::run(&args, out)),
+        Command::PythonEnv(args) => with_stdout(|out| python_env(&args, out)),
         Command::Test(args) => {
             let mut cx = Context::resolve(&args.project, &args.output.options(args.step.strict))?;
             let opts = test_options(&args, &mut cx)?;
@@ -95,6 +96,18 @@ fn with_stdout(f: impl FnOnce(&mut dyn Write) -> Result<u8, Error>) -> Result<u8
     match lock.flush() {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
         _ => Ok(code),
+    }
+}
+
+/// `detect python-env`: progress on stderr as it goes, then the report.
+fn python_env(args: &detect::cli::python_env::PythonEnvArgs, out: &mut dyn Write) -> Result<u8, Error> {
+    let mut progress = |s: &detect::commands::python_env::Step| {
+        let _ = report::python_env::step(&mut std::io::stderr().lock(), s);
+    };
+    let r = detect::commands::python_env::run(args, &mut progress)?;
+    match report::python_env::render(out, &mut std::io::stderr().lock(), &r) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
+        _ => Ok(r.code),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod connection;
 pub mod delete;
 pub mod derive;
 pub mod fmt;
+pub mod python_env;
 pub mod run;
 pub mod show;
 pub mod upload;
@@ -161,6 +162,10 @@ pub enum Command {
     /// Deliver, resend, test and inspect alert deliveries.
     #[command(after_help = AFTER_HELP)]
     Alerts(alerts::AlertsArgs),
+    /// Create the repository's Python environment (`.detect/venv`) that
+    /// `detect test` uses for Python detections.
+    #[command(after_help = AFTER_HELP)]
+    PythonEnv(python_env::PythonEnvArgs),
 }
 
 /// When to colour output.
@@ -544,6 +549,7 @@ mod tests {
             ("delete.rs", include_str!("delete.rs")),
             ("derive.rs", include_str!("derive.rs")),
             ("fmt.rs", include_str!("fmt.rs")),
+            ("python_env.rs", include_str!("python_env.rs")),
             ("run.rs", include_str!("run.rs")),
             ("show.rs", include_str!("show.rs")),
             ("upload.rs", include_str!("upload.rs")),

@@ -12,6 +12,7 @@ mod human;
 mod json;
 mod junit;
 pub mod message;
+pub mod python_env;
 pub mod reformat;
 pub mod replay;
 #[cfg(test)]

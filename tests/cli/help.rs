@@ -238,6 +238,25 @@ fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            command: &["python-env"],
+            must: vec![
+                "--python",
+                "--force",
+                "--print-hash",
+                "--pip-arg",
+                "--panther-core",
+                "--config",
+            ],
+            must_not: vec![
+                "--filter",
+                "--ignore-files",
+                "--quiet",
+                "--format",
+                "--jobs",
+                "--strict",
+            ],
+        },
+        Case {
             command: &["alerts", "log"],
             must: vec![
                 "--path",

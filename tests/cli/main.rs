@@ -8,6 +8,7 @@ mod fmt;
 mod graphql_server;
 mod help;
 mod python_env;
+mod python_env_cmd;
 mod python_pat;
 mod python_safety;
 mod remote;

@@ -1,0 +1,76 @@
+//! The output of `detect python-env`: progress lines and findings on
+//! standard error, the result on standard output (`--print-hash`: the
+//! hash alone).
+
+use std::io::{self, Write};
+
+use crate::commands::python_env::{EnvReport, Outcome, Step};
+use crate::report::message::{self, Paint};
+use crate::text::escape_control as esc;
+
+/// One progress line, as the step starts.
+///
+/// # Errors
+/// Writing to `err` failed.
+pub fn step(err: &mut dyn Write, s: &Step) -> io::Result<()> {
+    match s {
+        Step::Creating { venv, base, version } => {
+            writeln!(err, "creating {} with {} ({})", esc(venv), esc(base), esc(version))
+        }
+        Step::Installing { what } => writeln!(err, "installing {}", esc(what)),
+        Step::Removing { venv } => writeln!(err, "removing the half-made {}", esc(venv)),
+    }
+}
+
+/// What was installed from where, for the result line.
+fn contents(r: &EnvReport) -> String {
+    match (&r.source, r.count) {
+        (Some(s), Some(n)) => format!(
+            "panther-core and {n} {} of {}",
+            if n == 1 { "package" } else { "packages" },
+            esc(s)
+        ),
+        (Some(s), None) => format!("panther-core and the packages of {}", esc(s)),
+        (None, _) => "panther-core only (no requirements.txt, Pipfile or pyproject.toml with dependencies)".to_owned(),
+    }
+}
+
+/// The findings and the result.
+///
+/// # Errors
+/// Writing failed.
+pub fn render(out: &mut dyn Write, err: &mut dyn Write, r: &EnvReport) -> io::Result<()> {
+    for d in &r.diagnostics {
+        message::write(err, d, &r.sources, &Paint::default(), true)?;
+    }
+    match &r.outcome {
+        Outcome::Hash(h) => return writeln!(out, "{h}"),
+        Outcome::Failed { message, help } => {
+            writeln!(err, "error: {}", esc(message))?;
+            return writeln!(err, "  = help: {}", esc(help));
+        }
+        Outcome::UpToDate => writeln!(out, "{} is up to date ({})", esc(&r.venv), contents(r))?,
+        Outcome::Created => writeln!(out, "created {} with {}", esc(&r.venv), contents(r))?,
+    }
+    match &r.shadowed {
+        None => writeln!(
+            out,
+            "`detect test` in this repository uses {} by itself",
+            esc(&r.venv_python)
+        )?,
+        Some(s) => writeln!(
+            out,
+            "note: `detect test` takes `{}` from {} first; unset it to use {}",
+            esc(&s.path),
+            s.origin,
+            esc(&r.venv_python)
+        )?,
+    }
+    if r.gitignore_hint {
+        writeln!(
+            out,
+            "hint: .detect/ is not ignored by git; add `.detect/` to .gitignore"
+        )?;
+    }
+    Ok(())
+}
