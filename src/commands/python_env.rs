@@ -27,12 +27,14 @@ pub const STAMP: &str = "detect-env.json";
 /// otherwise.
 pub const PANTHER_CORE: &str = "panther-core";
 
-/// Packages panther-core 0.16.3 imports without declaring them
-/// (`panther_core.enriched_event` imports `dateutil`, `panther_core.filter`
-/// imports `jmespath`; its metadata requires only `jsonpath-ng`). PAT
-/// brings them along; a plain `pip install panther-core` does not, and the
-/// workers could not start. Always installed with it.
-pub const CORE_COMPANIONS: &[&str] = &["python-dateutil", "jmespath"];
+/// Packages PAT's environment always has and a plain `pip install
+/// panther-core` does not: panther-core 0.16.3 imports `dateutil`
+/// (`enriched_event`) and `jmespath` (`filter`) without declaring them (its
+/// metadata requires only `jsonpath-ng`), so the workers could not start;
+/// and PAT depends on `boto3`, which `panther_detection_helpers.caching`,
+/// data models and AWS rules import (panther-analysis lists PAT, not
+/// boto3, in its Pipfile). Always installed with it.
+pub const CORE_COMPANIONS: &[&str] = &["python-dateutil", "jmespath", "boto3"];
 
 /// Which kind of dependency file the packages came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -67,7 +67,7 @@ fn wheels(python: &Path, dir: &Path) {
     let status = std::process::Command::new(python)
         .args(["-c", WHEELS])
         .arg(dir)
-        .args(["panther-core", "python-dateutil", "jmespath"])
+        .args(["panther-core", "python-dateutil", "jmespath", "boto3"])
         .status()
         .expect("runs the wheel script");
     assert!(status.success(), "the wheel script failed");
