@@ -383,6 +383,8 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     // file, the tree whose `Tests` run, their base when inherited, and the
     // rule whose InlineFilters apply.
     let mut py: Option<(std::path::PathBuf, &crate::yaml::Node, Option<String>, Option<Rule>)> = None;
+    // A base found on the instance: its Python body runs (as PAT does).
+    let mut py_remote: Option<&crate::panther_api::RemoteBase> = None;
     let path_of = |f: crate::source::FileId| cx.sources.get(f.0 as usize).map(|s| s.path.as_path());
     let mut enabled = a.rule().map_or_else(
         || {
@@ -402,6 +404,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
                     // the derived detection has none of its own (as PAT does).
                     Some(remote) => {
                         skip = Some(Skip::RemotePythonBase);
+                        py_remote = Some(remote);
                         let own = resolve::tests(rule);
                         cases = if own.is_empty() {
                             let at = rule.base_detection.as_ref().map_or(a.root.first_key_span(), |b| b.span);
@@ -500,6 +503,43 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     let counted = matches!(reason, None | Some(Skip::NoTests | Skip::PythonRule));
     // A Python detection runs in the worker pool, after this pass.
     let python = match (reason, py) {
+        (Some(Skip::RemotePythonBase), _) if !cx.opts.python.off && py_remote.is_some() => py_remote.map(|remote| {
+            let at = a
+                .rule()
+                .and_then(|r| r.base_detection.as_ref())
+                .map_or(a.root.first_key_span(), |b| b.span);
+            let base_id = a
+                .rule()
+                .and_then(|r| r.base_detection.as_ref())
+                .map(|b| b.value.clone());
+            let own = a.root.get("Tests").is_some();
+            let (mut job, tests) =
+                crate::python::plan::job(a, std::path::PathBuf::new(), &a.root, a.rule(), &cx.opts.test_names);
+            job.code = crate::python::Code::Body(remote.python_body.clone());
+            let (tests, inherited_from) = if own {
+                (tests, None)
+            } else {
+                let (jobs, planned) = crate::python::plan::json_tests(
+                    remote
+                        .tests
+                        .iter()
+                        .map(|t| (t.name.as_str(), t.expected_result, &t.log)),
+                    at,
+                    &cx.opts.test_names,
+                );
+                job.tests = jobs;
+                (planned, base_id)
+            };
+            python_tests::Plan {
+                job,
+                tests,
+                inherited_from,
+                base_file: None,
+                base_at: at,
+                file: a.file,
+                filename_at: at,
+            }
+        }),
         (Some(Skip::PythonRule), Some((code, root, inherited, filters))) if !cx.opts.python.off => {
             let (job, tests) = crate::python::plan::job(a, code, root, filters.as_ref(), &cx.opts.test_names);
             let at = a

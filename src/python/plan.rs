@@ -116,6 +116,37 @@ pub fn job(
     )
 }
 
+/// The tests of a base found on the Panther instance (`--remote-bases`),
+/// whose events come as JSON: `(Name, ExpectedResult, Log)`, all reported
+/// at `span` (the derived file's `BaseDetection`).
+pub fn json_tests<'a>(
+    tests: impl IntoIterator<Item = (&'a str, bool, &'a serde_json::Value)>,
+    span: Span,
+    names: &[String],
+) -> (Vec<TestJob>, Vec<PlannedTest>) {
+    let mut jobs = Vec::new();
+    let mut planned = Vec::new();
+    for (name, expected, log) in tests {
+        if !names.is_empty() && !names.iter().any(|n| n == name) {
+            continue;
+        }
+        jobs.push(TestJob {
+            name: name.to_owned(),
+            expected: expected.to_string(),
+            data: serde_json::to_string(log).unwrap_or_else(|_| "null".to_owned()),
+            mocks: None,
+            expected_destinations: None,
+            filter: None,
+        });
+        planned.push(PlannedTest {
+            name: name.to_owned(),
+            expected,
+            span,
+        });
+    }
+    (jobs, planned)
+}
+
 /// Every global helper: `(GlobalID, .py file)`; `path` gives an item's
 /// YAML path.
 pub fn globals<'a>(

@@ -50,6 +50,50 @@ fn codes(report: &Value) -> Vec<String> {
 }
 
 #[test]
+fn test_remote_bases_runs_the_python_body_of_a_base_found_on_the_instance() {
+    let Some(python) = crate::python_env::interpreter() else {
+        return;
+    };
+    let server = Server::start(|r, _| match r.field {
+        "rulePythonBody" => rule_body(2),
+        _ => Reply::Json(400, json!({"errors": [{"message": "unexpected operation"}]})),
+    });
+    let (_tmp, dir) = project(&server.url, "");
+    add_remote_derived(&dir, "Remote.Python.Base", "");
+    let python = python.to_string_lossy().into_owned();
+    let (code, out, err) = detect_run(
+        &dir,
+        &["test", "--remote-bases", "--format", "json", "--python", &python],
+        true,
+    );
+    // The body's rule() is always true: the test expecting false fails.
+    assert_eq!(code, 1, "{out}\n{err}");
+    let r = report(&out);
+    let it = item(&r, "Remote.Derived");
+    assert_eq!(it["status"], "failed", "{it}");
+    let tests = it["tests"].as_array().expect("tests");
+    let got: Vec<(&str, &str, &str)> = tests
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap_or(""),
+                t["status"].as_str().unwrap_or(""),
+                t["inherited_from"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("remote test 0", "passed", "Remote.Python.Base"),
+            ("remote test 1", "failed", "Remote.Python.Base")
+        ]
+    );
+    assert_eq!(tests[0]["functions"][0]["name"], "rule");
+    assert_eq!(tests[0]["functions"][0]["output"], "true");
+}
+
+#[test]
 fn test_remote_bases_skips_a_python_base_with_its_tests_listed() {
     let server = Server::start(|r, _| match r.field {
         "rulePythonBody" => rule_body(2),
@@ -57,7 +101,12 @@ fn test_remote_bases_skips_a_python_base_with_its_tests_listed() {
     });
     let (_tmp, dir) = project(&server.url, "");
     add_remote_derived(&dir, "Remote.Python.Base", "");
-    let (code, out, err) = detect_run(&dir, &["test", "--remote-bases", "--format", "json"], true);
+    // Without Python (`--no-python`) the base's body is not run.
+    let (code, out, err) = detect_run(
+        &dir,
+        &["test", "--remote-bases", "--format", "json", "--no-python"],
+        true,
+    );
     assert_eq!(code, 0, "{out}\n{err}");
     let r = report(&out);
     let it = item(&r, "Remote.Derived");
@@ -100,7 +149,11 @@ fn test_remote_bases_keeps_own_tests_and_reports_missing_bases() {
         "AnalysisType: rule\nRuleID: Remote.Missing.Derived\nBaseDetection: Remote.Nowhere\nEnabled: true\n",
     )
     .expect("test fixture");
-    let (code, out, err) = detect_run(&dir, &["test", "--remote-bases", "--format", "json"], true);
+    let (code, out, err) = detect_run(
+        &dir,
+        &["test", "--remote-bases", "--format", "json", "--no-python"],
+        true,
+    );
     assert_eq!(code, 0, "{out}\n{err}");
     let r = report(&out);
     let found = item(&r, "Remote.Derived");
