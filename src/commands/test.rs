@@ -211,18 +211,7 @@ fn run_correlation_case(
     case: &Case<'_>,
     explain: bool,
 ) -> TestReport {
-    let mut report = TestReport {
-        name: case.name.clone(),
-        status: Status::Failed,
-        expected: case.expected,
-        matched: None,
-        functions: Vec::new(),
-        inherited_from: None,
-        error: None,
-        explain: Vec::new(),
-        stdout: None,
-        duration: None,
-    };
+    let mut report = TestReport::new(case.name.clone(), Status::Failed, case.expected);
     let rule = match rule {
         Some(Ok(r)) => r,
         Some(Err(e)) => {
@@ -266,16 +255,8 @@ fn skipped_tests(cases: &[Case<'_>]) -> Vec<TestReport> {
     cases
         .iter()
         .map(|c| TestReport {
-            name: c.name.clone(),
-            status: Status::Skipped,
-            expected: c.expected,
-            matched: None,
-            functions: Vec::new(),
             inherited_from: c.inherited_from.clone(),
-            error: None,
-            explain: Vec::new(),
-            stdout: None,
-            duration: None,
+            ..TestReport::new(c.name.clone(), Status::Skipped, c.expected)
         })
         .collect()
 }
@@ -306,16 +287,8 @@ fn functions(program: &Program, event: &Value) -> Vec<FunctionReport> {
 
 fn run_case(program: &Program, case: &Case<'_>, explain: bool) -> TestReport {
     let mut report = TestReport {
-        name: case.name.clone(),
-        status: Status::Failed,
-        expected: case.expected,
-        matched: None,
-        functions: Vec::new(),
         inherited_from: case.inherited_from.clone(),
-        error: None,
-        explain: Vec::new(),
-        stdout: None,
-        duration: None,
+        ..TestReport::new(case.name.clone(), Status::Failed, case.expected)
     };
     let event = match case.log.map(|l| (l, l.to_json())) {
         None => {

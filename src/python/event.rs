@@ -4,8 +4,6 @@
 //! writes the tree, with Python's `NaN`/`Infinity` for non-finite floats
 //! (which `json.loads` accepts).
 
-use std::fmt::Write as _;
-
 use crate::yaml::{Node, NodeKind};
 
 /// Writes `node` as JSON text for Python's `json.loads`.
@@ -21,7 +19,7 @@ fn write(node: &Node, out: &mut String) {
         NodeKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         NodeKind::Int(i) => out.push_str(&i.to_string()),
         NodeKind::Float(f) => float(*f, out),
-        NodeKind::Str(s) => string(s, out),
+        NodeKind::Str(s) => string(out, s),
         NodeKind::Seq(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -43,7 +41,7 @@ fn write(node: &Node, out: &mut String) {
                     out.push(',');
                 }
                 first = false;
-                string(&key, out);
+                string(out, &key);
                 out.push(':');
                 write(v, out);
             }
@@ -67,22 +65,10 @@ fn float(f: f64, out: &mut String) {
     }
 }
 
-fn string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+/// Appends `s` as a JSON string.
+pub(super) fn string(out: &mut String, s: &str) {
+    // A `&str` always serializes.
+    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()));
 }
 
 #[cfg(test)]

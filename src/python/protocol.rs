@@ -63,10 +63,7 @@ pub struct DataModelSpec {
     pub path: Option<PathBuf>,
 }
 
-fn string(out: &mut String, s: &str) {
-    // A `String` always serializes.
-    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()));
-}
+use super::event::string;
 
 fn path(out: &mut String, p: &std::path::Path) {
     string(out, &p.to_string_lossy());

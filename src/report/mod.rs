@@ -134,6 +134,25 @@ pub struct TestReport {
     pub duration: Option<std::time::Duration>,
 }
 
+impl TestReport {
+    /// A test with nothing evaluated yet: no result, functions, error or
+    /// explanation.
+    pub fn new(name: String, status: Status, expected: bool) -> TestReport {
+        TestReport {
+            name,
+            status,
+            expected,
+            matched: None,
+            functions: Vec::new(),
+            inherited_from: None,
+            error: None,
+            explain: Vec::new(),
+            stdout: None,
+            duration: None,
+        }
+    }
+}
+
 /// One item (detection or invalid file).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemReport {

@@ -67,16 +67,8 @@ fn diagnostics() -> Vec<Diagnostic> {
 
 fn test(name: &str, status: Status, expected: bool, matched: Option<bool>) -> TestReport {
     TestReport {
-        name: name.to_owned(),
-        status,
-        expected,
         matched,
-        functions: Vec::new(),
-        inherited_from: None,
-        error: None,
-        explain: Vec::new(),
-        stdout: None,
-        duration: None,
+        ..TestReport::new(name.to_owned(), status, expected)
     }
 }
 

@@ -70,6 +70,19 @@ struct PatCounts {
     tests_failed: usize,
 }
 
+/// PAT's summary: `[passed, failed, invalid, skipped]` detections and
+/// `[passed, failed]` tests.
+fn counts(items: [u64; 4], tests: [usize; 2]) -> PatCounts {
+    PatCounts {
+        passed: items[0],
+        failed: items[1],
+        invalid: items[2],
+        skipped: items[3],
+        tests_passed: tests[0],
+        tests_failed: tests[1],
+    }
+}
+
 /// PAT's entry point, for a Python that has PAT but no script on `PATH`.
 const PAT_MAIN: &str =
     "import sys\nfrom panther_analysis_tool.main import run\nsys.argv[0] = 'panther_analysis_tool'\nsys.exit(run())\n";
@@ -595,77 +608,27 @@ fn differential_with(name: &str, args: &[&str], want: PatCounts) {
 
 #[test]
 fn globals_agree_with_pat() {
-    differential(
-        "globals",
-        PatCounts {
-            passed: 2,
-            failed: 0,
-            invalid: 0,
-            skipped: 0,
-            tests_passed: 4,
-            tests_failed: 0,
-        },
-    );
+    differential("globals", counts([2, 0, 0, 0], [4, 0]));
 }
 
 #[test]
 fn data_models_agree_with_pat() {
-    differential(
-        "datamodels",
-        PatCounts {
-            passed: 1,
-            failed: 1,
-            invalid: 0,
-            skipped: 0,
-            tests_passed: 7,
-            tests_failed: 1,
-        },
-    );
+    differential("datamodels", counts([1, 1, 0, 0], [7, 1]));
 }
 
 #[test]
 fn mocks_agree_with_pat() {
-    differential(
-        "mocks",
-        PatCounts {
-            passed: 0,
-            failed: 2,
-            invalid: 0,
-            skipped: 0,
-            tests_passed: 4,
-            tests_failed: 1,
-        },
-    );
+    differential("mocks", counts([0, 2, 0, 0], [4, 1]));
 }
 
 #[test]
 fn policies_agree_with_pat() {
-    differential(
-        "policies",
-        PatCounts {
-            passed: 1,
-            failed: 1,
-            invalid: 0,
-            skipped: 0,
-            tests_passed: 5,
-            tests_failed: 1,
-        },
-    );
+    differential("policies", counts([1, 1, 0, 0], [5, 1]));
 }
 
 #[test]
 fn scheduled_rules_agree_with_pat() {
-    differential(
-        "scheduled",
-        PatCounts {
-            passed: 2,
-            failed: 0,
-            invalid: 1,
-            skipped: 0,
-            tests_passed: 3,
-            tests_failed: 0,
-        },
-    );
+    differential("scheduled", counts([2, 0, 1, 0], [3, 0]));
 }
 
 #[test]
@@ -673,93 +636,32 @@ fn alert_functions_agree_with_pat() {
     // PAT counts 4 failed detections: CreateAlertFalse and UniqueRaises fail
     // tests without a failing function line and are missing from its
     // "Failed Tests Summary" (their verdict here is still "failed").
-    differential(
-        "alerts",
-        PatCounts {
-            passed: 5,
-            failed: 4,
-            invalid: 0,
-            skipped: 0,
-            tests_passed: 11,
-            tests_failed: 11,
-        },
-    );
+    differential("alerts", counts([5, 4, 0, 0], [11, 11]));
 }
 
 #[test]
 fn module_state_agrees_with_pat() {
-    differential(
-        "state",
-        PatCounts {
-            passed: 2,
-            failed: 0,
-            invalid: 0,
-            skipped: 0,
-            tests_passed: 4,
-            tests_failed: 0,
-        },
-    );
+    differential("state", counts([2, 0, 0, 0], [4, 0]));
 }
 
 #[test]
 fn derived_detections_on_a_python_base_agree_with_pat() {
-    differential(
-        "derived",
-        PatCounts {
-            passed: 2,
-            failed: 1,
-            invalid: 0,
-            skipped: 0,
-            tests_passed: 5,
-            tests_failed: 1,
-        },
-    );
+    differential("derived", counts([2, 1, 0, 0], [5, 1]));
 }
 
 #[test]
 fn verdict_neutral_inline_filters_agree_with_pat() {
-    differential(
-        "inline_filters",
-        PatCounts {
-            passed: 2,
-            failed: 0,
-            invalid: 0,
-            skipped: 0,
-            tests_passed: 4,
-            tests_failed: 0,
-        },
-    );
+    differential("inline_filters", counts([2, 0, 0, 0], [4, 0]));
 }
 
 #[test]
 fn failing_and_erroring_tests_agree_with_pat() {
-    differential(
-        "failing",
-        PatCounts {
-            passed: 0,
-            failed: 4,
-            invalid: 2,
-            skipped: 0,
-            tests_passed: 4,
-            tests_failed: 6,
-        },
-    );
+    differential("failing", counts([0, 4, 2, 0], [4, 6]));
 }
 
 #[test]
 fn skip_disabled_tests_agrees_with_pat() {
-    differential_with(
-        "failing",
-        &["--skip-disabled-tests"],
-        PatCounts {
-            passed: 0,
-            failed: 3,
-            invalid: 2,
-            skipped: 1,
-            tests_passed: 4,
-            tests_failed: 5,
-        },
-    );
+    differential_with("failing", &["--skip-disabled-tests"], counts([0, 3, 2, 1], [4, 5]));
 }
 
 #[test]
@@ -769,14 +671,7 @@ fn available_destination_agrees_with_pat() {
     differential_with(
         "alerts",
         &["--available-destination", "Slack"],
-        PatCounts {
-            passed: 5,
-            failed: 4,
-            invalid: 0,
-            skipped: 0,
-            tests_passed: 11,
-            tests_failed: 11,
-        },
+        counts([5, 4, 0, 0], [11, 11]),
     );
 }
 
@@ -792,47 +687,19 @@ fn test_names_agree_with_pat_and_module_state_sees_only_them() {
             "--test-names",
             "no such test",
         ],
-        PatCounts {
-            passed: 0,
-            failed: 1,
-            invalid: 0,
-            skipped: 1,
-            tests_passed: 0,
-            tests_failed: 1,
-        },
+        counts([0, 1, 0, 1], [0, 1]),
     );
 }
 
 #[test]
 fn minimum_tests_agrees_with_pat() {
     // Fx.Globals.ModuleName has one test, expecting true.
-    differential_with(
-        "globals",
-        &["--minimum-tests", "2"],
-        PatCounts {
-            passed: 1,
-            failed: 1,
-            invalid: 0,
-            skipped: 0,
-            tests_passed: 4,
-            tests_failed: 0,
-        },
-    );
+    differential_with("globals", &["--minimum-tests", "2"], counts([1, 1, 0, 0], [4, 0]));
 }
 
 #[test]
 fn yaml_dialect_events_agree_with_pat() {
-    differential(
-        "yaml_dialect",
-        PatCounts {
-            passed: 1,
-            failed: 0,
-            invalid: 0,
-            skipped: 0,
-            tests_passed: 4,
-            tests_failed: 0,
-        },
-    );
+    differential("yaml_dialect", counts([1, 0, 0, 0], [4, 0]));
 }
 
 /// InlineFilters evaluated before `rule()`, as panther-core does when it is

@@ -31,6 +31,18 @@ fn rule_body(tests: usize) -> Reply {
     ok(json!({"data": {"rulePythonBody": {"pythonBody": "def rule(event):\n    return True\n", "tests": tests}}}))
 }
 
+/// `test --remote-bases --no-python` (the base's body is not run), which
+/// exits 0; its JSON report.
+fn test_without_python(dir: &Path) -> Value {
+    let (code, out, err) = detect_run(
+        dir,
+        &["test", "--remote-bases", "--format", "json", "--no-python"],
+        true,
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    report(&out)
+}
+
 fn item<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["items"]
         .as_array()
@@ -102,13 +114,7 @@ fn test_remote_bases_skips_a_python_base_with_its_tests_listed() {
     let (_tmp, dir) = project(&server.url, "");
     add_remote_derived(&dir, "Remote.Python.Base", "");
     // Without Python (`--no-python`) the base's body is not run.
-    let (code, out, err) = detect_run(
-        &dir,
-        &["test", "--remote-bases", "--format", "json", "--no-python"],
-        true,
-    );
-    assert_eq!(code, 0, "{out}\n{err}");
-    let r = report(&out);
+    let r = test_without_python(&dir);
     let it = item(&r, "Remote.Derived");
     assert_eq!(it["status"], "skipped");
     assert_eq!(it["reason"], "remote python base");
@@ -149,13 +155,7 @@ fn test_remote_bases_keeps_own_tests_and_reports_missing_bases() {
         "AnalysisType: rule\nRuleID: Remote.Missing.Derived\nBaseDetection: Remote.Nowhere\nEnabled: true\n",
     )
     .expect("test fixture");
-    let (code, out, err) = detect_run(
-        &dir,
-        &["test", "--remote-bases", "--format", "json", "--no-python"],
-        true,
-    );
-    assert_eq!(code, 0, "{out}\n{err}");
-    let r = report(&out);
+    let r = test_without_python(&dir);
     let found = item(&r, "Remote.Derived");
     assert_eq!(found["reason"], "remote python base");
     let names: Vec<&str> = found["tests"]
