@@ -34,11 +34,7 @@ fn write(dir: &Path, rel: &str, text: &str) {
 fn a_yaml_error_prints_the_same_from_validate_and_fmt() {
     let tmp = tempfile::tempdir().expect("test fixture");
     let dir = tmp.path();
-    write(
-        dir,
-        "rules/broken.yml",
-        "AnalysisType: rule\nRuleID: Broken\nEnabled: true\nLogTypes: [AWS.CloudTrail\nSeverity: Low\n",
-    );
+    write_broken(dir);
     let (vcode, vout, verr) = run_in(dir, ["validate", "."]);
     let mut c = detect(dir);
     c.arg("fmt");
@@ -59,9 +55,8 @@ fn a_yaml_error_prints_the_same_from_validate_and_fmt() {
 
 #[test]
 fn a_settings_warning_prints_the_same_from_validate_and_run() {
-    let tmp = tempfile::tempdir().expect("test fixture");
+    let tmp = run_repo();
     let dir = tmp.path();
-    copy_dir(&fixture("run/repo"), dir);
     write(
         dir,
         ".panther_settings.yml",
@@ -80,16 +75,28 @@ fn a_settings_warning_prints_the_same_from_validate_and_run() {
     assert_eq!(from_run, from_validate, "{rerr}");
 }
 
-/// A project with one file that is not valid YAML, one rule to derive
-/// from, and one event.
-fn broken_project() -> tempfile::TempDir {
+/// A copy of `fixtures/run/repo` (rules and events for `run`).
+fn run_repo() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("test fixture");
-    let dir = tmp.path();
+    copy_dir(&fixture("run/repo"), tmp.path());
+    tmp
+}
+
+/// `rules/broken.yml`: a rule whose `LogTypes` list is never closed.
+fn write_broken(dir: &Path) {
     write(
         dir,
         "rules/broken.yml",
         "AnalysisType: rule\nRuleID: Broken\nEnabled: true\nLogTypes: [AWS.CloudTrail\nSeverity: Low\n",
     );
+}
+
+/// A project with one file that is not valid YAML, one rule to derive
+/// from, and one event.
+fn broken_project() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("test fixture");
+    let dir = tmp.path();
+    write_broken(dir);
     write(
         dir,
         "rules/root.yml",
@@ -284,9 +291,8 @@ fn deliveries_are_in_the_machine_formats_of_run_and_alerts() {
     use std::sync::atomic::{AtomicU16, Ordering};
     let status = std::sync::Arc::new(AtomicU16::new(500));
     let url = receiver(status.clone());
-    let tmp = tempfile::tempdir().expect("test fixture");
+    let tmp = run_repo();
     let dir = tmp.path();
-    copy_dir(&fixture("run/repo"), dir);
     write(
         dir,
         ".panther_settings.yml",
