@@ -6,7 +6,7 @@
 //! sequential part of a run, which is what makes results independent of
 //! thread timing.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -76,6 +76,9 @@ pub struct Match {
     pub severity: Level,
     /// Alert context.
     pub context: Value,
+    /// `unique()`'s value: `Threshold` counts distinct values in the
+    /// window; a match without one counts as an event.
+    pub unique: Option<String>,
 }
 
 /// A created alert with what routing needs.
@@ -103,6 +106,8 @@ struct Window {
     count: u64,
     alert_id: String,
     first: Option<First>,
+    /// The `unique()` values counted in the window.
+    uniques: HashSet<String>,
 }
 
 /// The grouping state of a run.
@@ -167,10 +172,21 @@ impl Grouper {
                         context: m.context.clone(),
                         log_type: m.log_type.clone(),
                     }),
+                    uniques: HashSet::new(),
                 },
             );
         }
         let w = self.windows.get_mut(&key)?;
+        if let Some(u) = m.unique {
+            if w.uniques.contains(&u) {
+                // A value already counted: appended, not counted again.
+                if w.count >= meta.threshold {
+                    self.appended += 1;
+                }
+                return None;
+            }
+            w.uniques.insert(u);
+        }
         w.count += 1;
         if w.count != meta.threshold {
             if w.count > meta.threshold {
@@ -260,6 +276,7 @@ impl Grouper {
                     count: w.count,
                     alert_id: w.alert_id,
                     first: None,
+                    uniques: w.unique.into_iter().collect(),
                 },
             );
         }
@@ -291,6 +308,11 @@ impl Grouper {
                 window_start: time::rfc3339(w.start),
                 count: w.count,
                 alert_id: w.alert_id.clone(),
+                unique: {
+                    let mut u: Vec<String> = w.uniques.iter().cloned().collect();
+                    u.sort();
+                    u
+                },
             })
             .chain(self.foreign.iter().cloned())
             .collect();
@@ -363,6 +385,9 @@ struct StateWindow {
     window_start: String,
     count: u64,
     alert_id: String,
+    /// The `unique()` values counted so far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    unique: Vec<String>,
 }
 
 #[cfg(test)]
@@ -395,6 +420,7 @@ mod tests {
             dedup: "d".to_owned(),
             severity: Level::High,
             context: Value::Null,
+            unique: None,
         }
     }
 

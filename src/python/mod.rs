@@ -9,6 +9,7 @@ pub mod interpreter;
 pub mod plan;
 pub mod pool;
 pub mod protocol;
+pub mod replay;
 
 pub use interpreter::{Interpreter, Origin};
 pub use pool::{DetectionOutcome, Pool, PoolConfig, StartError, TestResult};
