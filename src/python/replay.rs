@@ -19,6 +19,9 @@ use super::protocol::LoadError;
 /// enough that both workers get work from a small input.
 pub const CHUNK: usize = 256;
 
+/// Worker breaks tolerated while finding the rule that broke a chunk.
+const CRASHES: usize = 8;
+
 /// How long loading the rules may take beyond the per-rule limit.
 const LOAD_SLACK: Duration = Duration::from_secs(120);
 
@@ -249,28 +252,72 @@ impl<'p> Replayer<'p> {
         out
     }
 
-    /// One request on `slot`'s worker (started and loaded when needed).
+    /// One chunk on `slot`'s worker. When the worker breaks on it (dies,
+    /// stops answering), the chunk runs again one event at a time, and an
+    /// event that breaks a worker again one rule at a time, so only the
+    /// rule that broke it fails there; after [`CRASHES`] breaks in one
+    /// chunk, the rest of it fails with the reason.
     fn chunk(&self, slot: &mut Option<Worker>, jobs: &[EventJob]) -> Vec<EventOutcome> {
-        if slot.is_none() {
-            match self.pool.spawn_ready(&self.counter).and_then(|mut w| {
-                load_in(&mut w, &self.load, self.load_timeout())?;
-                Ok(w)
-            }) {
-                Ok(w) => *slot = Some(w),
+        let why = match self.request(slot, jobs) {
+            Ok(out) => return out,
+            Err(why) => why,
+        };
+        let mut budget = CRASHES;
+        let one = |slot: &mut Option<Worker>, job: &EventJob, budget: &mut usize| -> Result<EventOutcome, String> {
+            if *budget == 0 {
+                return Err(why.clone());
+            }
+            match self.request(slot, std::slice::from_ref(job)) {
+                Ok(mut o) => Ok(o.pop().unwrap_or_default()),
                 Err(e) => {
-                    let why = format!("the Python worker could not be started: {e}");
-                    return jobs.iter().map(|j| failed(j, &why)).collect();
+                    *budget -= 1;
+                    Err(e)
+                }
+            }
+        };
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match one(slot, job, &mut budget) {
+                Ok(o) => out.push(o),
+                Err(e) if job.rules.len() <= 1 || budget == 0 => out.push(failed(job, &e)),
+                Err(_) => {
+                    let mut merged = EventOutcome::default();
+                    for &r in &job.rules {
+                        let single = EventJob {
+                            log_type: job.log_type.clone(),
+                            rules: vec![r],
+                            event: job.event.clone(),
+                        };
+                        let o = one(slot, &single, &mut budget).unwrap_or_else(|e| failed(&single, &e));
+                        merged.matches.extend(o.matches);
+                        merged.errors.extend(o.errors);
+                    }
+                    out.push(merged);
                 }
             }
         }
+        out
+    }
+
+    /// One request on `slot`'s worker (started and loaded when needed);
+    /// `Err` says why the worker broke (it is then gone from the slot).
+    fn request(&self, slot: &mut Option<Worker>, jobs: &[EventJob]) -> Result<Vec<EventOutcome>, String> {
+        if slot.is_none() {
+            let mut w = self
+                .pool
+                .spawn_ready(&self.counter)
+                .map_err(|e| format!("the Python worker could not be started: {e}"))?;
+            load_in(&mut w, &self.load, self.load_timeout())?;
+            *slot = Some(w);
+        }
         let Some(worker) = slot.as_mut() else {
-            return jobs.iter().map(|j| failed(j, "no Python worker")).collect();
+            return Err("no Python worker".to_owned());
         };
         let request = events_request(jobs);
         if let Err(e) = worker.send(&request) {
             let why = worker.died(&format!("could not be sent the events ({e})"));
             *slot = None;
-            return jobs.iter().map(|j| failed(j, &why)).collect();
+            return Err(why);
         }
         // The worker stops a rule at the per-event limit itself (and does
         // not run it again); this is the limit for a worker stuck where
@@ -285,16 +332,15 @@ impl<'p> Replayer<'p> {
             Err(Recv::Timeout) => {
                 worker.kill();
                 *slot = None;
-                let why = format!(
+                return Err(format!(
                     "the Python worker did not answer within {}; it was stopped",
                     seconds(limit)
-                );
-                return jobs.iter().map(|j| failed(j, &why)).collect();
+                ));
             }
             Err(Recv::Closed) => {
-                let why = worker.died("exited while running these events");
+                let why = worker.died("exited while running this event");
                 *slot = None;
-                return jobs.iter().map(|j| failed(j, &why)).collect();
+                return Err(why);
             }
         };
         let Some(results) = reply.results else {
@@ -304,7 +350,7 @@ impl<'p> Replayer<'p> {
             );
             worker.kill();
             *slot = None;
-            return jobs.iter().map(|j| failed(j, &why)).collect();
+            return Err(why);
         };
         let mut out = vec![EventOutcome::default(); jobs.len()];
         for r in results {
@@ -313,7 +359,7 @@ impl<'p> Replayer<'p> {
                 o.errors = r.e;
             }
         }
-        out
+        Ok(out)
     }
 
     /// Stops the workers.
