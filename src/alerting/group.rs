@@ -491,6 +491,55 @@ mod tests {
         assert_eq!(a.payload.alert_id, payload::alert_id("R", "d", at("10:00", "").time));
     }
 
+    fn unique(hm: &str, value: Option<&str>) -> Match {
+        Match {
+            unique: value.map(str::to_owned),
+            ..at(hm, hm)
+        }
+    }
+
+    #[test]
+    fn threshold_counts_distinct_unique_values_and_matches_without_one() {
+        let rules = [meta(3, 15)];
+        let mut g = Grouper::new(1, false, false, None);
+        // a, a, b: two distinct values; the repeated one is not counted.
+        assert!(g.add(&rules, unique("10:00", Some("a"))).is_none());
+        assert!(g.add(&rules, unique("10:01", Some("a"))).is_none());
+        assert!(g.add(&rules, unique("10:02", Some("b"))).is_none());
+        // A third value reaches the threshold; the alert has the first
+        // match's fields and this one's time.
+        let a = g.add(&rules, unique("10:03", Some("c"))).unwrap();
+        assert_eq!(a.payload.title, "10:00");
+        assert_eq!(a.payload.created_at, "2024-06-01T10:03:00.000Z");
+        // Later matches are appended, repeated values too.
+        assert!(g.add(&rules, unique("10:04", Some("a"))).is_none());
+        assert!(g.add(&rules, unique("10:05", Some("d"))).is_none());
+        assert_eq!(g.appended, 2);
+        // A new window counts afresh; a match without a value counts as
+        // one event.
+        assert!(g.add(&rules, unique("10:15", Some("a"))).is_none());
+        assert!(g.add(&rules, unique("10:16", None)).is_none());
+        assert!(g.add(&rules, unique("10:17", Some("a"))).is_none());
+        assert!(g.add(&rules, unique("10:18", None)).is_some());
+    }
+
+    #[test]
+    fn state_round_trip_keeps_the_unique_values_of_a_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let rules = [meta(2, 60)];
+        let mut g = Grouper::new(1, false, false, None);
+        assert!(g.add(&rules, unique("10:00", Some("a"))).is_none());
+        g.save_state(&path, &rules).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"unique\": [\n        \"a\"\n      ]"), "{text}");
+        let mut g2 = Grouper::new(1, false, false, None);
+        g2.load_state(&path, &rules).unwrap();
+        // "a" was counted in the earlier run: not again.
+        assert!(g2.add(&rules, unique("10:10", Some("a"))).is_none());
+        assert!(g2.add(&rules, unique("10:20", Some("b"))).is_some());
+    }
+
     #[test]
     fn concurrent_state_writers_never_share_a_temporary_file() {
         // Without the lock (which separate runs take), writers in one
