@@ -199,6 +199,7 @@ class Worker:
         self.paths = {}
         self.timeout = 15.0
         self.timed_out = set()
+        self.reported = set()
 
     def send(self, obj):
         line = json.dumps(obj, ensure_ascii=False).encode("utf-8", "replace")
@@ -514,7 +515,13 @@ class Worker:
                         }
                     )
                     continue
+                if problem is not None and idx in self.reported:
+                    # detect keeps the first error of a rule and counts
+                    # the others.
+                    errors.append({"r": idx, "error": ""})
+                    continue
                 if problem is not None:
+                    self.reported.add(idx)
                     file, line, _ = _where(problem, self.paths.get(idx))
                     errors.append(
                         {

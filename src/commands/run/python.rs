@@ -207,7 +207,11 @@ impl Errors {
     fn add(&mut self, e: PyError) {
         if let Some(slot) = self.per_rule.get_mut(e.r as usize) {
             slot.0 += 1;
-            slot.1.get_or_insert(e);
+            // A worker describes a rule's first error only; the others
+            // come without their text.
+            if slot.1.is_none() && !e.error.is_empty() {
+                slot.1 = Some(e);
+            }
         }
     }
 
