@@ -346,3 +346,24 @@ fn a_rule_that_loops_or_kills_its_worker_fails_alone_and_the_run_finishes() {
     assert!(err.contains("12 events · 8 rules evaluated"), "{err}");
     assert_eq!(alerts(&out).len(), 10, "{out}");
 }
+
+#[test]
+fn pretty_printed_events_of_a_json_array_reach_python_whole() {
+    let Some(py) = interpreter() else { return };
+    let (_tmp, dir) = copy();
+    let text = std::fs::read_to_string(dir.join("events.jsonl")).expect("fixture");
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("fixture line"))
+        .collect();
+    // Line breaks inside each record, between its tokens.
+    let pretty = serde_json::to_string_pretty(&events).expect("serializes");
+    assert!(pretty.contains("{\n"));
+    std::fs::write(dir.join("events.json"), pretty).expect("write events");
+    let (code, lines, err) = replay(&dir, &py, "events.jsonl", &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, array, err) = replay(&dir, &py, "events.json", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(alerts(&array).len(), 10, "{array}");
+    assert_eq!(array, lines);
+}

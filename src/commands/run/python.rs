@@ -229,7 +229,7 @@ impl Errors {
                     if *n == 1 { "it" } else { "them" },
                     first.error
                 );
-                Some(located(
+                let mut l = located(
                     cx,
                     project,
                     plan,
@@ -237,7 +237,11 @@ impl Errors {
                     Code::PythonRuleError,
                     message,
                     (first.file.as_deref(), first.line, None),
-                ))
+                );
+                l.diagnostic = l.diagnostic.with_help(
+                    "guard the rule against the events it sees (`event.get(...)`, `deep_get`), or narrow its `LogTypes` or `InlineFilters`",
+                );
+                Some(l)
             })
             .collect()
     }
