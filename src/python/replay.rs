@@ -132,6 +132,7 @@ struct LoadIndexed {
 pub struct Replayer<'p> {
     pool: &'p Pool,
     load: String,
+    rules: usize,
     slots: Vec<Mutex<Option<Worker>>>,
     counter: AtomicUsize,
     /// Rules that failed to load: (rule index, why).
@@ -205,6 +206,7 @@ impl<'p> Replayer<'p> {
         Ok(Replayer {
             pool,
             load,
+            rules: rules.len(),
             slots,
             counter,
             load_errors,
@@ -212,8 +214,7 @@ impl<'p> Replayer<'p> {
     }
 
     fn load_timeout(&self) -> Duration {
-        let n = self.load.matches("\"index\":").count();
-        load_timeout(self.pool, n)
+        load_timeout(self.pool, self.rules)
     }
 
     /// Runs `jobs` on the workers, [`CHUNK`] events per request; one
