@@ -303,6 +303,8 @@ codes! {
     NoDestinations = "no-destinations", Warning;
     /// A line of the delivery log or its journal that is not a record.
     DeliveryLogLine = "delivery-log-line", Warning;
+    /// A Python rule raised (or timed out) on events of a replay.
+    PythonRuleError = "python-rule-error", Warning;
     /// `derive` from a base that has errors.
     DerivedBaseInvalid = "derived-base-invalid", Warning;
     /// A file `fmt` cannot rewrite safely (or may not write) and leaves as

@@ -6,7 +6,7 @@
 //! sequential part of a run, which is what makes results independent of
 //! thread timing.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -76,6 +76,9 @@ pub struct Match {
     pub severity: Level,
     /// Alert context.
     pub context: Value,
+    /// `unique()`'s value: `Threshold` counts distinct values in the
+    /// window; a match without one counts as an event.
+    pub unique: Option<String>,
 }
 
 /// A created alert with what routing needs.
@@ -103,6 +106,8 @@ struct Window {
     count: u64,
     alert_id: String,
     first: Option<First>,
+    /// The `unique()` values counted in the window.
+    uniques: HashSet<String>,
 }
 
 /// The grouping state of a run.
@@ -167,10 +172,21 @@ impl Grouper {
                         context: m.context.clone(),
                         log_type: m.log_type.clone(),
                     }),
+                    uniques: HashSet::new(),
                 },
             );
         }
         let w = self.windows.get_mut(&key)?;
+        if let Some(u) = m.unique {
+            if w.uniques.contains(&u) {
+                // A value already counted: appended, not counted again.
+                if w.count >= meta.threshold {
+                    self.appended += 1;
+                }
+                return None;
+            }
+            w.uniques.insert(u);
+        }
         w.count += 1;
         if w.count != meta.threshold {
             if w.count > meta.threshold {
@@ -260,6 +276,7 @@ impl Grouper {
                     count: w.count,
                     alert_id: w.alert_id,
                     first: None,
+                    uniques: w.unique.into_iter().collect(),
                 },
             );
         }
@@ -291,6 +308,11 @@ impl Grouper {
                 window_start: time::rfc3339(w.start),
                 count: w.count,
                 alert_id: w.alert_id.clone(),
+                unique: {
+                    let mut u: Vec<String> = w.uniques.iter().cloned().collect();
+                    u.sort();
+                    u
+                },
             })
             .chain(self.foreign.iter().cloned())
             .collect();
@@ -363,6 +385,9 @@ struct StateWindow {
     window_start: String,
     count: u64,
     alert_id: String,
+    /// The `unique()` values counted so far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    unique: Vec<String>,
 }
 
 #[cfg(test)]
@@ -395,6 +420,7 @@ mod tests {
             dedup: "d".to_owned(),
             severity: Level::High,
             context: Value::Null,
+            unique: None,
         }
     }
 
@@ -463,6 +489,55 @@ mod tests {
         g2.load_state(&path, &rules).unwrap();
         let a = g2.add(&rules, at("10:30", "b")).unwrap();
         assert_eq!(a.payload.alert_id, payload::alert_id("R", "d", at("10:00", "").time));
+    }
+
+    fn unique(hm: &str, value: Option<&str>) -> Match {
+        Match {
+            unique: value.map(str::to_owned),
+            ..at(hm, hm)
+        }
+    }
+
+    #[test]
+    fn threshold_counts_distinct_unique_values_and_matches_without_one() {
+        let rules = [meta(3, 15)];
+        let mut g = Grouper::new(1, false, false, None);
+        // a, a, b: two distinct values; the repeated one is not counted.
+        assert!(g.add(&rules, unique("10:00", Some("a"))).is_none());
+        assert!(g.add(&rules, unique("10:01", Some("a"))).is_none());
+        assert!(g.add(&rules, unique("10:02", Some("b"))).is_none());
+        // A third value reaches the threshold; the alert has the first
+        // match's fields and this one's time.
+        let a = g.add(&rules, unique("10:03", Some("c"))).unwrap();
+        assert_eq!(a.payload.title, "10:00");
+        assert_eq!(a.payload.created_at, "2024-06-01T10:03:00.000Z");
+        // Later matches are appended, repeated values too.
+        assert!(g.add(&rules, unique("10:04", Some("a"))).is_none());
+        assert!(g.add(&rules, unique("10:05", Some("d"))).is_none());
+        assert_eq!(g.appended, 2);
+        // A new window counts afresh; a match without a value counts as
+        // one event.
+        assert!(g.add(&rules, unique("10:15", Some("a"))).is_none());
+        assert!(g.add(&rules, unique("10:16", None)).is_none());
+        assert!(g.add(&rules, unique("10:17", Some("a"))).is_none());
+        assert!(g.add(&rules, unique("10:18", None)).is_some());
+    }
+
+    #[test]
+    fn state_round_trip_keeps_the_unique_values_of_a_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let rules = [meta(2, 60)];
+        let mut g = Grouper::new(1, false, false, None);
+        assert!(g.add(&rules, unique("10:00", Some("a"))).is_none());
+        g.save_state(&path, &rules).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"unique\": [\n        \"a\"\n      ]"), "{text}");
+        let mut g2 = Grouper::new(1, false, false, None);
+        g2.load_state(&path, &rules).unwrap();
+        // "a" was counted in the earlier run: not again.
+        assert!(g2.add(&rules, unique("10:10", Some("a"))).is_none());
+        assert!(g2.add(&rules, unique("10:20", Some("b"))).is_some());
     }
 
     #[test]

@@ -58,6 +58,17 @@ pub struct RunArgs {
     /// Exit 1 on skipped detections, 2 on unreadable input lines.
     #[arg(long)]
     pub strict: bool,
+    /// The Python interpreter that runs Python rules (it needs
+    /// panther-core); else DETECT_PYTHON, `detect.python`, VIRTUAL_ENV,
+    /// the project's .detect/venv, python3 on PATH.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Time limit of one Python rule on one event, in seconds (Panther's limit: 15).
+    #[arg(long, value_name = "SECONDS", value_parser = super::parse_seconds)]
+    pub python_timeout: Option<std::time::Duration>,
+    /// Do not run Python rules (they are skipped as `python rule`).
+    #[arg(long)]
+    pub no_python: bool,
     /// Worker threads.
     #[command(flatten)]
     pub workers: JobsArgs,

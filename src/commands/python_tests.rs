@@ -14,9 +14,8 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::model::Analysis;
 use crate::project::Project;
 use crate::python::plan::{self, PlannedTest};
-use crate::python::{DetectionJob, DetectionOutcome, LoadError, Pool, PoolConfig, StartError, TestResult, interpreter};
+use crate::python::{DetectionJob, DetectionOutcome, LoadError, Pool, PoolConfig, TestResult, interpreter};
 use crate::report::{FunctionReport, Status, TestReport};
-use crate::resolve::Skip;
 use crate::source::{FileId, SourceFile, Span};
 
 /// One Python item's job and what its report needs.
@@ -85,12 +84,12 @@ pub(crate) fn run(
         data_models: plan::data_models(valid(), path_of),
         destinations: opts.python.destinations.clone(),
         cwd: cx.cwd.clone(),
-        cache_dir: cache_dir(&cx.layers()),
+        cache_dir: crate::python::setup::cache_dir(&cx.layers()),
     };
     let pool = match Pool::start(config) {
         Ok(p) => p,
         Err(e) => {
-            let (skip, diag) = unavailable(&chosen, &e);
+            let (skip, diag) = crate::python::setup::unavailable(&chosen, &e);
             for &i in &planned {
                 let r = &mut runs[i];
                 r.python = None;
@@ -127,46 +126,6 @@ pub(crate) fn run(
     }
     pass.sources = files.sources;
     pass
-}
-
-/// `$XDG_CACHE_HOME/detect`, else `~/.cache/detect`.
-fn cache_dir(layers: &crate::settings::Layers<'_>) -> Option<PathBuf> {
-    let base = layers
-        .var("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| layers.var("HOME").map(|h| Path::new(&h).join(".cache")))?;
-    Some(base.join("detect"))
-}
-
-/// The skip reason and the one diagnostic saying how to fix it.
-fn unavailable(chosen: &crate::python::Interpreter, e: &StartError) -> (Skip, Diagnostic) {
-    let shown = chosen.path.display();
-    let from = chosen.origin.describe();
-    match e {
-        StartError::NoPantherCore { error } => (
-            Skip::NoPantherCore,
-            Diagnostic::global(
-                Code::PythonUnavailable,
-                format!("Python detections were not run: {shown} ({from}) cannot import panther-core ({error})"),
-            )
-            .with_help(format!(
-                "install it: `{shown} -m pip install panther-core python-dateutil jmespath` (panther-core does not declare the last two) and the packages the rules import, or run `detect python-env` to make an environment for this repository, or choose an interpreter with --python"
-            )),
-        ),
-        StartError::NoPython(why) => (
-            Skip::NoPython,
-            Diagnostic::global(
-                Code::PythonUnavailable,
-                format!("Python detections were not run: {shown} ({from}) cannot be started ({why})"),
-            )
-            .with_help("install Python 3 and panther-core (`python3 -m pip install panther-core python-dateutil jmespath`), or choose an interpreter with --python or DETECT_PYTHON"),
-        ),
-        StartError::Other(why) => (
-            Skip::NoPython,
-            Diagnostic::global(Code::PythonUnavailable, format!("Python detections were not run: {why}"))
-                .with_help("choose another interpreter with --python"),
-        ),
-    }
 }
 
 /// `.py` files added to the project's sources for diagnostics.

@@ -8,7 +8,10 @@
 //! the grouper, which creates alerts. Only that last step is sequential, so
 //! output never depends on thread timing. Correlation rules are evaluated
 //! once all input is read, over the signals of the run, at the run times
-//! of their `Schedule`.
+//! of their `Schedule`. Python rules run in a pool of Python workers,
+//! started only when the plan has one: each batch's events with Python
+//! rules to run go to the workers once the native pass of the batch is
+//! done, and their matches join the native ones before the grouper.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use crate::alerting::delivery::Deliverable;
 use crate::alerting::group::{self, Alert, Grouper, Match, RuleMeta};
 use crate::alerting::input::{self, Message};
 use crate::alerting::payload::AlertType;
+use crate::alerting::replay::plan::PythonMode;
 use crate::alerting::replay::signal::{self, Signal};
 use crate::alerting::replay::{self, Kept, Plan, Record, Selection, Stats};
 use crate::alerting::time::{self, SECOND};
@@ -35,9 +39,11 @@ use crate::report::Format;
 use crate::report::command::{self, Reporter, Stream};
 use crate::report::message;
 use crate::report::replay::{Replay, counted};
+use crate::resolve::Skip;
 use crate::source::{FileId, Span};
 
 mod outputs;
+mod python;
 
 use outputs::Outputs;
 
@@ -99,14 +105,59 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
     }) {
         rep.diagnostic(d, &project.sources);
     }
-    let plan = Plan::build(
-        &project,
-        Selection {
-            filters: &cx.filters,
-            rules: &args.rules,
-            include_disabled: args.include_disabled,
-        },
-    )?;
+    let selection = |python| Selection {
+        filters: &cx.filters,
+        rules: &args.rules,
+        include_disabled: args.include_disabled,
+        python,
+    };
+    let mode = if args.no_python {
+        PythonMode::Off
+    } else {
+        PythonMode::Run
+    };
+    let mut plan = Plan::build(&project, selection(mode))?;
+    // The pool starts only when a Python rule is selected.
+    let timeout = args.python_timeout.unwrap_or(std::time::Duration::from_secs(15));
+    let started = if args.parse_only {
+        python::Started::None
+    } else {
+        python::start(cx, &project, &plan, args.python.as_deref(), timeout)
+    };
+    let pool = match started {
+        python::Started::Pool(p) => Some(p),
+        python::Started::None => None,
+        python::Started::Unavailable(mode, d) => {
+            rep.diagnostic(&d, &[]);
+            plan = Plan::build(&project, selection(mode))?;
+            None
+        }
+    };
+    let replayer = match &pool {
+        Some(p) => {
+            let rules: Vec<_> = plan.python.iter().map(|p| p.rule.clone()).collect();
+            match crate::python::replay::Replayer::new(p, &rules) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    let d = Diagnostic::global(Code::PythonUnavailable, format!("Python detections were not run: {e}"))
+                        .with_help("choose another interpreter with --python");
+                    rep.diagnostic(&d, &[]);
+                    plan = Plan::build(&project, selection(PythonMode::Unavailable(Skip::NoPython)))?;
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    if let Some(r) = &replayer {
+        // Rules that do not load are left out, with their error.
+        for (i, e) in &r.load_errors {
+            let l = python::load_error(cx, &project, &plan, *i, e);
+            rep.diagnostic(&l.diagnostic, std::slice::from_ref(&l.source));
+            plan.drop_python(*i);
+        }
+    }
+    let mut py_errors = python::Errors::new(plan.python.len());
     let console_url = cx.settings.console_url.clone();
 
     let count = Arc::new(AtomicU64::new(0));
@@ -207,7 +258,10 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
                 }
             }
             Message::Batch(batch) => {
-                let (records, n) = input::par_records(&batch, |bytes| replay::evaluate(&plan, eval_options, bytes));
+                let (mut records, n) = input::par_records(&batch, |bytes| replay::evaluate(&plan, eval_options, bytes));
+                if let Some(r) = &replayer {
+                    python::run_batch(&plan, r, eval_options.keep_events, &mut records, &mut py_errors);
+                }
                 stats.events += n;
                 let name = names.get(batch.input).map_or("<input>", String::as_str);
                 for (line, rec) in records {
@@ -233,6 +287,7 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
                             time: t,
                             log_type,
                             found,
+                            ..
                         } => {
                             let t = t.unwrap_or_else(|| {
                                 no_time[batch.input] += 1;
@@ -280,6 +335,7 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
                                     dedup,
                                     severity,
                                     context: f.fields.context,
+                                    unique: f.unique,
                                 };
                                 if let Some(a) = grouper.add(&metas, m) {
                                     stats.hits[rule].1 += 1;
@@ -300,6 +356,12 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
     let _ = reader.join();
     if let Some(bar) = &progress {
         bar.finish_and_clear();
+    }
+    if let Some(r) = replayer {
+        r.finish();
+    }
+    for l in py_errors.diagnostics(cx, &project, &plan) {
+        rep.diagnostic(&l.diagnostic, std::slice::from_ref(&l.source));
     }
 
     // Correlation rules, over the signals of the run.
@@ -442,7 +504,7 @@ fn hits<'p>(plan: &'p Plan, stats: &Stats) -> Vec<(&'p str, u64, u64)> {
 fn replay_summary<'a>(plan: &'a Plan, stats: &'a Stats, alerts: &'a [Alert], args: &RunArgs, ms: u128) -> Replay<'a> {
     Replay {
         events: stats.events,
-        evaluated: plan.detections.len() + plan.correlations.len(),
+        evaluated: plan.detections.len() + plan.correlations.len() - plan.dropped,
         skipped: &plan.skipped,
         skipped_ids: &plan.skipped_ids,
         disabled: plan.disabled,

@@ -9,7 +9,9 @@ pub mod interpreter;
 pub mod plan;
 pub mod pool;
 pub mod protocol;
+pub mod replay;
 pub mod requirements;
+pub mod setup;
 
 pub use interpreter::{Interpreter, Origin};
 pub use pool::{DetectionOutcome, Pool, PoolConfig, StartError, TestResult};

@@ -227,6 +227,24 @@ impl Pool {
         std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
     }
 
+    /// A worker started with the pool, if one is still idle.
+    pub(super) fn take_first(&self) -> Option<Worker> {
+        self.idle.lock().ok().and_then(|mut f| f.pop())
+    }
+
+    /// A new worker, set up (globals, data models).
+    pub(super) fn spawn_ready(&self, counter: &AtomicUsize) -> Result<Worker, String> {
+        let mut w = Worker::launch(&self.config, &self.temp, counter).map_err(|e| e.to_string())?;
+        w.hello(&self.config).map_err(|e| e.to_string())?;
+        w.setup(&self.config, &self.temp)?;
+        Ok(w)
+    }
+
+    /// The configuration the pool was started with.
+    pub(super) fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
     /// A worker ready for work: `slot`'s, or a new one.
     fn ready<'w>(&self, slot: &'w mut Option<Worker>, counter: &AtomicUsize) -> Result<&'w mut Worker, String> {
         if slot.is_none() {
@@ -380,14 +398,14 @@ pub fn seconds(d: Duration) -> String {
     }
 }
 
-enum Recv {
+pub(super) enum Recv {
     Timeout,
     Closed,
 }
 
 /// One worker process.
 #[derive(Debug)]
-struct Worker {
+pub(super) struct Worker {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<Vec<u8>>,
@@ -510,7 +528,7 @@ impl Worker {
         }
     }
 
-    fn send(&mut self, line: &str) -> std::io::Result<()> {
+    pub(super) fn send(&mut self, line: &str) -> std::io::Result<()> {
         match &mut self.stdin {
             Some(s) => {
                 s.write_all(line.as_bytes())?;
@@ -520,12 +538,19 @@ impl Worker {
         }
     }
 
-    fn recv(&self, timeout: Duration) -> Result<Reply, Recv> {
-        match self.lines.recv_timeout(timeout) {
-            Ok(line) => Ok(serde_json::from_slice(&line).unwrap_or_else(|e| Reply {
+    pub(super) fn recv(&self, timeout: Duration) -> Result<Reply, Recv> {
+        self.recv_line(timeout).map(|line| {
+            serde_json::from_slice(&line).unwrap_or_else(|e| Reply {
                 fatal: Some(format!("unreadable reply ({e})")),
                 ..Reply::default()
-            })),
+            })
+        })
+    }
+
+    /// The next reply line, unparsed.
+    pub(super) fn recv_line(&self, timeout: Duration) -> Result<Vec<u8>, Recv> {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => Ok(line),
             Err(RecvTimeoutError::Timeout) => Err(Recv::Timeout),
             Err(RecvTimeoutError::Disconnected) => Err(Recv::Closed),
         }
@@ -533,7 +558,7 @@ impl Worker {
 
     /// Kills the process and says how it ended: `the Python worker
     /// exited (code 1) <what>`, with the tail of its standard error.
-    fn died(&mut self, what: &str) -> String {
+    pub(super) fn died(&mut self, what: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(1);
         let mut status = None;
         while Instant::now() < deadline {
@@ -571,13 +596,13 @@ impl Worker {
         }
     }
 
-    fn kill(&mut self) {
+    pub(super) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// Asks the worker to exit, then makes sure it did.
-    fn exit(&mut self) {
+    pub(super) fn exit(&mut self) {
         let _ = self.send("{\"op\":\"exit\"}\n");
         self.stdin = None;
         let deadline = Instant::now() + Duration::from_secs(2);

@@ -9,7 +9,11 @@
 #
 # Replies: {"hello": ...} once at start; {"ready": ...} after "setup";
 # for "detection": {"loaded": true} or {"setup_error": ...}, then one
-# {"test": i, ...} per test, then {"done": true}.
+# {"test": i, ...} per test, then {"done": true}. For a replay: "load"
+# (streaming rules, once per worker) gives {"loaded_rules": n, "errors":
+# [...]}; each "events" (a batch of events with the rules to run on each)
+# gives one {"results": [...]} line holding only the events with a match
+# or an error.
 import contextlib
 import io
 import json
@@ -177,11 +181,25 @@ class _JsonPathMemo:
             pass
 
 
+class RuleTimeout(BaseException):
+    """A rule ran past the time limit of one event (not an Exception, so
+    a rule's own `except Exception` does not swallow it)."""
+
+
+def _alarm(signum, frame):
+    raise RuleTimeout()
+
+
 class Worker:
     def __init__(self, out):
         self.out = out
         self.data_models = {}
         self.core = None
+        self.replay_rules = {}
+        self.paths = {}
+        self.timeout = 15.0
+        self.timed_out = set()
+        self.reported = set()
 
     def send(self, obj):
         line = json.dumps(obj, ensure_ascii=False).encode("utf-8", "replace")
@@ -429,9 +447,113 @@ class Worker:
         }
 
 
+    def load(self, msg):
+        """Loads the streaming rules of a replay, each under its own ID."""
+        core = self.core
+        self.timeout = float(msg.get("timeout") or 15.0)
+        errors = []
+        for r in msg.get("rules", []):
+            args = {
+                "id": r["id"],
+                "analysisType": "RULE",
+                "versionId": "0000-0000-0000",
+                "filters": None,
+                "path": r["path"],
+            }
+            if r.get("severity"):
+                args["severity"] = r["severity"]
+            try:
+                rule = core["Rule"](args)
+                problem = rule.setup_exception
+            except Exception as exc:
+                problem = exc
+            if problem is not None:
+                errors.append({"index": r["index"], **_describe(problem, r["path"])})
+                continue
+            # detect has evaluated the InlineFilters: only events that
+            # pass them are sent.
+            rule.filters = []
+            self.replay_rules[r["index"]] = rule
+            self.paths[r["index"]] = r["path"]
+        self.send({"loaded_rules": len(self.replay_rules), "errors": errors})
+
+    def events(self, msg):
+        """Runs each event's rules as the log pipeline does (batch mode)."""
+        PantherEvent = self.core["PantherEvent"]
+        results = []
+        for n, item in enumerate(msg.get("events", [])):
+            matches = []
+            errors = []
+            try:
+                event = PantherEvent(item["event"], self.data_models.get(item.get("log_type") or ""))
+            except Exception as exc:
+                for idx in item.get("rules", []):
+                    errors.append({"r": idx, "error": f"the event: {type(exc).__name__}: {exc}"})
+                results.append({"i": n, "m": matches, "e": errors})
+                continue
+            for idx in item.get("rules", []):
+                rule = self.replay_rules.get(idx)
+                if rule is None or idx in self.timed_out:
+                    continue
+                try:
+                    signal.setitimer(signal.ITIMER_REAL, self.timeout)
+                    try:
+                        result = rule.run(event, {}, {}, batch_mode=True)
+                    finally:
+                        signal.setitimer(signal.ITIMER_REAL, 0)
+                except BaseException as exc:
+                    result = None
+                    problem = exc
+                else:
+                    problem = result.detection_exception
+                if isinstance(problem, RuleTimeout):
+                    self.timed_out.add(idx)
+                    errors.append(
+                        {
+                            "r": idx,
+                            "error": f"timed out after {self.timeout:g} s; not run on later events",
+                        }
+                    )
+                    continue
+                if problem is not None and idx in self.reported:
+                    # detect keeps the first error of a rule and counts
+                    # the others.
+                    errors.append({"r": idx, "error": ""})
+                    continue
+                if problem is not None:
+                    self.reported.add(idx)
+                    file, line, _ = _where(problem, self.paths.get(idx))
+                    errors.append(
+                        {
+                            "r": idx,
+                            "error": f"{type(problem).__name__}: {problem}",
+                            "file": file,
+                            "line": line,
+                        }
+                    )
+                    continue
+                if not result.trigger_alert:
+                    continue
+                matches.append(
+                    {
+                        "r": idx,
+                        "title": result.title_output,
+                        "dedup": result.dedup_output,
+                        "severity": result.severity_output,
+                        "context": result.alert_context_output,
+                        "unique": result.unique_output,
+                        "destinations": result.destinations_output,
+                    }
+                )
+            if matches or errors:
+                results.append({"i": n, "m": matches, "e": errors})
+        self.send({"results": results})
+
+
 def main():
     proto_in, proto_out = _streams()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, _alarm)
     _tie_to_parent()
     if sys.path and sys.path[0] in ("", os.getcwd()):
         sys.path.pop(0)
@@ -450,6 +572,12 @@ def main():
         elif op == "detection":
             try:
                 worker.detection(msg)
+            except Exception as exc:
+                worker.send({"fatal": "".join(traceback.format_exception(exc))[-4000:]})
+                return
+        elif op in ("load", "events"):
+            try:
+                getattr(worker, op)(msg)
             except Exception as exc:
                 worker.send({"fatal": "".join(traceback.format_exception(exc))[-4000:]})
                 return

@@ -199,6 +199,7 @@ mod tests {
                 filters: &cx.filters,
                 rules: &[],
                 include_disabled: false,
+                python: crate::alerting::replay::plan::PythonMode::Off,
             },
         )
         .unwrap();

@@ -15,6 +15,7 @@ mod remote;
 mod remote_show_derive;
 mod report_formats;
 mod run;
+mod run_python;
 mod strict;
 mod test_cmd;
 mod upload;

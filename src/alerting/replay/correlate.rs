@@ -130,6 +130,7 @@ pub fn correlate(
                         dedup: join,
                         severity: c.severity,
                         context: Value::Object(Map::new()),
+                        unique: None,
                     };
                     if let Some(mut a) = grouper.add(metas, m) {
                         a.log_types = seen.clone();

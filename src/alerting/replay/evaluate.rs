@@ -1,5 +1,8 @@
 //! The workers' part of a replay: parse one record, route it by log type,
-//! evaluate the detections of that log type.
+//! evaluate the detections of that log type. The Python rules of the event
+//! (those whose InlineFilters it passes) are left pending: the run sends
+//! them to the Python workers, then [`complete`] merges their matches with
+//! the native ones.
 
 use serde_json::Value;
 
@@ -18,6 +21,18 @@ pub struct Found {
     pub event: Option<Value>,
     /// (correlation, item, join values) of the correlation items it feeds.
     pub joins: Vec<(usize, usize, Vec<OwnedJoin>)>,
+    /// `unique()`'s value (Python rules that define it).
+    pub unique: Option<String>,
+}
+
+/// An event with Python rules still to run.
+pub struct Pending {
+    /// The parsed event.
+    pub event: Value,
+    /// Indexes into [`Plan::python`] of the rules to run.
+    pub rules: Vec<u32>,
+    /// The event as one line of JSON text.
+    pub text: String,
 }
 
 /// What a worker reports about one record.
@@ -34,6 +49,8 @@ pub enum Record {
         log_type: u32,
         /// The matches.
         found: Vec<Found>,
+        /// The Python rules still to run, if any.
+        python: Option<Box<Pending>>,
     },
 }
 
@@ -52,7 +69,7 @@ pub struct Options<'a> {
 /// `None` for an event with a usable time and no match: nothing to report.
 pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> {
     let keep_events = opts.keep_events;
-    let mut event: Value = match serde_json::from_slice(bytes) {
+    let event: Value = match serde_json::from_slice(bytes) {
         Ok(v @ Value::Object(_)) => v,
         Ok(other) => {
             let kind = match other {
@@ -79,6 +96,7 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
             time: None,
             log_type: u32::MAX,
             found: Vec::new(),
+            python: None,
         });
     }
     let Some((log_type_index, rules)) = plan.by_log_type.get(log_type) else {
@@ -86,14 +104,24 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
             time: None,
             log_type: u32::MAX,
             found: Vec::new(),
+            python: None,
         });
     };
     let log_type_index = *log_type_index;
     let mut found = Vec::new();
+    let mut python = Vec::new();
     for &r in rules {
         let Some(d) = plan.detections.get(r as usize) else {
             continue;
         };
+        if let Some(p) = d.python {
+            // InlineFilters run first, natively; only the events that pass
+            // them reach `rule()`.
+            if d.program.passes_filters(&event) {
+                python.push(p);
+            }
+            continue;
+        }
         if !d.program.matches(&event) {
             continue;
         }
@@ -103,6 +131,22 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
             fields,
             event: None,
             joins: Vec::new(),
+            unique: None,
+        });
+    }
+    if !python.is_empty() {
+        // One line of JSON: a record of a JSON array may span lines, and a
+        // raw line break can only be white space between tokens.
+        let text = String::from_utf8_lossy(bytes).replace(['\n', '\r'], " ");
+        return Some(Record::Event {
+            time: t,
+            log_type: log_type_index,
+            found,
+            python: Some(Box::new(Pending {
+                event,
+                rules: python,
+                text,
+            })),
         });
     }
     if found.is_empty() {
@@ -110,9 +154,36 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
             time: None,
             log_type: log_type_index,
             found,
+            python: None,
         });
     }
-    // Signals carry the event with its alert context (§3.1 step 4).
+    attach(plan, keep_events, event, &mut found);
+    Some(Record::Event {
+        time: t,
+        log_type: log_type_index,
+        found,
+        python: None,
+    })
+}
+
+/// Merges the Python matches of a pending event with its native ones (in
+/// detection order) and attaches the event to those that need it.
+pub fn complete(plan: &Plan, keep_events: bool, pending: Pending, found: &mut Vec<Found>, python: Vec<Found>) {
+    if python.is_empty() && found.is_empty() {
+        return;
+    }
+    found.extend(python);
+    found.sort_by_key(|f| f.rule);
+    attach(plan, keep_events, pending.event, found);
+}
+
+/// Signals carry the event with its alert context (§3.1 step 4): the
+/// copy each match keeps, and the join values of the correlation items it
+/// feeds.
+fn attach(plan: &Plan, keep_events: bool, mut event: Value, found: &mut [Found]) {
+    if found.is_empty() {
+        return;
+    }
     let last = found.len() - 1;
     for (i, f) in found.iter_mut().enumerate() {
         let Some(d) = plan.detections.get(f.rule as usize) else {
@@ -137,9 +208,4 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
             f.event = Some(e);
         }
     }
-    Some(Record::Event {
-        time: t,
-        log_type: log_type_index,
-        found,
-    })
 }

@@ -2,7 +2,9 @@
 //! why (alerts-and-webhooks §4): the selection (`--filter`, `--rule` and
 //! what selected correlation rules reference), the effective rule of a
 //! derived detection, the alert metadata, and which detection feeds which
-//! correlation item.
+//! correlation item. Streaming Python rules (and derived detections on
+//! Python bases) are detections like the others; only their matches come
+//! from the Python workers instead of the native program.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -16,15 +18,20 @@ use crate::filter::Filter;
 use crate::model::correlation::{CorrelationRule, Trigger};
 use crate::model::{Analysis, AnalysisType, Body, Level, Rule};
 use crate::project::Project;
+use crate::python::replay::ReplayRule;
 use crate::resolve::{self, Skip};
+use crate::source::{FileId, Span};
 use crate::yaml::Node;
 
 /// A detection compiled for the run.
 pub struct Detection {
     /// Alert metadata.
     pub meta: RuleMeta,
-    /// The compiled match expression and alert fields.
+    /// The compiled match expression and alert fields (for a Python
+    /// rule, only its InlineFilters are used).
     pub program: Program,
+    /// Index into [`Plan::python`] when the logic is Python.
+    pub python: Option<u32>,
     /// Produces signals only (`CreateAlert: false`, or only needed by a
     /// correlation rule under `--rule`).
     pub signals_only: bool,
@@ -52,12 +59,38 @@ pub struct CorrelationDetection {
     pub feeds: Vec<(usize, usize)>,
 }
 
+/// A Python detection of the run.
+#[derive(Debug, Clone)]
+pub struct PythonDetection {
+    /// What the workers load.
+    pub rule: ReplayRule,
+    /// Its index in [`Plan::detections`].
+    pub detection: u32,
+    /// The YAML file of the detection.
+    pub file: FileId,
+    /// Its `Filename` (the base's `BaseDetection` for a derived one).
+    pub at: Span,
+}
+
+/// Whether the run evaluates Python detections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PythonMode {
+    /// They run in the worker pool.
+    Run,
+    /// `--no-python`: skipped as `python rule`.
+    Off,
+    /// No usable interpreter: skipped with this reason.
+    Unavailable(Skip),
+}
+
 /// What the run evaluates, with what it skips and why.
 pub struct Plan {
     /// The detections, in file order.
     pub detections: Vec<Detection>,
     /// The correlation rules, in file order.
     pub correlations: Vec<CorrelationDetection>,
+    /// The Python detections, in file order.
+    pub python: Vec<PythonDetection>,
     /// Log type → (its index in `log_types`, detection indexes ascending).
     pub by_log_type: HashMap<String, (u32, Vec<u32>)>,
     /// Log types in `by_log_type`, to name them by index.
@@ -70,6 +103,9 @@ pub struct Plan {
     pub disabled: usize,
     /// Detections with errors left out.
     pub invalid: usize,
+    /// Detections of `detections` left out after the plan was built
+    /// (Python rules that do not load).
+    pub dropped: usize,
 }
 
 /// What to select.
@@ -81,6 +117,8 @@ pub struct Selection<'a> {
     pub rules: &'a [String],
     /// Also evaluate detections with `Enabled: false`.
     pub include_disabled: bool,
+    /// Python detections.
+    pub python: PythonMode,
 }
 
 impl Plan {
@@ -90,6 +128,19 @@ impl Plan {
     /// [`Error::Usage`] when `--rule` names a detection that is not loaded.
     pub fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
         build(project, select)
+    }
+
+    /// Leaves out the Python detection `python` (an index into
+    /// [`Plan::python`]) that could not be loaded: no event is routed to
+    /// it, and it counts as invalid rather than evaluated.
+    pub fn drop_python(&mut self, python: usize) {
+        let Some(p) = self.python.get(python) else { return };
+        let d = p.detection;
+        for (_, rules) in self.by_log_type.values_mut() {
+            rules.retain(|r| *r != d);
+        }
+        self.invalid += 1;
+        self.dropped += 1;
     }
 
     /// The alert metadata of every detection, then of every correlation
@@ -109,12 +160,14 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
     let mut plan = Plan {
         detections: Vec::new(),
         correlations: Vec::new(),
+        python: Vec::new(),
         by_log_type: HashMap::new(),
         log_types: Vec::new(),
         skipped: BTreeMap::new(),
         skipped_ids: Vec::new(),
         disabled: 0,
         invalid: 0,
+        dropped: 0,
     };
     // Selection: filters, then --rule plus what selected correlation rules
     // reference (transitively).
@@ -173,6 +226,13 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
             (Body::Rule(rule), AnalysisType::Rule) => {
                 let mut files: Vec<&[u8]> = vec![text_of(project, a.file)];
                 let mut base_root: Option<&Node> = None;
+                // The `.py` file: the rule's own, or its base's.
+                let mut code = rule.filename.as_ref().map(|f| {
+                    (
+                        crate::python::plan::code_path(&project.source(a.file).path, &f.value),
+                        f.span,
+                    )
+                });
                 let effective: Rule = if rule.is_derived() {
                     let base_id = rule.base_detection.as_ref().map_or("", |b| b.value.as_str());
                     match index.usable_base(base_id) {
@@ -183,15 +243,30 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                         Ok((b, base_rule)) => {
                             files.push(text_of(project, b.file));
                             base_root = Some(&b.root);
+                            let at = rule.base_detection.as_ref().map_or(a.root.first_key_span(), |b| b.span);
+                            code = base_rule.filename.as_ref().map(|f| {
+                                (
+                                    crate::python::plan::code_path(&project.source(b.file).path, &f.value),
+                                    at,
+                                )
+                            });
                             resolve::effective(base_rule, rule, &a.root).0
                         }
                     }
                 } else {
                     (**rule).clone()
                 };
-                if !effective.is_simple() {
-                    skip(&mut plan, Skip::PythonRule);
-                    continue;
+                let python = !effective.is_simple();
+                if python {
+                    let why = match (select.python, &code) {
+                        (PythonMode::Run, Some(_)) => None,
+                        (PythonMode::Unavailable(why), Some(_)) => Some(why),
+                        _ => Some(Skip::PythonRule),
+                    };
+                    if let Some(why) = why {
+                        skip(&mut plan, why);
+                        continue;
+                    }
                 }
                 let enabled = effective.enabled.as_ref().is_some_and(|e| e.value);
                 if !enabled && !select.include_disabled {
@@ -201,17 +276,35 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
                 let meta = rule_meta(&id, &effective, &a.root, base_root, &files);
                 let program = Program::compile(&id, &effective, true);
                 let signals_only = signals_only_by_selection || !meta.create_alert;
+                let python = match (python, code) {
+                    (true, Some((path, at))) => {
+                        plan.python.push(PythonDetection {
+                            rule: ReplayRule {
+                                id: id.clone(),
+                                path,
+                                severity: effective.severity.as_ref().map_or(Level::Info, |s| s.value).upper(),
+                            },
+                            detection: plan.detections.len() as u32,
+                            file: a.file,
+                            at,
+                        });
+                        Some(plan.python.len() as u32 - 1)
+                    }
+                    _ => None,
+                };
                 plan.detections.push(Detection {
                     meta,
                     program,
+                    python,
                     signals_only,
                     feeds: Vec::new(),
                 });
             }
             (Body::Rule(rule), AnalysisType::ScheduledRule) => {
+                // Scheduled rules run on query results, not on events.
                 skip(
                     &mut plan,
-                    if rule.is_simple() {
+                    if rule.is_simple() || select.python != PythonMode::Off {
                         Skip::ScheduledRule
                     } else {
                         Skip::PythonRule
