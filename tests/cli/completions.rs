@@ -1,9 +1,10 @@
-//! `detect completions` and `detect man`.
+//! `detect completions`, `detect man` and the pre-commit hooks of
+//! `.pre-commit-hooks.yaml`.
 
 use std::path::Path;
 use std::process::Stdio;
 
-use crate::util::{root, run_in};
+use crate::util::{detect, root, run, run_in};
 
 /// Every command of `detect`, written out by hand from `detect --help`.
 const COMMANDS: &[&str] = &[
@@ -253,4 +254,155 @@ fn man_out_on_a_file_names_it() {
         err.starts_with("error: cannot create `") && err.contains("taken`"),
         "{err}"
     );
+}
+
+/// One hook of `.pre-commit-hooks.yaml`.
+struct Hook {
+    id: String,
+    entry: String,
+    files: String,
+    pass_filenames: bool,
+}
+
+fn hooks() -> Vec<Hook> {
+    let text = std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).expect("hooks file");
+    let doc = detect::yaml::parse(&text).unwrap_or_else(|e| panic!("not YAML: {e:?}"));
+    let top = doc.root.expect("a document");
+    let items = top.as_seq().expect("a list of hooks");
+    items
+        .iter()
+        .map(|h| {
+            assert!(h.as_map().is_some(), "a hook is a mapping");
+            let text = |key: &str| -> String {
+                let v = h.get(key).unwrap_or_else(|| panic!("a hook lacks `{key}`"));
+                v.as_str()
+                    .unwrap_or_else(|| panic!("`{key}` is not a string"))
+                    .to_owned()
+            };
+            // The keys pre-commit requires.
+            for key in ["id", "name", "entry", "language"] {
+                assert!(!text(key).is_empty(), "`{key}` is empty");
+            }
+            assert_eq!(text("language"), "rust", "{}", text("id"));
+            let pass_filenames = match h.get("pass_filenames").map(|v| v.to_json()) {
+                Some(Ok(serde_json::Value::Bool(b))) => b,
+                other => panic!("{}: pass_filenames is {other:?}", text("id")),
+            };
+            Hook {
+                id: text("id"),
+                entry: text("entry"),
+                files: text("files"),
+                pass_filenames,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn pre_commit_hooks_have_the_keys_pre_commit_requires() {
+    let hooks = hooks();
+    let ids: Vec<&str> = hooks.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids, ["detect-validate", "detect-test", "detect-fmt"]);
+    let passes: Vec<bool> = hooks.iter().map(|h| h.pass_filenames).collect();
+    assert_eq!(passes, [true, false, true]);
+    for h in &hooks {
+        let words: Vec<&str> = h.entry.split_whitespace().collect();
+        assert_eq!(words.first(), Some(&"detect"), "{}", h.id);
+        assert!(
+            words.len() == 2 && COMMANDS.contains(&words[1]),
+            "{}: {}",
+            h.id,
+            h.entry
+        );
+    }
+}
+
+/// The `files` patterns, as pre-commit applies them (Python's `re.search`
+/// on the path relative to the repository).
+#[test]
+fn pre_commit_file_patterns_select_analysis_files() {
+    let python = ["python3", "python"].into_iter().find(|p| on_path(p));
+    let Some(python) = python else {
+        assert!(std::env::var("CI").is_err(), "no python3 and CI is set");
+        return;
+    };
+    let paths = [
+        "rules/a.yml",
+        "rules/b.yaml",
+        "rules/a.py",
+        "README.md",
+        "rules/x.yml.bak",
+    ];
+    for h in hooks() {
+        let code = "import re, sys\nfor p in sys.argv[2:]:\n    print(p, bool(re.search(sys.argv[1], p)))";
+        let out = std::process::Command::new(python)
+            .args(["-c", code, &h.files])
+            .args(paths)
+            .output()
+            .expect("python runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let selected: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_suffix(" True").map(str::to_owned))
+            .collect();
+        let expected: &[&str] = match h.id.as_str() {
+            "detect-test" => &["rules/a.yml", "rules/b.yaml", "rules/a.py"],
+            _ => &["rules/a.yml", "rules/b.yaml"],
+        };
+        assert_eq!(selected, expected, "{}", h.id);
+    }
+}
+
+/// The hooks run as pre-commit runs them: the entry, then the staged files
+/// when `pass_filenames` is true, in the repository root.
+#[test]
+fn pre_commit_hooks_run_on_a_sample_repository() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let repo = tmp.path();
+    std::fs::create_dir_all(repo.join("rules")).expect("mkdir");
+    std::fs::create_dir_all(repo.join(".github")).expect("mkdir");
+    std::fs::write(repo.join(".pat-root"), "").expect("write");
+    let rule = "AnalysisType: rule\nRuleID: Sample.Login\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nDetection:\n  - KeyPath: eventName\n    Condition: Equals\n    Value: ConsoleLogin\nTests:\n  - Name: a login\n    ExpectedResult: true\n    Log:\n      eventName: ConsoleLogin\n";
+    std::fs::write(repo.join("rules/login.yml"), rule).expect("write");
+    let ci = "on: [push]\n";
+    std::fs::write(repo.join(".github/ci.yml"), ci).expect("write");
+    let staged = ["rules/login.yml", ".github/ci.yml"];
+    let hook_run = |h: &Hook| -> (i32, String, String) {
+        let mut c = detect(repo);
+        c.args(h.entry.split_whitespace().skip(1));
+        if h.pass_filenames {
+            c.args(staged);
+        }
+        run(c)
+    };
+    let hooks = hooks();
+    let by_id = |id: &str| hooks.iter().find(|h| h.id == id).expect("hook");
+
+    let (code, out, err) = hook_run(by_id("detect-validate"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Passed: 1  Failed: 0  Invalid: 0"), "{out}");
+    let (code, out, err) = hook_run(by_id("detect-test"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 test: 1 passed, 0 failed"), "{out}");
+
+    // fmt rewrites the rule (the flow list becomes a block list) and leaves
+    // YAML that is not an analysis file alone.
+    let (code, out, err) = hook_run(by_id("detect-fmt"));
+    assert_eq!(code, 0, "{out}{err}");
+    let formatted = std::fs::read_to_string(repo.join("rules/login.yml")).expect("read");
+    assert_eq!(
+        formatted,
+        rule.replace("LogTypes: [AWS.CloudTrail]\n", "LogTypes:\n  - AWS.CloudTrail\n")
+    );
+    assert_eq!(std::fs::read_to_string(repo.join(".github/ci.yml")).expect("read"), ci);
+
+    // An invalid rule fails the validate hook, at its line.
+    std::fs::write(
+        repo.join("rules/login.yml"),
+        rule.replace("Severity: Low", "Severity: Loud"),
+    )
+    .expect("write");
+    let (code, out, err) = hook_run(by_id("detect-validate"));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("rules/login.yml:5:"), "{out}");
 }
