@@ -1,6 +1,7 @@
 //! Command-line definitions (clap types and help text only).
 
 pub mod alerts;
+pub mod completions;
 pub mod connection;
 pub mod delete;
 pub mod derive;
@@ -166,6 +167,10 @@ pub enum Command {
     /// `detect test` uses for Python detections.
     #[command(after_help = AFTER_HELP)]
     PythonEnv(python_env::PythonEnvArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (`--out DIR`: one page per command).
+    Man(completions::ManArgs),
 }
 
 /// When to colour output.
@@ -545,6 +550,7 @@ mod tests {
         let files = [
             ("mod.rs", include_str!("mod.rs")),
             ("alerts.rs", include_str!("alerts.rs")),
+            ("completions.rs", include_str!("completions.rs")),
             ("connection.rs", include_str!("connection.rs")),
             ("delete.rs", include_str!("delete.rs")),
             ("derive.rs", include_str!("derive.rs")),
