@@ -228,8 +228,8 @@ impl Context {
         project.diagnostics.append(&mut self.warnings);
         if let Some(rev) = &self.changed_since {
             let root = discover::absolute(&project.root, &self.cwd);
-            let files = changed_files(&root, rev)?;
-            self.changed = Some(resolve::select_changed(&project, &files));
+            let (files, deleted) = changed_files(&root, rev)?;
+            self.changed = Some(resolve::select_changed(&project, &files, &deleted));
         }
         if !project.gated.is_empty() {
             // Reported under --verbose by the command.
@@ -296,7 +296,11 @@ impl Context {
 /// # Errors
 /// No `git` on `PATH`, `root` not in a git repository, a REF git does not
 /// know: usage errors.
-fn changed_files(root: &Path, rev: &str) -> Result<HashSet<String>> {
+///
+/// Also returns the text as of REF of each deleted `.yml`/`.yaml` file
+/// (`git diff --diff-filter=D`, `git show REF:./path`), so what depended
+/// on a deleted item is selected; one git cannot show is left out.
+fn changed_files(root: &Path, rev: &str) -> Result<(HashSet<String>, Vec<String>)> {
     let git = |args: &[&str]| -> Result<std::process::Output> {
         std::process::Command::new("git")
             .arg("-C")
@@ -329,10 +333,13 @@ fn changed_files(root: &Path, rev: &str) -> Result<HashSet<String>> {
         )));
     }
     let mut files = HashSet::new();
+    let mut deleted = Vec::new();
     for args in [
         &["diff", "--name-only", "--relative", "-z", rev, "--"][..],
         &["ls-files", "--others", "--exclude-standard", "-z"][..],
+        &["diff", "--name-only", "--relative", "--diff-filter=D", "-z", rev, "--"][..],
     ] {
+        let deletions = args.contains(&"--diff-filter=D");
         let out = git(args)?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
@@ -343,10 +350,18 @@ fn changed_files(root: &Path, rev: &str) -> Result<HashSet<String>> {
             )));
         }
         for name in out.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-            files.insert(String::from_utf8_lossy(name).into_owned());
+            let name = String::from_utf8_lossy(name).into_owned();
+            if !deletions {
+                files.insert(name);
+            } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+                let old = git(&["show", &format!("{rev}:./{name}")])?;
+                if let (true, Ok(text)) = (old.status.success(), String::from_utf8(old.stdout)) {
+                    deleted.push(text);
+                }
+            }
         }
     }
-    Ok(files)
+    Ok((files, deleted))
 }
 
 fn parse_format(name: &str) -> Result<Format> {

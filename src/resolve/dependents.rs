@@ -12,11 +12,15 @@
 //!   Python parse: an import built at run time is not seen);
 //! - an item whose `LogTypes` (a derived detection's effective ones)
 //!   include one of a data model's `LogTypes` depends on that data model.
+//!
+//! A deleted analysis file (read as of REF) is a source of these edges
+//! too, never selected itself.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path};
 
 use super::{Index, mergeable_base};
+use crate::load::LoadOptions;
 use crate::model::{Analysis, AnalysisType, Body};
 use crate::project::Project;
 use crate::source::FileId;
@@ -77,19 +81,28 @@ impl std::fmt::Display for Why {
 pub type Selection = HashMap<FileId, Vec<Why>>;
 
 /// The items `changed` (paths relative to the project root,
-/// `/`-separated) selects, with their dependents.
-pub fn select_changed(project: &Project, changed: &HashSet<String>) -> Selection {
+/// `/`-separated) selects, with their dependents. `deleted` holds the
+/// text, as of REF, of deleted analysis files: what depended on them is
+/// selected too (a derived detection of a deleted base, ...).
+pub fn select_changed(project: &Project, changed: &HashSet<String>, deleted: &[String]) -> Selection {
     let index = project.resolved();
-    let analyses: Vec<&Analysis> = index.analyses().collect();
-    let mut direct: HashSet<usize> = HashSet::new();
-    for (at, a) in analyses.iter().enumerate() {
+    let mut analyses: Vec<&Analysis> = index.analyses().collect();
+    let live = analyses.len();
+    let gone: Vec<Analysis> = deleted
+        .iter()
+        .filter_map(|t| crate::load::load_file(FileId(u32::MAX), Some(t), LoadOptions::default()).analysis)
+        .filter(|a| !a.id_str().is_empty())
+        .collect();
+    analyses.extend(gone.iter());
+    let mut direct: HashSet<usize> = (live..analyses.len()).collect();
+    for (at, a) in analyses.iter().enumerate().take(live) {
         let rel = &project.source(a.file).rel;
         let py = filename(a).map(|f| join_rel(rel, f));
         if changed.contains(rel) || py.is_some_and(|p| changed.contains(&p)) {
             direct.insert(at);
         }
     }
-    let edges = edges(project, &index, &analyses);
+    let edges = edges(project, &index, &analyses, live);
     // Follow the edges from the changed items until nothing is added.
     let mut by_source: HashMap<&str, Vec<usize>> = HashMap::new();
     for (n, e) in edges.iter().enumerate() {
@@ -111,11 +124,11 @@ pub fn select_changed(project: &Project, changed: &HashSet<String>) -> Selection
     let selected_ids: HashSet<&str> = selected.iter().map(|&at| analyses[at].id_str()).collect();
     let changed_ids: HashSet<&str> = direct.iter().map(|&at| analyses[at].id_str()).collect();
     let mut out = Selection::new();
-    for &at in &direct {
+    for &at in direct.iter().filter(|&&at| at < live) {
         out.entry(analyses[at].file).or_default().push(Why::Changed);
     }
     for e in &edges {
-        if !selected.contains(&e.target) || !selected_ids.contains(e.source.as_str()) {
+        if e.target >= live || !selected.contains(&e.target) || !selected_ids.contains(e.source.as_str()) {
             continue;
         }
         let mut why = e.why.clone();
@@ -138,7 +151,9 @@ struct Edge {
     why: Why,
 }
 
-fn edges(project: &Project, index: &Index<'_>, analyses: &[&Analysis]) -> Vec<Edge> {
+/// The edges into the first `live` analyses (those of the project; the
+/// others are deleted files, sources only).
+fn edges(project: &Project, index: &Index<'_>, analyses: &[&Analysis], live: usize) -> Vec<Edge> {
     let mut edges = Vec::new();
     let globals: Vec<&str> = analyses
         .iter()
@@ -157,7 +172,7 @@ fn edges(project: &Project, index: &Index<'_>, analyses: &[&Analysis]) -> Vec<Ed
             }
         }
     }
-    for (target, a) in analyses.iter().enumerate() {
+    for (target, a) in analyses.iter().enumerate().take(live) {
         match &a.body {
             Body::Rule(r) => {
                 if let Some(b) = &r.base_detection {

@@ -196,6 +196,38 @@ fn untracked_files_and_data_models_are_changes() {
     );
 }
 
+/// Deleting a base selects what depended on it, whose warnings (the base
+/// is gone) are then shown; the deleted item is not an item of the run.
+#[test]
+fn deleting_a_base_selects_what_depended_on_it() {
+    let (dir, head) = repo("example-repo");
+    git(dir.path(), &["rm", "-q", "rules/aws_rules/aws_root_console_login.yml"]);
+    let (code, out, err) = run_in(dir.path(), ["validate", "--changed-since", &head, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let report = json(&out);
+    assert_eq!(
+        selected(&report),
+        expect(&[
+            (
+                "AWS.Console.RootLogin.Prod",
+                &["derived from AWS.Console.RootLogin (changed)"]
+            ),
+            (
+                "Okta.Admin.Login.THEN.AWS.RootLogin",
+                &["references AWS.Console.RootLogin"]
+            ),
+        ])
+    );
+    let codes: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"unknown-base-detection"), "{codes:?}");
+    assert!(codes.contains(&"corr-unknown-reference"), "{codes:?}");
+}
+
 #[test]
 fn a_revision_git_does_not_know_is_a_usage_error() {
     let (dir, _) = repo("example-repo");
