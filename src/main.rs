@@ -43,6 +43,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Validate(args) => {
             let mut cx = Context::resolve(&args.project, &args.output.options(false))?;
+            cx.changed_since.clone_from(&args.changed.changed_since);
             let remote = if args.remote {
                 let client = detect::commands::connection::output_client(&cx.settings, &args.api, args.output.verbose)?;
                 // The bundle checked remotely carries the helpers, as an upload's does.
@@ -77,6 +78,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Man(args) => with_stdout(|out| detect::cli::completions::man(&args, out)),
         Command::Test(args) => {
             let mut cx = Context::resolve(&args.project, &args.output.options(args.step.strict))?;
+            cx.changed_since.clone_from(&args.changed.changed_since);
             let opts = test_options(&args, &mut cx)?;
             let outcome = test::run(&mut cx, &opts)?;
             let report = outcome.report(&cx, "test");

@@ -213,6 +213,15 @@ pub struct SelectArgs {
     pub all_dirs: bool,
 }
 
+/// `--changed-since`, on `validate` and `test`.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ChangedArgs {
+    /// Report only the items whose files git reports changed since REF (and
+    /// untracked ones) and the items that depend on them; `-v` says why.
+    #[arg(long, value_name = "REF")]
+    pub changed_since: Option<String>,
+}
+
 /// The flags of the loading checks (extra keys, table names).
 #[derive(Debug, Default, Clone, Args)]
 pub struct ChecksArgs {
@@ -446,6 +455,9 @@ pub struct ValidateArgs {
     /// What to read.
     #[command(flatten)]
     pub project: ProjectArgs,
+    /// Only what changed since a git revision, and what depends on it.
+    #[command(flatten)]
+    pub changed: ChangedArgs,
     /// How to report.
     #[command(flatten)]
     pub output: ReportArgs,
@@ -465,6 +477,9 @@ pub struct TestArgs {
     /// What to read.
     #[command(flatten)]
     pub project: ProjectArgs,
+    /// Only what changed since a git revision, and what depends on it.
+    #[command(flatten)]
+    pub changed: ChangedArgs,
     /// How to report.
     #[command(flatten)]
     pub output: ReportArgs,

@@ -15,7 +15,7 @@ use crate::load::LoadOptions;
 use crate::model::Analysis;
 use crate::project::{Project, ProjectOptions};
 use crate::report::{Format, Style};
-use crate::resolve::{self, Index};
+use crate::resolve::{self, Index, Selection, Why};
 use crate::settings::{self, Layers, Settings};
 use crate::source::FileId;
 
@@ -49,6 +49,11 @@ pub struct Context {
     /// Folders the report is limited to while the whole project is loaded
     /// (see [`Context::load_whole_project`]); empty: no limit.
     pub report_dirs: Vec<PathBuf>,
+    /// `--changed-since REF`.
+    pub changed_since: Option<String>,
+    /// The items `--changed-since` selects, with why (set by
+    /// [`Context::load`]); `None` without the flag.
+    pub changed: Option<Selection>,
 }
 
 impl Context {
@@ -193,6 +198,8 @@ impl Context {
             warnings,
             report_files,
             report_dirs: Vec::new(),
+            changed_since: None,
+            changed: None,
         })
     }
 
@@ -219,6 +226,11 @@ impl Context {
             }
         }
         project.diagnostics.append(&mut self.warnings);
+        if let Some(rev) = &self.changed_since {
+            let root = discover::absolute(&project.root, &self.cwd);
+            let (files, deleted) = changed_files(&root, rev)?;
+            self.changed = Some(resolve::select_changed(&project, &files, &deleted));
+        }
         if !project.gated.is_empty() {
             // Reported under --verbose by the command.
         }
@@ -259,9 +271,97 @@ impl Context {
     /// and `*data_models*` always pass; a derived detection with a local
     /// base is matched on its effective (inherited) values (cli-and-settings
     /// §4.10).
+    /// With `--changed-since`, the item must also be among the changed
+    /// items and their dependents (globals and data models included).
     pub fn selects(&self, a: &Analysis, rel: &str, index: &Index<'_>) -> bool {
-        resolve::selects(&self.filters, a, rel, index)
+        resolve::selects(&self.filters, a, rel, index) && self.changed.as_ref().is_none_or(|c| c.contains_key(&a.file))
     }
+
+    /// Why `--changed-since` selected the item of a file (empty without
+    /// the flag).
+    pub fn why(&self, file: FileId) -> Vec<Why> {
+        self.changed
+            .as_ref()
+            .and_then(|c| c.get(&file))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// The files git reports changed since `rev` below `root`, relative to it
+/// and `/`-separated: `git diff --name-only REF` (commits since REF, staged
+/// and unstaged changes: the work tree against REF) and the untracked files
+/// git does not ignore (`git ls-files --others --exclude-standard`).
+///
+/// # Errors
+/// No `git` on `PATH`, `root` not in a git repository, a REF git does not
+/// know: usage errors.
+///
+/// Also returns the text as of REF of each deleted `.yml`/`.yaml` file
+/// (`git diff --diff-filter=D`, `git show REF:./path`), so what depended
+/// on a deleted item is selected; one git cannot show is left out.
+fn changed_files(root: &Path, rev: &str) -> Result<(HashSet<String>, Vec<String>)> {
+    let git = |args: &[&str]| -> Result<std::process::Output> {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| {
+                Error::Usage(if e.kind() == std::io::ErrorKind::NotFound {
+                    "--changed-since needs git, and no `git` was found on PATH".to_owned()
+                } else {
+                    format!("--changed-since: cannot run git: {e}")
+                })
+            })
+    };
+    let inside = git(&["rev-parse", "--is-inside-work-tree"])?;
+    if !inside.status.success() || String::from_utf8_lossy(&inside.stdout).trim() != "true" {
+        return Err(Error::Usage(format!(
+            "--changed-since: {} is not in a git repository",
+            root.display()
+        )));
+    }
+    if rev.starts_with('-')
+        || !git(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])?
+            .status
+            .success()
+    {
+        return Err(Error::Usage(format!(
+            "--changed-since: git does not know the revision `{rev}`"
+        )));
+    }
+    let mut files = HashSet::new();
+    let mut deleted = Vec::new();
+    for args in [
+        &["diff", "--name-only", "--relative", "-z", rev, "--"][..],
+        &["ls-files", "--others", "--exclude-standard", "-z"][..],
+        &["diff", "--name-only", "--relative", "--diff-filter=D", "-z", rev, "--"][..],
+    ] {
+        let deletions = args.contains(&"--diff-filter=D");
+        let out = git(args)?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(Error::Usage(format!(
+                "--changed-since: `git {}` failed: {}",
+                args.join(" "),
+                crate::text::escape_control(err.trim())
+            )));
+        }
+        for name in out.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+            let name = String::from_utf8_lossy(name).into_owned();
+            if !deletions {
+                files.insert(name);
+            } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+                let old = git(&["show", &format!("{rev}:./{name}")])?;
+                if let (true, Ok(text)) = (old.status.success(), String::from_utf8(old.stdout)) {
+                    deleted.push(text);
+                }
+            }
+        }
+    }
+    Ok((files, deleted))
 }
 
 fn parse_format(name: &str) -> Result<Format> {

@@ -344,6 +344,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
             .rule()
             .and_then(|r| r.base_detection.as_ref().map(|b| b.value.clone())),
         tests: Vec::new(),
+        selected_because: Vec::new(),
     };
     let id = a.id_str().to_owned();
     // Decide the effective rule, the cases and any skip reason.
@@ -706,7 +707,7 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
                 }
             }
             let file = src.display.clone();
-            match &e.analysis {
+            let run = match &e.analysis {
                 Some(a) if !invalid.contains(&e.file) => {
                     a.analysis_type.value.is_detection().then(|| test_item(&icx, a, file))
                 }
@@ -719,11 +720,16 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
                         reason: None,
                         base: None,
                         tests: Vec::new(),
+                        selected_because: Vec::new(),
                     },
                     diagnostics: Vec::new(),
                     python: None,
                 }),
-            }
+            };
+            run.map(|mut r| {
+                r.item.selected_because = cx.why(e.file);
+                r
+            })
         })
         .collect();
     let mut runs: Vec<Run> = runs.into_iter().flatten().collect();
@@ -749,7 +755,10 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
         code = exit::FINDINGS;
     }
     let mut problem = None;
-    if cx.report_files.is_none() && items.is_empty() {
+    if let (Some(rev), true, false) = (&cx.changed_since, items.is_empty(), project.entries.is_empty()) {
+        // Nothing changed that has tests: not a failure of the change.
+        notes.push(format!("nothing to test: no detection changed since {rev}"));
+    } else if cx.report_files.is_none() && items.is_empty() {
         problem = Some(if cx.filters.is_empty() {
             format!("nothing to test: no detection found in {}", cx.paths.join(", "))
         } else {

@@ -89,9 +89,9 @@ pub fn reported<'a>(cx: &'a Context, project: &'a Project) -> impl Iterator<Item
     })
 }
 
-/// Files whose item `--filter` does not select.
+/// Files whose item `--filter` (or `--changed-since`) does not select.
 fn deselected(cx: &Context, project: &Project) -> HashSet<FileId> {
-    if cx.filters.is_empty() {
+    if cx.filters.is_empty() && cx.changed.is_none() {
         return HashSet::new();
     }
     let index = project.resolved();
@@ -137,6 +137,7 @@ pub fn items(cx: &Context, project: &Project) -> Vec<ItemReport> {
                 .and_then(|a| a.rule())
                 .and_then(|r| r.base_detection.as_ref().map(|b| b.value.clone())),
             tests: Vec::new(),
+            selected_because: cx.why(e.file),
         });
     }
     items
@@ -166,6 +167,9 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
                 cx.paths.join(", ")
             ));
             code = exit::FINDINGS;
+        } else if let (Some(rev), true) = (&cx.changed_since, items.is_empty()) {
+            // Nothing changed that is checked: not a failure of the change.
+            notes.push(format!("nothing to validate: no detection changed since {rev}"));
         } else if items.is_empty() && !cx.filters.is_empty() {
             problem = Some("nothing to validate: no detection matched the filters".to_owned());
             code = exit::FINDINGS;

@@ -3,7 +3,8 @@
 //! lines), the lists of skipped, failed and invalid items, and the summary
 //! line `Passed: N  Failed: N  Invalid: N  Skipped: N  (total N, <ms> ms)`
 //! (`test` also counts unit tests there). Skipped items are counted per
-//! reason unless `--verbose`; `--quiet` prints errors one line each.
+//! reason unless `--verbose`; `--quiet` prints errors one line each. With
+//! `--changed-since`, `--verbose` lists why each item was selected.
 
 use std::io::{self, Write};
 
@@ -144,6 +145,15 @@ fn slowest(report: &RunReport<'_>, n: usize, p: Paint, out: &mut dyn Write) -> i
 /// failed and invalid items.
 fn lists(report: &RunReport<'_>, style: Style, p: Paint, out: &mut dyn Write) -> io::Result<()> {
     let name = |i: &ItemReport| esc(i.id.as_deref().unwrap_or(&i.file)).into_owned();
+    let selected: Vec<_> = report.items.iter().filter(|i| !i.selected_because.is_empty()).collect();
+    if !selected.is_empty() && style.verbose {
+        // `--changed-since`: why each item is part of the run.
+        writeln!(out, "{}", p.bold("Selected:"))?;
+        for i in selected {
+            let why: Vec<String> = i.selected_because.iter().map(ToString::to_string).collect();
+            writeln!(out, "  {} ({}): {}", name(i), esc(&i.file), esc(&why.join("; ")))?;
+        }
+    }
     let skipped: Vec<_> = report.items.iter().filter(|i| i.status == Status::Skipped).collect();
     if !skipped.is_empty() && style.verbose {
         writeln!(out, "{}", p.bold("Skipped:"))?;

@@ -3,7 +3,10 @@
 //! `invalid`, `skipped`, `validated`, `duration_ms`, and `tests` with `total`, `passed`,
 //! `failed`, `skipped` unit tests, `null` for `validate`), `items` (`id`, `type`, `file`,
 //! `status`, `reason` when skipped or strict-failed, `base` for derived
-//! detections, `tests`, each with `explain` for failing tests and under
+//! detections, `selected_because` under `--changed-since`: a list of
+//! `{"why": "changed" | "derived_from" | "references" | "imports_global" |
+//! "data_model", "id", "text"}` with `changed` for `derived_from`, and
+//! `log_type` for `data_model`, `tests`, each with `explain` for failing tests and under
 //! `--explain`: the evaluation tree as nodes `text`, `result`, `children`)
 //! and `diagnostics` (`file`, `line`, `column`,
 //! `severity`, `code`, `message`, `help`, optional `related`).
@@ -81,7 +84,28 @@ fn item(i: &ItemReport) -> Value {
     if let Some(b) = &i.base {
         v["base"] = json!(b);
     }
+    if !i.selected_because.is_empty() {
+        v["selected_because"] = i.selected_because.iter().map(why).collect();
+    }
     v["tests"] = i.tests.iter().map(test).collect();
+    v
+}
+
+fn why(w: &crate::resolve::Why) -> Value {
+    use crate::resolve::Why;
+    let mut v = json!({ "why": w.kind(), "text": w.to_string() });
+    match w {
+        Why::Changed => {}
+        Why::DerivedFrom { base, changed } => {
+            v["id"] = json!(base);
+            v["changed"] = json!(changed);
+        }
+        Why::References(id) | Why::ImportsGlobal(id) => v["id"] = json!(id),
+        Why::DataModel { data_model, log_type } => {
+            v["id"] = json!(data_model);
+            v["log_type"] = json!(log_type);
+        }
+    }
     v
 }
 

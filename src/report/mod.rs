@@ -170,6 +170,8 @@ pub struct ItemReport {
     pub base: Option<String>,
     /// Tests.
     pub tests: Vec<TestReport>,
+    /// Why `--changed-since` selected the item; empty without it.
+    pub selected_because: Vec<crate::resolve::Why>,
 }
 
 /// Counts of unit tests.

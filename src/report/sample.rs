@@ -81,6 +81,7 @@ fn items() -> Vec<ItemReport> {
         reason: None,
         base: None,
         tests: Vec::new(),
+        selected_because: Vec::new(),
     };
     let mut passed = item("Root.Login", "rules/root.yml", Status::Passed);
     let mut hit = test("root logs in", Status::Passed, true, Some(true));
@@ -112,6 +113,7 @@ fn items() -> Vec<ItemReport> {
         reason: None,
         base: None,
         tests: Vec::new(),
+        selected_because: Vec::new(),
     };
     vec![passed, failed, skipped, validated, invalid]
 }

@@ -9,6 +9,7 @@
 //! precedence (`precedence.rs`) and automatic base disabling (`disable.rs`)
 //! read the same set.
 
+mod dependents;
 mod disable;
 mod fields;
 mod precedence;
@@ -17,6 +18,7 @@ mod skip;
 mod stage;
 
 pub use crate::load::rule::OVERRIDABLE;
+pub use dependents::*;
 pub use disable::*;
 pub use fields::*;
 pub use precedence::*;

@@ -159,6 +159,8 @@ mod tests {
             warnings,
             report_files: None,
             report_dirs: Vec::new(),
+            changed_since: None,
+            changed: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Integration tests: run the real `detect` binary on fixture repositories.
 
 mod bundle;
+mod changed;
 mod completions;
 mod conformance;
 mod correlation;
