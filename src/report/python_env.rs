@@ -4,9 +4,88 @@
 
 use std::io::{self, Write};
 
-use crate::commands::python_env::{EnvReport, Outcome, Step};
+use crate::diagnostic::Diagnostic;
 use crate::report::message::{self, Paint};
+use crate::source::SourceFile;
 use crate::text::escape_control as esc;
+
+/// One step, reported as it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The venv is being created.
+    Creating {
+        /// The venv, as displayed.
+        venv: String,
+        /// The base interpreter.
+        base: String,
+        /// Its version line.
+        version: String,
+    },
+    /// pip runs.
+    Installing {
+        /// What is installed, as displayed.
+        what: String,
+    },
+    /// A half-made venv is removed after a failure.
+    Removing {
+        /// The venv, as displayed.
+        venv: String,
+    },
+}
+
+/// What the run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// `--print-hash`: the hash only.
+    Hash(String),
+    /// The stamp matched: nothing was done.
+    UpToDate,
+    /// The venv was (re)built.
+    Created,
+    /// It failed (exit 2): the message and what to do.
+    Failed {
+        /// What went wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+}
+
+/// What `detect test` will run in this repository, when it is not the venv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shadowed {
+    /// Where that interpreter comes from.
+    pub origin: &'static str,
+    /// Its path.
+    pub path: String,
+}
+
+/// The result of `detect python-env`.
+#[derive(Debug)]
+pub struct EnvReport {
+    /// What happened.
+    pub outcome: Outcome,
+    /// The venv folder, as displayed.
+    pub venv: String,
+    /// Its interpreter, as displayed.
+    pub venv_python: String,
+    /// The dependency file used, as displayed (`None`: none found).
+    pub source: Option<String>,
+    /// How many requirements came from it (`None` for requirements.txt).
+    pub count: Option<usize>,
+    /// The hash of the inputs.
+    pub hash: String,
+    /// Another interpreter `detect test` would take first.
+    pub shadowed: Option<Shadowed>,
+    /// `.detect/` is not ignored by git.
+    pub gitignore_hint: bool,
+    /// Findings about the dependency file.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The sources the diagnostics point into.
+    pub sources: Vec<SourceFile>,
+    /// The exit code.
+    pub code: u8,
+}
 
 /// One progress line, as the step starts.
 ///
