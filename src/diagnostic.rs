@@ -375,6 +375,12 @@ impl Diagnostic {
 
     /// Adds a related location.
     pub fn with_related(mut self, file: FileId, span: Span, text: impl Into<String>) -> Self {
+        self.relate(file, span, text);
+        self
+    }
+
+    /// Adds a related location to a diagnostic already reported.
+    pub fn relate(&mut self, file: FileId, span: Span, text: impl Into<String>) -> &mut Self {
         self.related.push(Label {
             file,
             span,

@@ -864,6 +864,16 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_python_interpreter() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join(FILE_NAME);
+        std::fs::write(&f, "detect:\n  python: .venv/bin/python\n").unwrap();
+        let s = read(&f).unwrap();
+        assert_eq!(s.python.as_deref(), Some(".venv/bin/python"));
+        assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+    }
+
+    #[test]
     fn empty_file_is_empty_settings_and_bad_types_fail() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join(FILE_NAME);

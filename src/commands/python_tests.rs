@@ -119,7 +119,7 @@ pub(crate) fn run(
         .iter()
         .filter_map(|&i| runs[i].python.as_ref().map(|p| p.job.clone()))
         .collect();
-    let outcomes = pool.run(&jobs, &|_| {});
+    let outcomes = pool.run(&jobs);
     for (&i, outcome) in planned.iter().zip(outcomes) {
         let Some(plan) = runs[i].python.take() else { continue };
         apply(project, &mut files, &pool, &mut runs[i], &plan, outcome, cx.strict);

@@ -56,8 +56,6 @@ pub struct PythonOptions {
     pub timeout: std::time::Duration,
     /// `--available-destination`.
     pub destinations: Vec<String>,
-    /// `--slowest`.
-    pub slowest: Option<usize>,
 }
 
 impl Default for PythonOptions {
@@ -67,7 +65,6 @@ impl Default for PythonOptions {
             interpreter: None,
             timeout: std::time::Duration::from_secs(15),
             destinations: Vec::new(),
-            slowest: None,
         }
     }
 }
@@ -119,7 +116,6 @@ impl TestOptions {
                 interpreter: step.python.clone(),
                 timeout: step.python_timeout.unwrap_or(std::time::Duration::from_secs(15)),
                 destinations: step.available_destination.clone(),
-                slowest: step.slowest,
             },
             ..TestOptions::default()
         })

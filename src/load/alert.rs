@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::diagnostic::{Code, Label, did_you_mean};
+use crate::diagnostic::{Code, did_you_mean};
 use crate::load::Cx;
 use crate::load::expr::{ExprContext, expr_list, key_spec_with, parse_key_path};
 use crate::model::{ContextItem, DynamicSeverity, KeyPath, KeySpec, Level, Template, TemplatePart};
@@ -289,11 +289,7 @@ pub fn alert_context(cx: &mut Cx, node: &Node) -> Option<Vec<ContextItem>> {
                     name.span,
                     format!("`KeyName` `{}` is used twice in `AlertContext`", name.value),
                 );
-                d.related.push(Label {
-                    file,
-                    span: first_span,
-                    text: Some("first used here".to_owned()),
-                });
+                d.relate(file, first_span, "first used here");
                 d.help = Some("the later item replaces the earlier one; rename or remove one of them".to_owned());
             } else {
                 seen.insert(name.value.clone(), name.span);

@@ -12,7 +12,7 @@
 use crate::load::rule::bookkeeping;
 use std::collections::HashMap;
 
-use crate::diagnostic::{Code, Label, did_you_mean};
+use crate::diagnostic::{Code, did_you_mean};
 use crate::load::cx::required_string;
 use crate::load::{Cx, null_values};
 use crate::model::correlation::{
@@ -426,11 +426,7 @@ fn items(cx: &mut Cx, key: &Node, list: &Node, list_checks: bool) -> Option<Vec<
                 item.key_span(),
                 format!("two items use the key `{}`", item.key()),
             );
-            d.related.push(Label {
-                file,
-                span: *first,
-                text: Some("first here".to_owned()),
-            });
+            d.relate(file, *first, "first here");
             d.help = Some(if item.id.is_none() {
                 "items without `ID` are keyed by their `RuleID`; give each item a distinct `ID`".to_owned()
             } else {
@@ -663,11 +659,7 @@ fn criteria(cx: &mut Cx, n: &Node, items: &[Item], complete: bool) -> Vec<Criter
                         group_id.value, field.value
                     ),
                 );
-                d.related.push(Label {
-                    file,
-                    span: prev_span,
-                    text: Some("first field here".to_owned()),
-                });
+                d.relate(file, prev_span, "first field here");
                 d.help = Some("a criterion joins each item on one field; remove one of the entries".to_owned());
             }
             entries.push(CriterionEntry {

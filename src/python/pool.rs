@@ -179,18 +179,16 @@ impl Pool {
         })
     }
 
-    /// Runs every job; one outcome per job, in job order. `done` is called
-    /// after each job (for progress).
-    pub fn run(&self, jobs: &[DetectionJob], done: &(dyn Fn(usize) + Sync)) -> Vec<DetectionOutcome> {
+    /// Runs every job; one outcome per job, in job order.
+    pub fn run(&self, jobs: &[DetectionJob]) -> Vec<DetectionOutcome> {
         let queue: Mutex<VecDeque<usize>> = Mutex::new((0..jobs.len()).collect());
         let results: Mutex<Vec<Option<DetectionOutcome>>> = Mutex::new(vec![None; jobs.len()]);
         let counter = AtomicUsize::new(self.config.workers.max(1));
         let slots = self.config.workers.clamp(1, jobs.len().max(1));
         std::thread::scope(|s| {
-            for slot in 0..slots {
+            for _ in 0..slots {
                 let (queue, results, counter) = (&queue, &results, &counter);
                 s.spawn(move || {
-                    let _ = slot;
                     let mut worker: Option<Worker> = self.idle.lock().ok().and_then(|mut f| f.pop());
                     loop {
                         let next = queue.lock().ok().and_then(|mut q| q.pop_front());
@@ -199,7 +197,6 @@ impl Pool {
                         if let Ok(mut r) = results.lock() {
                             r[i] = Some(outcome);
                         }
-                        done(i);
                     }
                     if let Some(mut w) = worker {
                         w.exit();
@@ -646,11 +643,6 @@ impl TempDir {
             }
         }
         Err(std::io::Error::other("no free temporary folder name"))
-    }
-
-    #[allow(dead_code)]
-    fn path(&self) -> &Path {
-        &self.path
     }
 }
 

@@ -273,11 +273,7 @@ fn timestamp_kinds(cx: &mut Cx, test: &CorrelationTest, label: &str) -> bool {
             "test `{label}`: relative (integer) and absolute (RFC 3339) timestamps are mixed; use one kind per test"
         ),
     );
-    d.related.push(Label {
-        file,
-        span: first.span,
-        text: Some("first timestamp of the other kind".to_owned()),
-    });
+    d.relate(file, first.span, "first timestamp of the other kind");
     d.help =
         Some("write every timestamp of the test as integer minutes, or every one as an RFC 3339 date-time".to_owned());
     false
@@ -343,11 +339,7 @@ fn duplicate_names(cx: &mut Cx, names: &[Spanned<String>]) {
                 n.span,
                 format!("two tests are named `{}`", n.value),
             );
-            d.related.push(Label {
-                file,
-                span: *first,
-                text: Some("first here".to_owned()),
-            });
+            d.relate(file, *first, "first here");
             d.help = Some("give each test a unique `Name`".to_owned());
         } else {
             seen.insert(&n.value, n.span);
