@@ -342,6 +342,59 @@ pub struct Diagnostic {
     pub related: Vec<Label>,
     /// What to do about it.
     pub help: Option<String>,
+    /// A text edit that applies the help, when there is one.
+    pub fix: Option<Fix>,
+}
+
+/// A suggested change to the source: the edits of one diagnostic's help
+/// (`validate --fix`, the language server's code actions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fix {
+    /// What the change does, in the imperative ("rename `Sevrity` to
+    /// `Severity`").
+    pub title: String,
+    /// The replacements, in the diagnostic's file; spans do not overlap.
+    pub edits: Vec<Edit>,
+    /// Whether applying it keeps the file's meaning as the author intended
+    /// (a misspelt key or condition name, a deprecated alias): `--fix`
+    /// applies only these; an editor offers every fix.
+    pub safe: bool,
+}
+
+/// One replacement of a span of a file by a text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edit {
+    /// What is replaced.
+    pub span: Span,
+    /// What it is replaced with.
+    pub text: String,
+}
+
+impl Fix {
+    /// A fix that replaces one span.
+    pub fn replace(title: impl Into<String>, span: Span, text: impl Into<String>, safe: bool) -> Fix {
+        Fix {
+            title: title.into(),
+            edits: vec![Edit {
+                span,
+                text: text.into(),
+            }],
+            safe,
+        }
+    }
+
+    /// The rename of a misspelt word written at `span` to the candidate
+    /// `suggest` finds, with its help line; `None` when no candidate is
+    /// close enough.
+    pub fn misspelt<'a>(
+        word: &str,
+        span: Span,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) -> Option<(String, Fix)> {
+        let to = suggest(word, candidates)?;
+        let fix = Fix::replace(format!("rename `{word}` to `{to}`"), span, to, true);
+        Some((format!("did you mean `{to}`?"), fix))
+    }
 }
 
 impl Diagnostic {
@@ -353,6 +406,7 @@ impl Diagnostic {
             primary: Some(Label { file, span, text: None }),
             related: Vec::new(),
             help: None,
+            fix: None,
         }
     }
 
@@ -364,6 +418,7 @@ impl Diagnostic {
             primary: None,
             related: Vec::new(),
             help: None,
+            fix: None,
         }
     }
 
@@ -373,10 +428,23 @@ impl Diagnostic {
         self
     }
 
+    /// Adds the fix that applies the help.
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(fix);
+        self
+    }
+
     /// Adds a related location.
     pub fn with_related(mut self, file: FileId, span: Span, text: impl Into<String>) -> Self {
         self.relate(file, span, text);
         self
+    }
+
+    /// Sets the help line and the fix that applies it on a diagnostic
+    /// already reported.
+    pub fn with_help_and_fix(&mut self, help: impl Into<String>, fix: Fix) {
+        self.help = Some(help.into());
+        self.fix = Some(fix);
     }
 
     /// Adds a related location to a diagnostic already reported.

@@ -5,7 +5,7 @@
 //! can read every key of a file and report all problems, never only the
 //! first.
 
-use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, Fix};
 use crate::source::{FileId, Span, Spanned};
 use crate::yaml::{Node, NodeKind};
 
@@ -86,9 +86,15 @@ impl Cx {
             match k.as_str() {
                 Some(name) if allowed.contains(&name) => {}
                 Some(name) => {
-                    let help = did_you_mean(name, allowed.iter().copied());
+                    let found = rename_key(name, k.span, allowed, map);
                     let d = self.report(code, k.span, format!("unknown key `{name}` in {place}"));
-                    d.help = Some(help.unwrap_or_else(|| format!("allowed keys: {}", allowed.join(", "))));
+                    match found {
+                        Some((help, fix)) => {
+                            d.help = Some(help);
+                            d.fix = Some(fix);
+                        }
+                        None => d.help = Some(format!("allowed keys: {}", allowed.join(", "))),
+                    }
                 }
                 None => {
                     let text = k.key_text().unwrap_or_else(|| "?".to_owned());
@@ -332,4 +338,16 @@ pub(crate) fn required_string(cx: &mut Cx, map: &Node, key: &str, place: &str) -
             None
         }
     }
+}
+
+/// The help line and fix for an unknown key `name` of `map` written at
+/// `span`: the rename to the nearest allowed key. The rename is not safe
+/// when the map already has that key (the file would then repeat it).
+pub fn rename_key(name: &str, span: Span, allowed: &[&str], map: &Node) -> Option<(String, Fix)> {
+    let (help, mut fix) = Fix::misspelt(name, span, allowed.iter().copied())?;
+    let to = fix.edits.first().map(|e| e.text.as_str()).unwrap_or_default();
+    if map.get(to).is_some() {
+        fix.safe = false;
+    }
+    Some((help, fix))
 }

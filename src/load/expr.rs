@@ -11,7 +11,7 @@
 //! contains one. Key specifiers and the KeyPath grammar (§2) live here too,
 //! because the alert keys (`alert.rs`) use them on their own.
 
-use crate::diagnostic::{Code, Severity, did_you_mean, suggest};
+use crate::diagnostic::{Code, Fix, Severity, did_you_mean, suggest};
 use crate::load::Cx;
 use crate::model::{Combinator, Condition, Enrichment, Expr, ExprKind, ExprList, Group, KeySpec, Operand};
 use crate::source::{Span, Spanned};
@@ -379,16 +379,23 @@ fn condition(cx: &mut Cx, node: &Node) -> Cond {
                     v.span,
                     format!("the condition `{name}` is deprecated"),
                 )
-                .help = Some(format!("use `{}`, which means the same", c.name()));
+                .with_help_and_fix(
+                    format!("use `{}`, which means the same", c.name()),
+                    Fix::replace(format!("replace `{name}` with `{}`", c.name()), v.span, c.name(), true),
+                );
             }
             Cond::Known(Spanned::new(c, v.span))
         }
         None => {
-            let help = did_you_mean(name, Condition::ALL.iter().map(|c| c.name()));
-            cx.report(Code::UnknownCondition, v.span, format!("unknown condition `{name}`"))
-                .help = Some(help.unwrap_or_else(|| {
-                "condition names are case-sensitive; see the list in match-expressions §4.1".to_owned()
-            }));
+            let found = Fix::misspelt(name, v.span, Condition::ALL.iter().map(|c| c.name()));
+            let d = cx.report(Code::UnknownCondition, v.span, format!("unknown condition `{name}`"));
+            match found {
+                Some((help, fix)) => d.with_help_and_fix(help, fix),
+                None => {
+                    d.help =
+                        Some("condition names are case-sensitive; see the list in match-expressions §4.1".to_owned());
+                }
+            }
             Cond::Bad
         }
     }

@@ -259,3 +259,55 @@ mod tests {
         assert!(loaded.diagnostics.is_empty());
     }
 }
+
+#[cfg(test)]
+mod fix_tests {
+    use super::*;
+    use crate::diagnostic::Fix;
+
+    fn fixes(text: &str) -> Vec<(Code, Option<Fix>)> {
+        let (_, loaded) = load_bytes(FileId(0), Some(text.as_bytes().to_vec()), LoadOptions::default());
+        loaded.diagnostics.into_iter().map(|d| (d.code, d.fix)).collect()
+    }
+
+    fn only_fix(text: &str, code: Code) -> Fix {
+        let found = fixes(text);
+        let mut of_code = found.into_iter().filter(|(c, _)| *c == code);
+        let (_, fix) = of_code.next().unwrap_or_else(|| panic!("no {code:?} in {text}"));
+        fix.unwrap_or_else(|| panic!("{code:?} has no fix"))
+    }
+
+    const RULE: &str = "AnalysisType: rule\nRuleID: A.B\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\n";
+
+    #[test]
+    fn a_misspelt_top_level_key_is_renamed_at_its_span() {
+        let fix = only_fix(
+            &format!("{RULE}Descriptoin: x\nDetection:\n  - Key: a\n    Condition: Exists\n"),
+            Code::UnknownKey,
+        );
+        assert!(fix.safe);
+        assert_eq!(fix.edits.len(), 1);
+        let e = &fix.edits[0];
+        assert_eq!(e.text, "Description");
+        assert_eq!((e.span.start.line, e.span.start.col, e.span.end.col), (6, 1, 12));
+    }
+
+    #[test]
+    fn a_rename_onto_a_key_already_present_is_not_safe() {
+        let fix = only_fix(
+            &format!("{RULE}Description: y\nDescriptoin: x\nDetection:\n  - Key: a\n    Condition: Exists\n"),
+            Code::UnknownKey,
+        );
+        assert!(!fix.safe);
+    }
+
+    #[test]
+    fn condition_names_get_fixes() {
+        let fix = only_fix(
+            &format!("{RULE}Detection:\n  - Key: a\n    Condition: Equal\n    Value: b\n"),
+            Code::UnknownCondition,
+        );
+        assert_eq!(fix.edits[0].text, "Equals");
+        assert_eq!((fix.edits[0].span.start.line, fix.edits[0].span.start.col), (8, 16));
+    }
+}

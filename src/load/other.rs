@@ -22,7 +22,7 @@ mod policy;
 mod query;
 pub mod sql;
 
-use crate::diagnostic::{Code, Label, did_you_mean};
+use crate::diagnostic::{Code, Label};
 use crate::load::cx::required_string;
 use crate::load::rule::reports;
 use crate::load::{Cx, null_values};
@@ -224,11 +224,13 @@ fn top_level_keys(cx: &mut Cx, root: &Node, allowed: &[&str], ty: AnalysisType, 
             Some(s) => s.to_owned(),
             None => k.key_text().unwrap_or_else(|| "?".to_owned()),
         };
-        let help = extra
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, h)| (*h).to_owned())
-            .or_else(|| did_you_mean(&name, allowed.iter().copied()));
+        let extra_help = extra.iter().find(|(key, _)| *key == name).map(|(_, h)| (*h).to_owned());
+        let (help, fix) = match extra_help {
+            Some(h) => (Some(h), None),
+            None => {
+                super::cx::rename_key(&name, k.span, allowed, root).map_or((None, None), |(h, f)| (Some(h), Some(f)))
+            }
+        };
         if ty == AnalysisType::Policy && cx.opts.ignore_extra_keys && k.as_str().is_some() {
             cx.report(
                 Code::ExtraKeyIgnored,
@@ -250,6 +252,7 @@ fn top_level_keys(cx: &mut Cx, root: &Node, allowed: &[&str], ty: AnalysisType, 
                 format!("allowed keys: {}", allowed.join(", "))
             }
         }));
+        d.fix = fix;
     }
 }
 

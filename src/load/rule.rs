@@ -221,7 +221,8 @@ fn top_level_keys(cx: &mut Cx, root: &Node, allowed: &[&str], ty: AnalysisType) 
         if allowed.contains(&name) {
             continue;
         }
-        let help = did_you_mean(name, allowed.iter().copied());
+        let found = super::cx::rename_key(name, k.span, allowed, root);
+        let (help, fix) = found.map_or((None, None), |(h, f)| (Some(h), Some(f)));
         if cx.opts.ignore_extra_keys {
             let d = cx.report(
                 Code::ExtraKeyIgnored,
@@ -236,6 +237,7 @@ fn top_level_keys(cx: &mut Cx, root: &Node, allowed: &[&str], ty: AnalysisType) 
                 format!("unknown key `{name}` in a {}", ty.name()),
             );
             d.help = Some(help.unwrap_or_else(|| "remove it, or run with --ignore-extra-keys as PAT would".to_owned()));
+            d.fix = fix;
         }
     }
 }
