@@ -95,7 +95,9 @@ pub struct SourceFile {
     pub rel: String,
     /// The text, or `None` when the file is not UTF-8.
     pub text: Option<String>,
-    line_starts: Vec<usize>,
+    /// Byte offset of each line's start (files are below 4 GiB: the
+    /// loader reads at most 64 MiB).
+    line_starts: Vec<u32>,
 }
 
 impl std::fmt::Debug for SourceFile {
@@ -112,8 +114,12 @@ impl SourceFile {
     pub fn new(path: PathBuf, display: String, rel: String, text: Option<String>) -> Self {
         let mut line_starts = vec![0];
         if let Some(t) = &text {
-            line_starts.extend(t.match_indices('\n').map(|(i, _)| i + 1));
+            line_starts.extend(
+                t.match_indices('\n')
+                    .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+            );
         }
+        line_starts.shrink_to_fit();
         SourceFile {
             path,
             display,
@@ -127,8 +133,8 @@ impl SourceFile {
     pub fn line(&self, line: u32) -> Option<&str> {
         let text = self.text.as_deref()?;
         let i = (line as usize).checked_sub(1)?;
-        let start = *self.line_starts.get(i)?;
-        let end = self.line_starts.get(i + 1).copied().unwrap_or(text.len());
+        let start = *self.line_starts.get(i)? as usize;
+        let end = self.line_starts.get(i + 1).map_or(text.len(), |&e| e as usize);
         Some(text.get(start..end)?.trim_end_matches(['\n', '\r']))
     }
 }
