@@ -83,14 +83,14 @@ pub fn parse_set(raw: &str) -> Result<(&'static str, Node)> {
             _ => return Err(bad("true or false")),
         },
         ValueKind::Level => match Level::ALL.iter().find(|(_, n)| n.eq_ignore_ascii_case(value.trim())) {
-            Some((_, n)) => NodeKind::Str((*n).to_owned()),
+            Some((_, n)) => NodeKind::Str((*n).into()),
             None => return Err(bad("one of Info, Low, Medium, High, Critical")),
         },
         ValueKind::Int => match value.trim().parse::<i64>() {
             Ok(i) => NodeKind::Int(i),
             Err(_) => return Err(bad("an integer")),
         },
-        ValueKind::Text => NodeKind::Str(value.to_owned()),
+        ValueKind::Text => NodeKind::Str(value.into()),
         ValueKind::TextList if value.trim_start().starts_with('[') => {
             let n = yaml_value(name, value)?;
             let ok = n
@@ -106,7 +106,7 @@ pub fn parse_set(raw: &str) -> Result<(&'static str, Node)> {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|s| node(NodeKind::Str(s.to_owned())))
+                .map(|s| node(NodeKind::Str((*s).into())))
                 .collect(),
         ),
         ValueKind::Mapping | ValueKind::List => {
@@ -170,9 +170,9 @@ pub fn push_entry(out: &mut String, key: &str, value: &Node) {
 /// [`OVERRIDABLE`] order (the last `--set` of a key wins).
 pub fn head(new_id: &str, base_id: &str, sets: &[(&'static str, Node)]) -> String {
     let mut out = String::new();
-    push_entry(&mut out, "AnalysisType", &node(NodeKind::Str("rule".to_owned())));
-    push_entry(&mut out, "RuleID", &node(NodeKind::Str(new_id.to_owned())));
-    push_entry(&mut out, "BaseDetection", &node(NodeKind::Str(base_id.to_owned())));
+    push_entry(&mut out, "AnalysisType", &node(NodeKind::Str("rule".into())));
+    push_entry(&mut out, "RuleID", &node(NodeKind::Str(new_id.into())));
+    push_entry(&mut out, "BaseDetection", &node(NodeKind::Str(base_id.into())));
     if !sets.iter().any(|(k, _)| *k == "Enabled") {
         push_entry(&mut out, "Enabled", &node(NodeKind::Bool(true)));
     }

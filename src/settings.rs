@@ -772,7 +772,7 @@ fn enumeration(v: &Node, allowed: &[&str], what: &str, at: &dyn Fn(&Node) -> Str
 
 fn string(v: &Node, at: &dyn Fn(&Node) -> String) -> Result<String> {
     match &v.kind {
-        NodeKind::Str(s) => Ok(s.clone()),
+        NodeKind::Str(s) => Ok(s.to_string()),
         NodeKind::Int(_) | NodeKind::Float(_) => Ok(v.key_text().unwrap_or_default()),
         _ => Err(Error::Settings(format!(
             "{}: expected a string, found {}",

@@ -51,7 +51,7 @@ pub enum NodeKind {
     /// A float (also integers too large for 64 bits).
     Float(f64),
     /// Any other scalar.
-    Str(String),
+    Str(compact_str::CompactString),
     /// A sequence.
     Seq(Vec<Node>),
     /// A mapping in document order, duplicates already removed.
@@ -171,7 +171,7 @@ impl Node {
             NodeKind::Bool(b) => b.to_string(),
             NodeKind::Int(i) => i.to_string(),
             NodeKind::Float(f) => float_text(*f),
-            NodeKind::Str(s) => s.clone(),
+            NodeKind::Str(s) => s.to_string(),
             NodeKind::Seq(_) | NodeKind::Map(_) => return None,
         })
     }
@@ -206,7 +206,7 @@ impl Node {
                 Some(n) => Value::Number(n),
                 None => return Err((self.span, format!("`{}` is not a finite number", float_text(*f)))),
             },
-            NodeKind::Str(s) => Value::String(s.clone()),
+            NodeKind::Str(s) => Value::String(s.to_string()),
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect::<Result<_, _>>()?),
             NodeKind::Map(entries) => {
                 let mut obj = serde_json::Map::with_capacity(entries.len());
@@ -258,7 +258,7 @@ pub fn resolve_plain(s: &str) -> NodeKind {
             return NodeKind::Float(f);
         }
     }
-    NodeKind::Str(s.to_owned())
+    NodeKind::Str(s.into())
 }
 
 fn resolve_int(s: &str) -> Option<NodeKind> {
@@ -738,7 +738,7 @@ fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
                     _ => {
                         let mut value = value;
                         value.shrink_to_fit();
-                        NodeKind::Str(value)
+                        NodeKind::Str(value.into())
                     }
                 };
                 (Node { span: sp, kind }, anchor)

@@ -25,7 +25,7 @@ fn is_plain_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    if resolve_plain(s) != NodeKind::Str(s.to_owned()) || YAML11_WORDS.contains(&s.to_lowercase().as_str()) {
+    if resolve_plain(s) != NodeKind::Str(s.into()) || YAML11_WORDS.contains(&s.to_lowercase().as_str()) {
         return false;
     }
     // Anything that may read as a number, date or time in some loader.

@@ -154,7 +154,7 @@ impl Cx {
     /// A string value.
     pub fn string(&mut self, node: &Node, key: &str) -> Option<Spanned<String>> {
         match &node.kind {
-            NodeKind::Str(s) => Some(Spanned::new(s.clone(), node.span)),
+            NodeKind::Str(s) => Some(Spanned::new(s.to_string(), node.span)),
             _ => {
                 self.wrong_type(node, key, "a string");
                 None
@@ -225,7 +225,7 @@ impl Cx {
         let mut ok = true;
         for item in items {
             match &item.kind {
-                NodeKind::Str(s) => out.push(Spanned::new(s.clone(), item.span)),
+                NodeKind::Str(s) => out.push(Spanned::new(s.to_string(), item.span)),
                 _ => {
                     self.wrong_type(item, &format!("{key} item"), "a string");
                     ok = false;

@@ -115,7 +115,7 @@ pub const RULE_DEFAULTS: &[&str] = &[
 /// The default value of a key of [`RULE_DEFAULTS`].
 pub fn rule_default(key: &str) -> Option<NodeKind> {
     Some(match key {
-        "Description" | "Runbook" | "Reference" => NodeKind::Str(String::new()),
+        "Description" | "Runbook" | "Reference" => NodeKind::Str(Default::default()),
         "Tags" | "OutputIds" | "SummaryAttributes" => NodeKind::Seq(Vec::new()),
         "Reports" => NodeKind::Map(Vec::new()),
         "OnlyUseBaseRiskScore" => NodeKind::Bool(false),
@@ -237,7 +237,7 @@ pub fn effective_root(fields: &[Field]) -> Node {
         .map(|f| {
             let key = Node {
                 span: f.value.span,
-                kind: NodeKind::Str(f.key.clone()),
+                kind: NodeKind::Str(f.key.as_str().into()),
             };
             (key, f.value.clone())
         })

@@ -246,7 +246,7 @@ pub fn node_json(node: &Node) -> Value {
         NodeKind::Float(f) => {
             serde_json::Number::from_f64(*f).map_or_else(|| Value::String(float_text(*f)), Value::Number)
         }
-        NodeKind::Str(s) => Value::String(s.clone()),
+        NodeKind::Str(s) => Value::String(s.to_string()),
         NodeKind::Seq(items) => Value::Array(items.iter().map(node_json).collect()),
         NodeKind::Map(entries) => {
             let mut obj = Map::new();

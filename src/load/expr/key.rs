@@ -248,7 +248,7 @@ pub(super) fn deep_key(cx: &mut Cx, node: &Node) -> Option<Spanned<Vec<Step>>> {
     let mut ok = true;
     for item in items {
         match &item.kind {
-            NodeKind::Str(s) => steps.push(Step::Member(s.clone())),
+            NodeKind::Str(s) => steps.push(Step::Member(s.to_string())),
             NodeKind::Int(i) => steps.push(Step::Index(*i)),
             _ => {
                 let help = match &item.kind {

@@ -13,7 +13,7 @@ use crate::yaml::{Node, NodeKind, float_text};
 /// A `Value` or an item of `Values`: a string, a finite number or a boolean.
 pub(super) fn scalar_value(cx: &mut Cx, node: &Node, what: &str) -> Option<Spanned<Scalar>> {
     let scalar = match &node.kind {
-        NodeKind::Str(s) => Scalar::Str(s.clone()),
+        NodeKind::Str(s) => Scalar::Str(s.to_string()),
         NodeKind::Int(i) => Scalar::Int(*i),
         NodeKind::Bool(b) => Scalar::Bool(*b),
         NodeKind::Float(f) if f.is_finite() => Scalar::Float(*f),
