@@ -9,6 +9,10 @@
 #   CORPUS=/path/to/corpus     default: ../shared/corpus or /work/shared/corpus
 #   CARGO_TARGET_DIR=...       honoured; the binary is $CARGO_TARGET_DIR/release/detect
 #   BENCH_KEEP=1               keep the generated repositories (path printed)
+#   BENCH_BASELINE=REF|BINARY  also run a baseline on every row and print the
+#                              ratios (this build / baseline) of best time and
+#                              peak RSS: a `detect` binary, or a git ref (tag,
+#                              commit) built once into target/bench-baseline/REF
 #
 # Wall time comes from hyperfine when installed (one warm-up run, then
 # BENCH_RUNS runs), else from a `date +%s%N` loop. Peak RSS comes from one
@@ -35,6 +39,25 @@ cargo build --release --quiet
 bin=${CARGO_TARGET_DIR:-$root/target}/release/detect
 [[ -x $bin ]] || { echo "bench.sh: no binary at $bin" >&2; exit 2; }
 
+# The baseline binary, built from a git ref when one is given.
+base=
+if [[ -n ${BENCH_BASELINE:-} ]]; then
+    if [[ -x $BENCH_BASELINE && ! -d $BENCH_BASELINE ]]; then
+        base=$BENCH_BASELINE
+    else
+        rev=$(git rev-parse --verify --quiet "$BENCH_BASELINE^{commit}") ||
+            { echo "bench.sh: BENCH_BASELINE=$BENCH_BASELINE is neither a binary nor a git ref" >&2; exit 2; }
+        bdir="$root/target/bench-baseline/$rev"
+        base="$bdir/target/release/detect"
+        if [[ ! -x $base ]]; then
+            echo "building the baseline $BENCH_BASELINE ($rev) in $bdir" >&2
+            rm -rf "$bdir/src-tree" && mkdir -p "$bdir/src-tree"
+            git archive "$rev" | tar -x -C "$bdir/src-tree"
+            (cd "$bdir/src-tree" && CARGO_TARGET_DIR="$bdir/target" cargo build --release --quiet --locked)
+        fi
+    fi
+fi
+
 has_test=0
 if "$bin" --help | grep -qE '^  test( |$)'; then has_test=1; fi
 
@@ -50,10 +73,8 @@ else
     trap 'rm -rf "$work"' EXIT
 fi
 
-# time_cmd LABEL FILES CMD...: appends one table row to $work/rows.
-time_cmd() {
-    local label=$1 files=$2
-    shift 2
+# measure CMD...: prints "best mean rss exit" of one command.
+measure() {
     local code=0
     "$@" >/dev/null 2>&1 || code=$?
     local best mean
@@ -85,7 +106,27 @@ print("%.1f %.1f" % (min(r["times"]) * 1000, r["mean"] * 1000))' "$json")
         /usr/bin/time -f %M -o "$work/rss" "$@" >/dev/null 2>&1 || true
         rss=$(tail -n 1 "$work/rss" | awk '{ printf "%.1f", $1 / 1024 }')
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$files" "$best" "$mean" "$rss" "$code" >>"$work/rows"
+    echo "$best $mean $rss $code"
+}
+
+# time_cmd LABEL FILES BIN ARGS...: appends one table row to $work/rows,
+# with the baseline's figures and the ratios when there is a baseline.
+time_cmd() {
+    local label=$1 files=$2 cmd_bin=$3
+    shift 3
+    local best mean rss code
+    read -r best mean rss code < <(measure "$cmd_bin" "$@")
+    local row
+    row=$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$label" "$files" "$best" "$mean" "$rss" "$code")
+    if [[ -n $base ]]; then
+        local bbest bmean brss bcode
+        read -r bbest bmean brss bcode < <(measure "$base" "$@")
+        row+=$(awk -v a="$best" -v b="$bbest" -v r="$rss" -v br="$brss" 'BEGIN {
+            t = (b > 0) ? sprintf("%.2f", a / b) : "n/a";
+            m = (br + 0 > 0 && r + 0 > 0) ? sprintf("%.2f", r / br) : "n/a";
+            printf "\t%s\t%s\t%s\t%s", b, br, t, m }')
+    fi
+    printf '%s\n' "$row" >>"$work/rows"
 }
 
 count_yml() { find "$1" -type f \( -name '*.yml' -o -name '*.yaml' \) | wc -l; }
@@ -126,6 +167,8 @@ echo "detect $("$bin" --version | awk '{ print $2 }') on $(nproc) cores; best an
     "($( ((have_hyperfine)) && echo hyperfine || echo 'date loop')); load average at the end:" \
     "$(cut -d' ' -f1-3 /proc/loadavg) (numbers are only meaningful on an idle machine)"
 {
-    printf 'command\tfiles\tbest ms\tmean ms\tpeak RSS MB\texit\n'
+    printf 'command\tfiles\tbest ms\tmean ms\tpeak RSS MB\texit'
+    [[ -n $base ]] && printf '\tbase best ms\tbase RSS MB\ttime ratio\tRSS ratio'
+    printf '\n'
     cat "$work/rows"
 } | column -t -s $'\t'
