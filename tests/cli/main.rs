@@ -2,6 +2,7 @@
 
 mod bundle;
 mod changed;
+mod ci;
 mod completions;
 mod conformance;
 mod correlation;

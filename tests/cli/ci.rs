@@ -1,0 +1,294 @@
+//! The CI integrations: `--format markdown` and `--format codequality`
+//! from the binary, and the structure of `action.yml` and the GitLab CI
+//! example.
+
+use std::collections::BTreeSet;
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+use crate::util::{copy_dir, detect, fixture, root, run};
+
+/// The tables of a GFM document: header cells, then rows of cells.
+fn tables(md: &str) -> Vec<(Vec<String>, Vec<Vec<String>>)> {
+    let mut out = Vec::new();
+    let (mut header, mut rows, mut row) = (Vec::new(), Vec::new(), Vec::new());
+    let mut cell: Option<String> = None;
+    for ev in Parser::new_ext(md, Options::ENABLE_TABLES) {
+        match ev {
+            Event::Start(Tag::TableCell) => cell = Some(String::new()),
+            Event::End(TagEnd::TableCell) => row.extend(cell.take()),
+            Event::End(TagEnd::TableHead) => header = std::mem::take(&mut row),
+            Event::End(TagEnd::TableRow) => rows.push(std::mem::take(&mut row)),
+            Event::End(TagEnd::Table) => out.push((std::mem::take(&mut header), std::mem::take(&mut rows))),
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(c) = cell.as_mut() {
+                    c.push_str(&t);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn table<'a>(all: &'a [(Vec<String>, Vec<Vec<String>>)], first: &str) -> &'a (Vec<String>, Vec<Vec<String>>) {
+    all.iter()
+        .find(|(h, _)| h.first().map(String::as_str) == Some(first))
+        .unwrap_or_else(|| panic!("no table starting with {first}: {all:?}"))
+}
+
+/// A project with a rule whose ID, file name and test name hold a `|`,
+/// and a failing test.
+fn piped_project() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("test fixture");
+    copy_dir(&fixture("checks/test_outcomes"), tmp.path());
+    std::fs::write(
+        tmp.path().join("rules/pipe|name.yml"),
+        "AnalysisType: rule\nRuleID: Pipe|Rule\nEnabled: true\nLogTypes: [Okta.SystemLog]\nSeverity: Low\n\
+         Detection:\n  - Key: a\n    Condition: Equals\n    Value: b\nTests:\n  - Name: fails | always\n    \
+         ExpectedResult: true\n    Log: {a: c}\n",
+    )
+    .expect("test fixture");
+    tmp
+}
+
+#[test]
+fn markdown_of_test_renders_its_tables_and_failures() {
+    let tmp = piped_project();
+    let mut c = detect(tmp.path());
+    c.args(["test", ".", "--no-python", "--format", "markdown"]);
+    let (code, out, _) = run(c);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("<!-- detect-report -->\n## detect test: ❌ failed"),
+        "{out}"
+    );
+    let all = tables(&out);
+    let counts = table(&all, "Passed");
+    // failing.yml and the piped rule fail, broken.yml is invalid, the
+    // Python rule and the derived rule of an unknown base are skipped.
+    assert_eq!(counts.1, [["1", "2", "1", "2", "0", "4", "1"]], "{out}");
+    let diags = table(&all, "Location");
+    assert_eq!(diags.0, ["Location", "Severity", "Code", "Message", "Help"]);
+    assert!(diags.1.iter().all(|r| r.len() == 5), "{out}");
+    let piped: Vec<&Vec<String>> = diags
+        .1
+        .iter()
+        .filter(|r| r[0].starts_with("rules/pipe|name.yml:"))
+        .collect();
+    assert_eq!(piped.len(), 1, "{out}");
+    assert_eq!(piped[0][2], "test-failed");
+    assert_eq!(
+        piped[0][3],
+        "test 'fails | always': expected true, the detection did not match"
+    );
+    assert!(
+        out.contains("- **Pipe\\|Rule** › fails \\| always (rules/pipe\\|name.yml): expected an alert"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  ```text\n  ✗ Detection (all of)\n    ✗ Key: a Equals \"b\" (saw \"c\")\n  ```\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn markdown_with_changed_since_names_the_selected_items() {
+    let tmp = tempfile::tempdir().expect("test fixture");
+    copy_dir(&fixture("checks/test_outcomes"), tmp.path());
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(tmp.path())
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(ok || std::env::var("CI").is_err(), "git {args:?} failed under CI");
+        ok
+    };
+    if !git(&["init", "-q"]) || !git(&["add", "."]) || !git(&["commit", "-qm", "base"]) {
+        eprintln!("skipping: git is not usable here");
+        return;
+    }
+    let passing = tmp.path().join("rules/passing.yml");
+    let text = std::fs::read_to_string(&passing).expect("fixture");
+    std::fs::write(&passing, format!("{text}\n# changed\n")).expect("fixture");
+    let mut c = detect(tmp.path());
+    c.args(["validate", ".", "--changed-since", "HEAD", "--format", "markdown"]);
+    let (code, out, _) = run(c);
+    assert_eq!(code, 0, "{out}");
+    let all = tables(&out);
+    let selected = table(&all, "Detection");
+    assert_eq!(selected.1.len(), 1, "{out}");
+    assert_eq!(selected.1[0][1], "rules/passing.yml");
+    assert_eq!(selected.1[0][2], "changed");
+    // broken.yml did not change: its error is not reported.
+    assert!(!out.contains("broken.yml"), "{out}");
+}
+
+#[test]
+fn codequality_of_test_has_gitlabs_fields_and_locates_test_failures() {
+    let tmp = piped_project();
+    let mut c = detect(tmp.path());
+    c.args(["test", ".", "--no-python", "--format", "codequality"]);
+    let (code, out, _) = run(c);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let issues = doc.as_array().expect("an array");
+    assert!(!issues.is_empty());
+    let mut fingerprints = BTreeSet::new();
+    for i in issues {
+        let keys: BTreeSet<&str> = i.as_object().expect("object").keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["check_name", "description", "fingerprint", "location", "severity"])
+        );
+        assert!(["info", "minor", "major", "critical", "blocker"].contains(&i["severity"].as_str().unwrap_or("")));
+        assert!(i["location"]["path"].is_string() && i["location"]["lines"]["begin"].is_u64());
+        assert!(fingerprints.insert(i["fingerprint"].as_str().expect("string").to_owned()));
+    }
+    let failed: Vec<_> = issues
+        .iter()
+        .filter(|i| i["check_name"] == "test-failed" && i["location"]["path"] == "rules/pipe|name.yml")
+        .collect();
+    assert_eq!(failed.len(), 1, "{out}");
+    // The test's `- Name:` item is on line 11.
+    assert_eq!(failed[0]["location"]["lines"]["begin"], 11);
+    assert_eq!(failed[0]["severity"], "major");
+    // The same run gives the same fingerprints.
+    let mut again = detect(tmp.path());
+    again.args(["test", ".", "--no-python", "--format", "codequality"]);
+    assert_eq!(run(again).1, out);
+}
+
+#[test]
+fn other_commands_report_in_markdown_and_codequality_too() {
+    let tmp = tempfile::tempdir().expect("test fixture");
+    copy_dir(&fixture("checks/test_outcomes"), tmp.path());
+    std::fs::write(
+        tmp.path().join("rules/unparsable.yml"),
+        "AnalysisType: rule\nRuleID: [\n",
+    )
+    .expect("test fixture");
+    let mut c = detect(tmp.path());
+    c.args(["fmt", "--check", ".", "--format", "markdown"]);
+    let (_, out, err) = run(c);
+    assert!(out.starts_with("<!-- detect-report -->\n## detect fmt:"), "{out}{err}");
+    let all = tables(&out);
+    let diags = table(&all, "Location");
+    assert!(
+        diags.1.iter().any(|r| r[0].starts_with("rules/unparsable.yml:")),
+        "{out}"
+    );
+    let mut c = detect(tmp.path());
+    c.args(["fmt", "--check", ".", "--format", "codequality"]);
+    let (_, out, err) = run(c);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert!(
+        doc.as_array()
+            .is_some_and(|a| a.iter().all(|i| i["fingerprint"].is_string()))
+    );
+}
+
+/// The `inputs.NAME` a text uses, in `${{ }}` and in `if:` conditions
+/// (which are expressions without the braces).
+fn inputs_used(text: &str) -> BTreeSet<String> {
+    text.match_indices("inputs.")
+        .filter(|(i, _)| {
+            text[..*i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        })
+        .map(|(i, _)| {
+            text[i + 7..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_action_is_a_composite_action_whose_inputs_are_declared() {
+    let text = std::fs::read_to_string(root().join("action.yml")).expect("action.yml");
+    let doc = detect::yaml::parse(&text).expect("action.yml is YAML");
+    let top = doc.root.as_ref().expect("a document");
+    assert!(top.get("name").and_then(|n| n.as_str()).is_some());
+    assert!(top.get("description").and_then(|n| n.as_str()).is_some());
+    let runs = top.get("runs").expect("runs");
+    assert_eq!(runs.get("using").and_then(|u| u.as_str()), Some("composite"));
+    let steps = runs.get("steps").and_then(|s| s.as_seq()).expect("steps");
+    for s in steps {
+        // A composite step runs a script with a shell, or uses an action.
+        let script = s.get("run").is_some() && s.get("shell").and_then(|x| x.as_str()) == Some("bash");
+        assert!(script || s.get("uses").is_some(), "{:?}", s.get("name"));
+    }
+    assert!(steps.iter().any(|s| {
+        s.get("uses")
+            .and_then(|u| u.as_str())
+            .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))
+    }));
+    let declared: BTreeSet<String> = top
+        .get("inputs")
+        .and_then(|i| i.as_map())
+        .expect("inputs")
+        .iter()
+        .filter_map(|(k, v)| {
+            assert!(v.get("description").is_some(), "{:?} has no description", k.as_str());
+            k.as_str().map(str::to_owned)
+        })
+        .collect();
+    for want in ["version", "path", "changed-since", "python", "args"] {
+        assert!(declared.contains(want), "input {want} is missing");
+    }
+    let used = inputs_used(&text);
+    assert!(used.len() >= 8, "{used:?}");
+    for u in &used {
+        assert!(declared.contains(u), "`inputs.{u}` is used but not declared");
+    }
+    // Every declared input is used somewhere.
+    for d in &declared {
+        assert!(used.contains(d), "input {d} is declared but never used");
+    }
+    // The comment is found by the marker the markdown report writes.
+    assert!(text.contains("<!-- detect-report -->"));
+    assert!(text.contains("--format github") && text.contains("--format markdown") && text.contains("--format sarif"));
+}
+
+#[test]
+fn the_gitlab_example_uploads_code_quality_and_junit_reports() {
+    let text = std::fs::read_to_string(root().join("examples/gitlab-ci.yml")).expect("examples/gitlab-ci.yml");
+    let doc = detect::yaml::parse(&text).expect("YAML");
+    let top = doc.root.as_ref().expect("a document");
+    let job = top.get("detect").expect("a `detect` job");
+    let reports = job
+        .get("artifacts")
+        .and_then(|a| a.get("reports"))
+        .expect("artifacts.reports");
+    let cq = reports
+        .get("codequality")
+        .and_then(|c| c.as_str())
+        .expect("codequality");
+    let junit = reports.get("junit").and_then(|c| c.as_str()).expect("junit");
+    let script: Vec<&str> = job
+        .get("script")
+        .and_then(|s| s.as_seq())
+        .expect("script")
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    let script = script.join("\n");
+    assert!(
+        script.contains(&format!("--format codequality --output {cq}")),
+        "{script}"
+    );
+    assert!(script.contains(&format!("--format junit --output {junit}")), "{script}");
+}
