@@ -1,6 +1,7 @@
 //! The CI integrations: `--format markdown` and `--format codequality`
-//! from the binary, and the structure of `action.yml` and the GitLab CI
-//! example.
+//! from the binary; the structure of `action.yml` and the GitLab CI
+//! example; and the action's scripts run by bash as a runner would, with
+//! the built `detect` on PATH and a logging stand-in for `gh`.
 
 use std::collections::BTreeSet;
 
@@ -291,4 +292,313 @@ fn the_gitlab_example_uploads_code_quality_and_junit_reports() {
         "{script}"
     );
     assert!(script.contains(&format!("--format junit --output {junit}")), "{script}");
+}
+
+/// The `run:` script of the action's step named `name`.
+fn action_step(name: &str) -> String {
+    let text = std::fs::read_to_string(root().join("action.yml")).expect("action.yml");
+    let doc = detect::yaml::parse(&text).expect("YAML");
+    let steps = doc
+        .root
+        .as_ref()
+        .and_then(|r| r.get("runs"))
+        .and_then(|r| r.get("steps"))
+        .and_then(|s| s.as_seq())
+        .expect("steps");
+    steps
+        .iter()
+        .find(|s| s.get("name").and_then(|n| n.as_str()) == Some(name))
+        .and_then(|s| s.get("run"))
+        .and_then(|r| r.as_str())
+        .unwrap_or_else(|| panic!("no step {name}"))
+        .to_owned()
+}
+
+#[test]
+fn the_action_scripts_take_inputs_from_the_environment_only() {
+    // An expression inside a script is pasted into the shell code: a branch
+    // name or input could inject commands. Scripts read `env:` instead.
+    let text = std::fs::read_to_string(root().join("action.yml")).expect("action.yml");
+    let doc = detect::yaml::parse(&text).expect("YAML");
+    let steps = doc
+        .root
+        .as_ref()
+        .and_then(|r| r.get("runs"))
+        .and_then(|r| r.get("steps"))
+        .and_then(|s| s.as_seq());
+    let scripts: Vec<&str> = steps
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s.get("run").and_then(|r| r.as_str()))
+        .collect();
+    assert_eq!(scripts.len(), 4);
+    for s in scripts {
+        assert!(!s.contains("${{"), "{s}");
+    }
+}
+
+/// Whether `bash` and `jq` (on every GitHub runner) run here; under CI a
+/// missing one is reported but does not fail: `.ci/run` does not install them.
+#[expect(clippy::print_stderr, reason = "says why the test is skipped")]
+fn has_shell_tools() -> bool {
+    let runs = |p: &str| {
+        std::process::Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let ok = runs("bash") && runs("jq");
+    if !ok {
+        eprintln!("skipping: bash or jq does not run here");
+    }
+    ok
+}
+
+/// A stand-in for `gh` on PATH: logs its arguments, answers `--jq FILTER`
+/// by running jq on `$FAKE_GH_COMMENTS` (as `gh api --jq` filters the
+/// response) and keeps the file of `body=@FILE`.
+fn fake_gh(dir: &std::path::Path) -> std::path::PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("test fixture");
+    let gh = bin.join("gh");
+    std::fs::write(
+        &gh,
+        "#!/usr/bin/env bash\nprintf '%s\\n' \"$*\" >> \"$FAKE_GH_LOG\"\nprev=\"\"\nfor a in \"$@\"; do\n  \
+         if [ \"$prev\" = --jq ]; then jq -r \"$a\" \"$FAKE_GH_COMMENTS\"; exit $?; fi\n  \
+         case \"$a\" in body=@*) cp \"${a#body=@}\" \"$FAKE_GH_BODY\" ;; esac\n  prev=\"$a\"\ndone\n",
+    )
+    .expect("test fixture");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).expect("test fixture");
+    }
+    bin
+}
+
+/// Runs the comment step for `event` (`pull_request` from `head`, or
+/// another event) with these existing comments: (exit code, output, gh log,
+/// the body gh was given).
+fn comment_step(event: &str, head: &str, comments: &serde_json::Value) -> (i32, String, String, Option<String>) {
+    let tmp = tempfile::tempdir().expect("test fixture");
+    let bin = fake_gh(tmp.path());
+    let p = |n: &str| tmp.path().join(n);
+    std::fs::write(p("comments.json"), comments.to_string()).expect("test fixture");
+    let payload = serde_json::json!({"pull_request": {"number": 7, "head": {"repo": {"full_name": head}}, "base": {"sha": "abc"}}});
+    std::fs::write(p("event.json"), payload.to_string()).expect("test fixture");
+    std::fs::write(p("comment.md"), "<!-- detect-report -->\n## detect test: ✅ passed\n").expect("test fixture");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = std::process::Command::new("bash")
+        .args(["-c", &action_step("Update the pull-request comment")])
+        .env_clear()
+        .env("PATH", path)
+        .env("GITHUB_EVENT_NAME", event)
+        .env("GITHUB_EVENT_PATH", p("event.json"))
+        .env("GITHUB_REPOSITORY", "acme/detections")
+        .env("GH_TOKEN", "t")
+        .env("REPORT", p("comment.md"))
+        .env("FAKE_GH_LOG", p("gh.log"))
+        .env("FAKE_GH_COMMENTS", p("comments.json"))
+        .env("FAKE_GH_BODY", p("body.md"))
+        .output()
+        .expect("bash runs");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        std::fs::read_to_string(p("gh.log")).unwrap_or_default(),
+        std::fs::read_to_string(p("body.md")).ok(),
+    )
+}
+
+#[test]
+fn the_comment_step_updates_the_marked_comment_or_posts_one() {
+    if !has_shell_tools() {
+        return;
+    }
+    let comments = serde_json::json!([
+        {"id": 41, "body": "LGTM <!-- detect-report --> quoted"},
+        {"id": 42, "body": "<!-- detect-report -->\n## detect test: ❌ failed"},
+    ]);
+    let (code, out, log, body) = comment_step("pull_request", "acme/detections", &comments);
+    assert_eq!(code, 0, "{out}");
+    let calls: Vec<&str> = log.lines().collect();
+    assert_eq!(calls.len(), 2, "{log}");
+    assert!(
+        calls[0].starts_with("api --paginate repos/acme/detections/issues/7/comments --jq"),
+        "{log}"
+    );
+    assert!(
+        calls[1].starts_with("api --method PATCH repos/acme/detections/issues/comments/42 -F body=@"),
+        "{log}"
+    );
+    assert_eq!(
+        body.as_deref(),
+        Some("<!-- detect-report -->\n## detect test: ✅ passed\n")
+    );
+
+    let (code, out, log, _) = comment_step(
+        "pull_request",
+        "acme/detections",
+        &serde_json::json!([{"id": 41, "body": "hi"}]),
+    );
+    assert_eq!(code, 0, "{out}");
+    let calls: Vec<&str> = log.lines().collect();
+    assert_eq!(calls.len(), 2, "{log}");
+    assert!(
+        calls[1].starts_with("api --method POST repos/acme/detections/issues/7/comments -F body=@"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_comment_step_skips_forks_and_other_events() {
+    if !has_shell_tools() {
+        return;
+    }
+    let none = serde_json::json!([]);
+    let (code, out, log, _) = comment_step("pull_request", "someone/fork", &none);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("from a fork (someone/fork)"), "{out}");
+    assert_eq!(log, "");
+    let (code, out, log, _) = comment_step("push", "", &none);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Not a pull request (push)"), "{out}");
+    assert_eq!(log, "");
+}
+
+/// Runs the action's detect step in `repo` for `event` (`base` is the pull
+/// request's base commit): (exit code, stdout, the runner's temp folder).
+fn run_step(repo: &std::path::Path, event: &str, base: &str) -> (i32, String, tempfile::TempDir) {
+    let runner = tempfile::tempdir().expect("test fixture");
+    let payload = serde_json::json!({"pull_request": {"number": 7, "base": {"sha": base}}});
+    std::fs::write(runner.path().join("event.json"), payload.to_string()).expect("test fixture");
+    let bin = assert_cmd::cargo::cargo_bin("detect");
+    let bin_dir = bin.parent().expect("a folder");
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out = std::process::Command::new("bash")
+        .args(["-c", &action_step("Run detect validate and detect test")])
+        .current_dir(repo)
+        .env_clear()
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .env("RUNNER_TEMP", runner.path())
+        .env("GITHUB_OUTPUT", runner.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", runner.path().join("summary"))
+        .env("GITHUB_EVENT_NAME", event)
+        .env("GITHUB_EVENT_PATH", runner.path().join("event.json"))
+        .env("DETECT_CHANGED_SINCE", "auto")
+        .env("DETECT_PYTHON", "")
+        .env("DETECT_ARGS", "")
+        .env("DETECT_SARIF", "true")
+        .output()
+        .expect("bash runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text, runner)
+}
+
+fn read(p: std::path::PathBuf) -> String {
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn the_run_step_annotates_once_and_writes_the_reports() {
+    if !has_shell_tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("test fixture");
+    let repo = tmp.path().join("repo");
+    copy_dir(&fixture("checks/test_outcomes"), &repo);
+    // Without Python detections the outcome does not depend on the machine.
+    for f in ["rules/python.py", "rules/python.yml"] {
+        std::fs::remove_file(repo.join(f)).expect("test fixture");
+    }
+    let (code, out, runner) = run_step(&repo, "push", "");
+    assert_eq!(code, 0, "{out}");
+    let outputs = read(runner.path().join("output"));
+    assert!(
+        outputs.contains("validate=1\n") && outputs.contains("test=1\n"),
+        "{outputs}"
+    );
+    // validate's annotation, not repeated by test.
+    assert_eq!(
+        out.matches("::error file=rules/broken.yml,line=8,col=16,title=unknown-condition::")
+            .count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(out.matches("title=test-failed::").count(), 2, "{out}");
+    let comment = read(runner.path().join("detect-report/comment.md"));
+    assert!(
+        comment.starts_with("<!-- detect-report -->\n## detect test: ❌ failed"),
+        "{comment}"
+    );
+    assert_eq!(read(runner.path().join("summary")), comment);
+    let sarif_path = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("sarif="))
+        .expect("a sarif output");
+    let sarif: serde_json::Value = serde_json::from_str(&read(sarif_path.into())).expect("SARIF is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(!comment.contains("Selected by"), "a push checks everything: {comment}");
+}
+
+#[test]
+fn the_run_step_of_a_pull_request_checks_what_changed_since_its_base() {
+    if !has_shell_tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("test fixture");
+    let repo = tmp.path().join("repo");
+    copy_dir(&fixture("checks/test_outcomes"), &repo);
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !(git(&["init", "-q"]) && git(&["add", "."]) && git(&["commit", "-qm", "base"])) {
+        assert!(std::env::var_os("CI").is_none(), "git does not run under CI");
+        eprintln!("skipping: git does not run");
+        return;
+    }
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(&repo)
+        .output()
+        .expect("git runs");
+    let base = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    let passing = repo.join("rules/passing.yml");
+    std::fs::write(&passing, read(passing.clone()) + "# changed\n").expect("test fixture");
+    let (code, out, runner) = run_step(&repo, "pull_request", &base);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("Checking what changed since {base}")), "{out}");
+    let outputs = read(runner.path().join("output"));
+    assert!(
+        outputs.contains("validate=0\n") && outputs.contains("test=0\n"),
+        "{outputs}{out}"
+    );
+    let comment = read(runner.path().join("detect-report/comment.md"));
+    assert!(comment.contains("## detect test: ✅ passed"), "{comment}");
+    let all = tables(&comment);
+    assert_eq!(
+        table(&all, "Detection").1,
+        [["Outcomes.Passing", "rules/passing.yml", "changed"]]
+    );
 }
