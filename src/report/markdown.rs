@@ -106,7 +106,7 @@ impl Doc {
             self.text.push_str(&text);
             written += 1;
         }
-        if written > 0 {
+        if written > 0 && !self.text.ends_with("\n\n") {
             self.text.push('\n');
         }
         if written < n {
