@@ -292,6 +292,43 @@ fn the_gitlab_example_uploads_code_quality_and_junit_reports() {
         "{script}"
     );
     assert!(script.contains(&format!("--format junit --output {junit}")), "{script}");
+    if !has_shell_tools() {
+        return;
+    }
+    // The script, as the runner's shell runs it, on a repository with an
+    // invalid file and a failing test: the job fails, both reports are there.
+    let tmp = tempfile::tempdir().expect("test fixture");
+    copy_dir(&fixture("checks/test_outcomes"), tmp.path());
+    for f in ["rules/python.py", "rules/python.yml"] {
+        std::fs::remove_file(tmp.path().join(f)).expect("test fixture");
+    }
+    let bin = assert_cmd::cargo::cargo_bin("detect");
+    let path = format!(
+        "{}:{}",
+        bin.parent().expect("a folder").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-e", "-c", &script])
+        .current_dir(tmp.path())
+        .env_clear()
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("bash runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let issues: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join(cq)).expect("the report")).expect("JSON");
+    assert!(
+        issues
+            .as_array()
+            .is_some_and(|a| a.iter().any(|i| i["check_name"] == "unknown-condition"))
+    );
+    let xml = std::fs::read_to_string(tmp.path().join(junit)).expect("the JUnit report");
+    assert!(
+        xml.contains("<failure") && xml.contains("<testsuite name=\"invalid\""),
+        "{xml}"
+    );
 }
 
 /// The `run:` script of the action's step named `name`.
