@@ -507,21 +507,23 @@ fn the_comment_step_skips_forks_and_other_events() {
     assert_eq!(log, "");
 }
 
-/// Runs the action's detect step in `repo` for `event` (`base` is the pull
-/// request's base commit): (exit code, stdout, the runner's temp folder).
-fn run_step(repo: &std::path::Path, event: &str, base: &str) -> (i32, String, tempfile::TempDir) {
+/// Runs the action's detect step in the `workspace` with the input `path`
+/// for `event` (`base` is the pull request's base commit): (exit code,
+/// stdout, the runner's temp folder).
+fn run_step(workspace: &std::path::Path, path: &str, event: &str, base: &str) -> (i32, String, tempfile::TempDir) {
     let runner = tempfile::tempdir().expect("test fixture");
     let payload = serde_json::json!({"pull_request": {"number": 7, "base": {"sha": base}}});
     std::fs::write(runner.path().join("event.json"), payload.to_string()).expect("test fixture");
     let bin = assert_cmd::cargo::cargo_bin("detect");
     let bin_dir = bin.parent().expect("a folder");
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let search = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let out = std::process::Command::new("bash")
         .args(["-c", &action_step("Run detect validate and detect test")])
-        .current_dir(repo)
+        .current_dir(workspace)
         .env_clear()
-        .env("PATH", path)
+        .env("PATH", search)
         .env("NO_COLOR", "1")
+        .env("DETECT_PATH", path)
         .env("RUNNER_TEMP", runner.path())
         .env("GITHUB_OUTPUT", runner.path().join("output"))
         .env("GITHUB_STEP_SUMMARY", runner.path().join("summary"))
@@ -550,23 +552,25 @@ fn the_run_step_annotates_once_and_writes_the_reports() {
     if !has_shell_tools() {
         return;
     }
+    // The detections in a folder of the repository (the workspace).
     let tmp = tempfile::tempdir().expect("test fixture");
-    let repo = tmp.path().join("repo");
+    let repo = tmp.path().join("detections");
     copy_dir(&fixture("checks/test_outcomes"), &repo);
     // Without Python detections the outcome does not depend on the machine.
     for f in ["rules/python.py", "rules/python.yml"] {
         std::fs::remove_file(repo.join(f)).expect("test fixture");
     }
-    let (code, out, runner) = run_step(&repo, "push", "");
+    let (code, out, runner) = run_step(tmp.path(), "detections", "push", "");
     assert_eq!(code, 0, "{out}");
     let outputs = read(runner.path().join("output"));
     assert!(
         outputs.contains("validate=1\n") && outputs.contains("test=1\n"),
         "{outputs}"
     );
-    // validate's annotation, not repeated by test.
+    // validate's annotation, on the file's path in the repository, not
+    // repeated by test.
     assert_eq!(
-        out.matches("::error file=rules/broken.yml,line=8,col=16,title=unknown-condition::")
+        out.matches("::error file=detections/rules/broken.yml,line=8,col=16,title=unknown-condition::")
             .count(),
         1,
         "{out}"
@@ -623,7 +627,7 @@ fn the_run_step_of_a_pull_request_checks_what_changed_since_its_base() {
     let base = String::from_utf8_lossy(&head.stdout).trim().to_owned();
     let passing = repo.join("rules/passing.yml");
     std::fs::write(&passing, read(passing.clone()) + "# changed\n").expect("test fixture");
-    let (code, out, runner) = run_step(&repo, "pull_request", &base);
+    let (code, out, runner) = run_step(&repo, ".", "pull_request", &base);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("Checking what changed since {base}")), "{out}");
     let outputs = read(runner.path().join("output"));
