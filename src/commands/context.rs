@@ -368,7 +368,7 @@ fn parse_format(name: &str) -> Result<Format> {
     use clap::ValueEnum;
     Format::from_str(name, true).map_err(|_| {
         Error::Usage(format!(
-            "unknown report format `{name}`; use human, json, junit, sarif or github"
+            "unknown report format `{name}`; use human, json, junit, sarif, github, markdown or codequality"
         ))
     })
 }

@@ -365,7 +365,9 @@ pub fn run(args: &UploadArgs, out: &mut dyn Write) -> Result<u8> {
     let mut section = Section {
         out: match (cx.format, &cx.output) {
             (Format::Json, None) => None,
-            (Format::Junit | Format::Sarif, None) => Some(Box::new(std::io::stderr())),
+            (Format::Junit | Format::Sarif | Format::Codequality | Format::Markdown, None) => {
+                Some(Box::new(std::io::stderr()))
+            }
             _ => Some(Box::new(ForwardTo(&mut *out))),
         },
     };

@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value, json};
 
 use super::message::{self, Paint};
-use super::{Format, github, json as json_report, junit, sarif};
+use super::{Format, codequality, github, json as json_report, junit, markdown, sarif};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::project::Project;
 use crate::source::{FileId, SourceFile};
@@ -257,7 +257,7 @@ impl<'w> Reporter<'w> {
 
     /// A case of the JUnit report.
     pub fn case(&mut self, case: Case) {
-        if matches!(self.format, Format::Junit | Format::Github) {
+        if matches!(self.format, Format::Junit | Format::Github | Format::Markdown) {
             self.cases.push(case);
         }
     }
@@ -359,6 +359,28 @@ impl<'w> Reporter<'w> {
                     writeln!(self.out, "{s}")?;
                 }
                 Ok(())
+            }
+            Format::Markdown => {
+                let problems: Vec<(&str, Option<&str>)> = self
+                    .problems
+                    .iter()
+                    .map(|p| (p.message.as_str(), p.help.as_deref()))
+                    .collect();
+                let cases: Vec<&Case> = self.cases.iter().collect();
+                let text = markdown::command_document(
+                    self.command,
+                    &diagnostics,
+                    &self.sources,
+                    &problems,
+                    &cases,
+                    &self.summary,
+                );
+                self.out.write_all(text.as_bytes())
+            }
+            Format::Codequality => {
+                let doc = codequality::document(&diagnostics, &self.sources);
+                serde_json::to_writer_pretty(&mut *self.out, &doc)?;
+                writeln!(self.out)
             }
             Format::Junit => {
                 let text = junit_document(self.command, &diagnostics, &self.sources, &self.problems, &self.cases);

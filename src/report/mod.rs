@@ -5,12 +5,14 @@
 //! renderers here turn it into text. Machine formats are contracts: their
 //! fields are documented in each renderer module.
 
+mod codequality;
 pub mod command;
 pub mod derived;
 mod github;
 mod human;
 mod json;
 mod junit;
+mod markdown;
 pub mod message;
 pub mod python_env;
 pub mod reformat;
@@ -47,6 +49,10 @@ pub enum Format {
     Sarif,
     /// GitHub workflow annotations.
     Github,
+    /// GitHub-flavoured Markdown for a pull-request comment.
+    Markdown,
+    /// GitLab Code Quality JSON.
+    Codequality,
 }
 
 /// The state an item ends in (cli-and-settings §8 item 6).
@@ -331,6 +337,8 @@ pub fn render(report: &RunReport<'_>, format: Format, style: Style, out: &mut dy
         Format::Junit => junit::render(report, out),
         Format::Sarif => sarif::render(report, out),
         Format::Github => github::render(report, out),
+        Format::Markdown => markdown::render(report, out),
+        Format::Codequality => codequality::render(report, out),
     }
 }
 

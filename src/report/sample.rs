@@ -175,6 +175,16 @@ fn github() {
 }
 
 #[test]
+fn markdown() {
+    insta::assert_snapshot!(rendered(Format::Markdown, Style::default()));
+}
+
+#[test]
+fn codequality() {
+    insta::assert_snapshot!(rendered(Format::Codequality, Style::default()));
+}
+
+#[test]
 fn human_verbose() {
     let style = Style {
         verbose: true,
@@ -282,6 +292,16 @@ fn command_sarif() {
 #[test]
 fn command_github() {
     insta::assert_snapshot!(command_rendered(Format::Github));
+}
+
+#[test]
+fn command_markdown() {
+    insta::assert_snapshot!(command_rendered(Format::Markdown));
+}
+
+#[test]
+fn command_codequality() {
+    insta::assert_snapshot!(command_rendered(Format::Codequality));
 }
 
 /// A diagnostic renders the same through a command's reporter as in

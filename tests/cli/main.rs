@@ -2,6 +2,7 @@
 
 mod bundle;
 mod changed;
+mod ci;
 mod completions;
 mod conformance;
 mod correlation;
@@ -9,6 +10,7 @@ mod derive;
 mod fmt;
 mod graphql_server;
 mod help;
+mod pre_commit;
 mod python_env;
 mod python_env_cmd;
 mod python_pat;
