@@ -26,6 +26,7 @@ pub mod python;
 pub mod report;
 pub mod resolve;
 pub mod scaffold;
+pub mod schema;
 pub mod settings;
 pub mod sha256;
 pub mod source;

@@ -8,6 +8,7 @@ pub mod derive;
 pub mod fmt;
 pub mod python_env;
 pub mod run;
+pub mod schema;
 pub mod show;
 pub mod upload;
 pub mod zip;
@@ -171,6 +172,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (`--out DIR`: one page per command).
     Man(completions::ManArgs),
+    /// Print the JSON Schema of analysis files, for editors (`--type TYPE`).
+    Schema(schema::SchemaArgs),
 }
 
 /// When to colour output.
@@ -572,6 +575,7 @@ mod tests {
             ("fmt.rs", include_str!("fmt.rs")),
             ("python_env.rs", include_str!("python_env.rs")),
             ("run.rs", include_str!("run.rs")),
+            ("schema.rs", include_str!("schema.rs")),
             ("show.rs", include_str!("show.rs")),
             ("upload.rs", include_str!("upload.rs")),
             ("zip.rs", include_str!("zip.rs")),

@@ -12,6 +12,7 @@ pub mod python_tests;
 pub mod remote_bases;
 pub mod remote_validation;
 pub mod run;
+pub mod schema;
 pub mod show;
 pub mod test;
 pub mod upload;

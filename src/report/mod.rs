@@ -18,6 +18,7 @@ pub mod replay;
 #[cfg(test)]
 mod sample;
 mod sarif;
+pub mod schema;
 
 use std::io::{self, Write};
 

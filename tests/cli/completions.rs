@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "python-env",
     "completions",
     "man",
+    "schema",
 ];
 
 /// The commands under `detect alerts`.

@@ -18,6 +18,7 @@ mod remote_show_derive;
 mod report_formats;
 mod run;
 mod run_python;
+mod schema;
 mod strict;
 mod test_cmd;
 mod upload;

@@ -2,55 +2,12 @@
 //! `SQL_LOOKUP_TABLE_SCHEMA` (filled by a query key) of PAT 1.7.0, with
 //! the `Refresh` and `AssociatedLogTypes` rules of PAT's JSON schema.
 
-use super::{Field, Kind, QUERY_KEYS, mapping_items, nested_list, one_of, opt, req, required_string, value};
+use super::{QUERY_KEYS, mapping_items, nested_list, one_of, required_string, value};
 use crate::diagnostic::Code;
 use crate::load::Cx;
 use crate::model::AnalysisType;
+use crate::model::fields::{FILE_REFRESH_KEYS, LOOKUP_TABLE as FILE_TABLE, SQL_LOOKUP_TABLE as SQL_TABLE};
 use crate::yaml::Node;
-
-/// `LOOKUP_TABLE_SCHEMA`; one of `Filename` and `Refresh` is required.
-const FILE_TABLE: &[Field] = &[
-    req("AnalysisType", Kind::Skip),
-    req("LookupName", Kind::Skip),
-    req("Enabled", Kind::Bool),
-    opt("Filename", Kind::Str),
-    opt("Refresh", Kind::Custom),
-    req("Schema", Kind::Str),
-    req("LogTypeMap", Kind::Custom),
-    opt("Description", Kind::Str),
-    opt("Reference", Kind::Str),
-    opt("BaseVersion", Kind::Int),
-];
-
-/// `SQL_LOOKUP_TABLE_SCHEMA`; one of [`QUERY_KEYS`] is required, and
-/// `Refresh` (reported with its own message).
-const SQL_TABLE: &[Field] = &[
-    req("AnalysisType", Kind::Skip),
-    req("LookupName", Kind::Skip),
-    req("Enabled", Kind::Bool),
-    opt("Query", Kind::Str),
-    opt("AthenaQuery", Kind::Str),
-    opt("SnowflakeQuery", Kind::Str),
-    opt("DatabricksQuery", Kind::Str),
-    req("LogTypeMap", Kind::Custom),
-    opt("Refresh", Kind::Custom),
-    opt("Indicators", Kind::Custom),
-    opt("Validations", Kind::Custom),
-    opt("Description", Kind::Str),
-    opt("Reference", Kind::Str),
-    opt("BaseVersion", Kind::Int),
-];
-
-/// Keys of a file-backed table's `Refresh` (an S3 or GCS object).
-const FILE_REFRESH_KEYS: &[&str] = &[
-    "ObjectPath",
-    "PeriodMinutes",
-    "AlarmPeriodMinutes",
-    "RoleARN",
-    "ObjectKMSKey",
-    "GCSCredentials",
-    "StorageProvider",
-];
 
 /// Longest `AlarmPeriodMinutes` PAT accepts (one day).
 const MAX_ALARM_PERIOD: i64 = 1440;
