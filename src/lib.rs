@@ -10,6 +10,7 @@ pub mod bundle;
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod coverage;
 pub mod diagnostic;
 pub mod discover;
 pub mod engine;

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod completions;
 pub mod connection;
+pub mod coverage;
 pub mod delete;
 pub mod derive;
 pub mod fmt;
@@ -174,6 +175,9 @@ pub enum Command {
     Man(completions::ManArgs),
     /// Print the JSON Schema of analysis files, for editors (`--type TYPE`).
     Schema(schema::SchemaArgs),
+    /// Summarise ATT&CK coverage and test gaps; write a Navigator layer (`--layer FILE`).
+    #[command(after_help = AFTER_HELP)]
+    Coverage(coverage::CoverageArgs),
 }
 
 /// When to colour output.
@@ -570,6 +574,7 @@ mod tests {
             ("alerts.rs", include_str!("alerts.rs")),
             ("completions.rs", include_str!("completions.rs")),
             ("connection.rs", include_str!("connection.rs")),
+            ("coverage.rs", include_str!("coverage.rs")),
             ("delete.rs", include_str!("delete.rs")),
             ("derive.rs", include_str!("derive.rs")),
             ("fmt.rs", include_str!("fmt.rs")),

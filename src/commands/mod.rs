@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod connection;
 pub mod context;
+pub mod coverage;
 pub mod delete;
 pub mod derive;
 pub mod fmt;

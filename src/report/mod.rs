@@ -6,6 +6,7 @@
 //! fields are documented in each renderer module.
 
 pub mod command;
+pub mod coverage;
 pub mod derived;
 mod github;
 mod human;

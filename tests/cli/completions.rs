@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "completions",
     "man",
     "schema",
+    "coverage",
 ];
 
 /// The commands under `detect alerts`.

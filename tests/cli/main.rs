@@ -5,6 +5,7 @@ mod changed;
 mod completions;
 mod conformance;
 mod correlation;
+mod coverage;
 mod derive;
 mod fmt;
 mod graphql_server;
