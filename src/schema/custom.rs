@@ -90,7 +90,8 @@ pub fn custom(place: Place, key: &str) -> Option<Value> {
         })),
         (_, "PackDefinition") => json!({
             "type": "object",
-            "properties": { "IDs": { "type": "array", "items": { "type": "string" }, "uniqueItems": true } },
+            // A repeated ID is only a warning (`duplicate-pack-id`): PAT accepts it.
+            "properties": { "IDs": strings() },
             "required": ["IDs"],
             "additionalProperties": false,
         }),

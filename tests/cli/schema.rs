@@ -320,3 +320,58 @@ fn the_corpus_valid_files_conform_and_its_schema_errors_are_rejected() {
     // `AnalysisType`, and `example_policy.json` is read too (JSON is YAML).
     assert_eq!(valid, 184, "valid files checked");
 }
+
+/// Every analysis file of a detection repository named by
+/// `DETECT_SCHEMA_CHECKOUT` (a panther-analysis checkout, say) against the
+/// schema: prints how many conform and lists the rest with their first
+/// error. Not run without the variable (the repository is not part of
+/// this one); `detect validate` on the same files is the reference, so a
+/// file the schema rejects must also have an error there.
+#[test]
+fn a_checkout_named_by_the_environment_conforms() {
+    let Some(root) = std::env::var_os("DETECT_SCHEMA_CHECKOUT").map(std::path::PathBuf::from) else {
+        eprintln!("skipping: DETECT_SCHEMA_CHECKOUT is not set");
+        return;
+    };
+    let v = Validator::new(schema(&[]));
+    let (mut files, mut rejected) = (0, Vec::new());
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !name.starts_with('.') {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if !(name.ends_with(".yml") || name.ends_with(".yaml")) {
+                continue;
+            }
+            let Some(doc) = json_of(&std::fs::read_to_string(&path).unwrap_or_default()) else {
+                continue;
+            };
+            if doc.get("AnalysisType").is_none() {
+                continue;
+            }
+            files += 1;
+            if let Err(e) = v.check(&doc) {
+                let rel = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+                rejected.push((rel, e.lines().take(3).collect::<Vec<_>>().join(" / ")));
+            }
+        }
+    }
+    rejected.sort();
+    eprintln!("{files} analysis files, {} rejected by the schema", rejected.len());
+    for (path, why) in &rejected {
+        eprintln!("  {path}: {why}");
+    }
+    for (path, _) in &rejected {
+        let codes = error_codes(&root, path);
+        assert!(
+            !codes.is_empty(),
+            "{path}: rejected by the schema, valid for `detect validate`"
+        );
+    }
+}
