@@ -248,6 +248,34 @@ mod tests {
         }
     }
 
+    /// The closed mappings of a type's definition (both branches of an
+    /// `if`).
+    fn branches(def: &Value) -> Vec<&Value> {
+        match (def.get("then"), def.get("else")) {
+            (Some(t), Some(e)) => vec![t, e],
+            _ => vec![def],
+        }
+    }
+
+    #[test]
+    fn every_key_of_every_table_is_in_the_schema() {
+        let doc = document(None);
+        for (ty, table) in TABLES {
+            let def = &doc["$defs"][def_name(*ty)];
+            for f in table.iter() {
+                assert!(
+                    branches(def).iter().any(|b| b["properties"].get(f.key).is_some()),
+                    "{}: {}",
+                    ty.name(),
+                    f.key
+                );
+            }
+            for b in branches(def) {
+                assert_eq!(b["additionalProperties"], json!(false), "{}", ty.name());
+            }
+        }
+    }
+
     #[test]
     fn a_key_of_the_table_is_a_property_of_the_schema() {
         let doc = document(Some(AnalysisType::Policy));

@@ -116,6 +116,16 @@ fn the_schema_is_a_valid_draft_2020_12_schema_for_every_type() {
 }
 
 #[test]
+fn an_unknown_type_is_a_usage_error() {
+    let out = detect(Path::new("."))
+        .args(["schema", "--type", "rules"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("scheduled_rule"));
+}
+
+#[test]
 fn unknown_keys_and_wrong_types_are_rejected() {
     let v = Validator::new(schema(&[]));
     v.check(&yaml(RULE)).unwrap();
