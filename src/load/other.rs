@@ -28,7 +28,7 @@ use crate::diagnostic::{Code, Label};
 use crate::load::cx::required_string;
 use crate::load::rule::reports;
 use crate::load::{Cx, null_values};
-use crate::model::fields::{DATA_MODEL, Field, GLOBAL, Kind, PACK};
+use crate::model::fields::{DATA_MODEL, DATA_MODEL_MAPPING_KEYS, Field, GLOBAL, Kind, PACK, PACK_DEFINITION_KEYS};
 use crate::model::{AnalysisType, Other};
 use crate::source::{Span, Spanned};
 use crate::yaml::{Node, NodeKind};
@@ -236,7 +236,7 @@ fn one_of(cx: &mut Cx, map: &Node, a: &str, b: &str, place: &str) {
 /// `Mappings` of a data model: `Name` and exactly one of `Path`/`Method`.
 fn mappings(cx: &mut Cx, n: &Node) {
     for item in mapping_items(cx, n, "Mappings") {
-        cx.unknown_keys(item, &["Name", "Path", "Method"], Code::UnknownKey, "a mapping");
+        cx.unknown_keys(item, DATA_MODEL_MAPPING_KEYS, Code::UnknownKey, "a mapping");
         required_string(cx, item, "Name", "a mapping");
         for key in ["Path", "Method"] {
             if let Some(v) = item.get(key) {
@@ -252,7 +252,7 @@ fn pack_definition(cx: &mut Cx, n: &Node) -> Vec<Spanned<String>> {
     let Some(m) = cx.mapping(n, "PackDefinition") else {
         return Vec::new();
     };
-    cx.unknown_keys(m, &["IDs"], Code::UnknownKey, "`PackDefinition`");
+    cx.unknown_keys(m, PACK_DEFINITION_KEYS, Code::UnknownKey, "`PackDefinition`");
     let Some(ids) = m.get("IDs") else {
         cx.missing(m, "IDs", "`PackDefinition`");
         return Vec::new();

@@ -331,6 +331,60 @@ pub const FILE_REFRESH: &[Field] = &[
 /// The names of [`FILE_REFRESH`].
 pub const FILE_REFRESH_KEYS: &[&str] = names!(FILE_REFRESH);
 
+/// A `Mappings` item of a data model: `Name` and exactly one of `Path`
+/// and `Method`.
+pub const DATA_MODEL_MAPPING: &[Field] = &[req("Name", Kind::Str), opt("Path", Kind::Str), opt("Method", Kind::Str)];
+
+/// The names of [`DATA_MODEL_MAPPING`].
+pub const DATA_MODEL_MAPPING_KEYS: &[&str] = names!(DATA_MODEL_MAPPING);
+
+/// A pack's `PackDefinition`. A repeated ID is only a warning
+/// (`duplicate-pack-id`), so the list is not a set.
+pub const PACK_DEFINITION: &[Field] = &[req("IDs", Kind::StrList)];
+
+/// The names of [`PACK_DEFINITION`].
+pub const PACK_DEFINITION_KEYS: &[&str] = names!(PACK_DEFINITION);
+
+/// A scheduled query's `EmailConfig`.
+pub const EMAIL_CONFIG: &[Field] = &[
+    req("Recipients", Kind::StrList),
+    opt("SendEmpty", Kind::Bool),
+    opt("PreferAttachment", Kind::Bool),
+];
+
+/// The names of [`EMAIL_CONFIG`].
+pub const EMAIL_CONFIG_KEYS: &[&str] = names!(EMAIL_CONFIG);
+
+/// A query-filled table's `Refresh`: exactly one of the two.
+pub const SQL_REFRESH: &[Field] = &[opt("PeriodMinutes", Kind::Int), opt("CronExpression", Kind::Str)];
+
+/// The names of [`SQL_REFRESH`].
+pub const SQL_REFRESH_KEYS: &[&str] = names!(SQL_REFRESH);
+
+/// A lookup table's `LogTypeMap`.
+pub const LOG_TYPE_MAP: &[Field] = &[req("PrimaryKey", Kind::Str), opt("AssociatedLogTypes", Kind::Custom)];
+
+/// The names of [`LOG_TYPE_MAP`].
+pub const LOG_TYPE_MAP_KEYS: &[&str] = names!(LOG_TYPE_MAP);
+
+/// An `AssociatedLogTypes` item of a `LogTypeMap`.
+pub const ASSOCIATED_LOG_TYPE: &[Field] = &[req("LogType", Kind::Str), req("Selectors", Kind::StrList)];
+
+/// The names of [`ASSOCIATED_LOG_TYPE`].
+pub const ASSOCIATED_LOG_TYPE_KEYS: &[&str] = names!(ASSOCIATED_LOG_TYPE);
+
+/// A `DynamicSeverities` entry.
+pub const DYNAMIC_SEVERITY: &[Field] = &[req("ChangeTo", Kind::Custom), req("Conditions", Kind::Custom)];
+
+/// The names of [`DYNAMIC_SEVERITY`].
+pub const DYNAMIC_SEVERITY_KEYS: &[&str] = names!(DYNAMIC_SEVERITY);
+
+/// An `AlertContext` item.
+pub const ALERT_CONTEXT_ITEM: &[Field] = &[req("KeyName", Kind::Str), req("KeyValue", Kind::Custom)];
+
+/// The names of [`ALERT_CONTEXT_ITEM`].
+pub const ALERT_CONTEXT_ITEM_KEYS: &[&str] = names!(ALERT_CONTEXT_ITEM);
+
 /// A correlation rule (correlation-rules §2.1).
 pub const CORRELATION_RULE: &[Field] = &[
     req("AnalysisType", Kind::Skip),
@@ -454,6 +508,14 @@ mod tests {
         ("LOOKUP_TABLE", LOOKUP_TABLE),
         ("SQL_LOOKUP_TABLE", SQL_LOOKUP_TABLE),
         ("FILE_REFRESH", FILE_REFRESH),
+        ("DATA_MODEL_MAPPING", DATA_MODEL_MAPPING),
+        ("PACK_DEFINITION", PACK_DEFINITION),
+        ("EMAIL_CONFIG", EMAIL_CONFIG),
+        ("SQL_REFRESH", SQL_REFRESH),
+        ("LOG_TYPE_MAP", LOG_TYPE_MAP),
+        ("ASSOCIATED_LOG_TYPE", ASSOCIATED_LOG_TYPE),
+        ("DYNAMIC_SEVERITY", DYNAMIC_SEVERITY),
+        ("ALERT_CONTEXT_ITEM", ALERT_CONTEXT_ITEM),
         ("CORRELATION_RULE", CORRELATION_RULE),
         ("CORRELATION_BLOCK", CORRELATION_BLOCK),
         ("CORRELATION_ITEM", CORRELATION_ITEM),

@@ -48,24 +48,11 @@ pub fn custom(place: Place, key: &str) -> Option<Value> {
             "minItems": 1,
         }),
         (_, "InlineFilters") => json!({ "$ref": "#/$defs/MatchExpressions" }),
-        (_, "DynamicSeverities") => list_of(json!({
-            "type": "object",
-            "properties": {
-                "ChangeTo": { "enum": Level::ALL.iter().map(|(_, n)| *n).chain(["DEFAULT"]).collect::<Vec<_>>() },
-                "Conditions": { "$ref": "#/$defs/MatchExpressions" },
-            },
-            "required": ["ChangeTo", "Conditions"],
-            "additionalProperties": false,
-        })),
-        (_, "AlertContext") => list_of(json!({
-            "type": "object",
-            "properties": {
-                "KeyName": { "type": "string" },
-                "KeyValue": { "$ref": "#/$defs/KeySpec" },
-            },
-            "required": ["KeyName", "KeyValue"],
-            "additionalProperties": false,
-        })),
+        (_, "DynamicSeverities") => list_of(object(fields::DYNAMIC_SEVERITY, &nested(fields::DYNAMIC_SEVERITY))),
+        (_, "ChangeTo") => json!({ "enum": Level::ALL.iter().map(|(_, n)| *n).chain(["DEFAULT"]).collect::<Vec<_>>() }),
+        (_, "Conditions") => json!({ "$ref": "#/$defs/MatchExpressions" }),
+        (_, "AlertContext") => list_of(object(fields::ALERT_CONTEXT_ITEM, &nested(fields::ALERT_CONTEXT_ITEM))),
+        (_, "KeyValue") => json!({ "$ref": "#/$defs/KeySpec" }),
         (_, "GroupBy") => list_of(json!({ "$ref": "#/$defs/KeySpec" })),
         (Place::Top(T::Rule | T::ScheduledRule), "Tests") => {
             list_of(object(fields::RULE_TEST, &nested(fields::RULE_TEST)))
@@ -77,59 +64,29 @@ pub fn custom(place: Place, key: &str) -> Option<Value> {
         (_, "Mocks") => list_of(object(fields::MOCK, &nested(fields::MOCK))),
         (_, "returnValue") => json!({ "type": ["string", "boolean"] }),
         (_, "ResourceTypes") => list_of(json!({ "enum": RESOURCE_TYPES })),
-        (_, "Mappings") => list_of(json!({
-            "type": "object",
-            "properties": {
-                "Name": { "type": "string" },
-                "Path": { "type": "string" },
-                "Method": { "type": "string" },
-            },
-            "required": ["Name"],
-            "oneOf": [{ "required": ["Path"] }, { "required": ["Method"] }],
-            "additionalProperties": false,
-        })),
-        (_, "PackDefinition") => json!({
-            "type": "object",
-            // A repeated ID is only a warning (`duplicate-pack-id`): PAT accepts it.
-            "properties": { "IDs": strings() },
-            "required": ["IDs"],
-            "additionalProperties": false,
-        }),
+        (_, "Mappings") => {
+            let mut m = object(fields::DATA_MODEL_MAPPING, &nested(fields::DATA_MODEL_MAPPING));
+            m["oneOf"] = json!([{ "required": ["Path"] }, { "required": ["Method"] }]);
+            list_of(m)
+        }
+        (_, "PackDefinition") => object(fields::PACK_DEFINITION, &nested(fields::PACK_DEFINITION)),
         (Place::Top(T::ScheduledQuery | T::ScheduledPrompt), "Schedule") => {
             let mut s = object(fields::QUERY_SCHEDULE, &nested(fields::QUERY_SCHEDULE));
             s["oneOf"] = json!([{ "required": ["CronExpression"] }, { "required": ["RateMinutes"] }]);
             s
         }
-        (_, "EmailConfig") => json!({
-            "type": "object",
-            "properties": {
-                "Recipients": strings(),
-                "SendEmpty": { "type": "boolean" },
-                "PreferAttachment": { "type": "boolean" },
-            },
-            "required": ["Recipients"],
-            "additionalProperties": false,
-        }),
+        (_, "EmailConfig") => object(fields::EMAIL_CONFIG, &nested(fields::EMAIL_CONFIG)),
         (_, "RunAsUser") => json!({ "type": "string", "minLength": 1 }),
         (_, "OutputLength") => json!({ "enum": fields::OUTPUT_LENGTHS }),
         (_, "Private") => json!({ "type": "boolean" }),
         // Which `Refresh` applies depends on the query keys; see
         // `document::lookup_table`.
         (_, "Refresh") => json!({ "type": "object" }),
-        (_, "LogTypeMap") => json!({
-            "type": "object",
-            "properties": {
-                "PrimaryKey": { "type": "string" },
-                "AssociatedLogTypes": list_of(json!({
-                    "type": "object",
-                    "properties": { "LogType": { "type": "string" }, "Selectors": strings() },
-                    "required": ["LogType", "Selectors"],
-                    "additionalProperties": false,
-                })),
-            },
-            "required": ["PrimaryKey", "AssociatedLogTypes"],
-            "additionalProperties": false,
-        }),
+        (_, "LogTypeMap") => object(fields::LOG_TYPE_MAP, &nested(fields::LOG_TYPE_MAP)),
+        (_, "AssociatedLogTypes") => list_of(object(
+            fields::ASSOCIATED_LOG_TYPE,
+            &nested(fields::ASSOCIATED_LOG_TYPE),
+        )),
         (_, "Indicators" | "Validations") => list_of(json!({
             "type": "object",
             "properties": { "Field": { "type": "string" }, key: strings() },
@@ -193,6 +150,14 @@ mod tests {
             fields::CORRELATION_SCHEDULE,
             fields::CORRELATION_TEST,
             fields::CORRELATION_OUTPUT,
+            fields::DATA_MODEL_MAPPING,
+            fields::PACK_DEFINITION,
+            fields::EMAIL_CONFIG,
+            fields::SQL_REFRESH,
+            fields::LOG_TYPE_MAP,
+            fields::ASSOCIATED_LOG_TYPE,
+            fields::DYNAMIC_SEVERITY,
+            fields::ALERT_CONTEXT_ITEM,
         ];
         let places = tops
             .iter()

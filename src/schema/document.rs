@@ -152,12 +152,11 @@ fn lookup_table() -> Value {
         }
     });
     let file = with_all_of(typed(file, ty), vec![required_any_of(&["Filename", "Refresh"])]);
-    let sql_refresh = json!({
-        "type": "object",
-        "properties": { "PeriodMinutes": { "type": "integer" }, "CronExpression": { "type": "string" } },
-        "oneOf": [{ "required": ["PeriodMinutes"] }, { "required": ["CronExpression"] }],
-        "additionalProperties": false,
-    });
+    let sql_refresh = {
+        let mut r = object(fields::SQL_REFRESH, &|_| json!({}));
+        r["oneOf"] = json!([{ "required": ["PeriodMinutes"] }, { "required": ["CronExpression"] }]);
+        r
+    };
     let sql = object(fields::SQL_LOOKUP_TABLE, &|k| {
         if k == "Refresh" {
             sql_refresh.clone()

@@ -6,7 +6,10 @@ use super::{QUERY_KEYS, mapping_items, nested_list, one_of, required_string, val
 use crate::diagnostic::Code;
 use crate::load::Cx;
 use crate::model::AnalysisType;
-use crate::model::fields::{FILE_REFRESH_KEYS, LOOKUP_TABLE as FILE_TABLE, SQL_LOOKUP_TABLE as SQL_TABLE};
+use crate::model::fields::{
+    ASSOCIATED_LOG_TYPE_KEYS, FILE_REFRESH_KEYS, LOG_TYPE_MAP_KEYS, LOOKUP_TABLE as FILE_TABLE,
+    SQL_LOOKUP_TABLE as SQL_TABLE, SQL_REFRESH_KEYS,
+};
 use crate::yaml::Node;
 
 /// Longest `AlarmPeriodMinutes` PAT accepts (one day).
@@ -108,7 +111,7 @@ fn file_refresh(cx: &mut Cx, n: &Node) {
 /// and `CronExpression`.
 fn sql_refresh(cx: &mut Cx, n: &Node) {
     let Some(m) = cx.mapping(n, "Refresh") else { return };
-    cx.unknown_keys(m, &["PeriodMinutes", "CronExpression"], Code::UnknownKey, "`Refresh`");
+    cx.unknown_keys(m, SQL_REFRESH_KEYS, Code::UnknownKey, "`Refresh`");
     if let Some(v) = m.get("PeriodMinutes") {
         cx.integer(v, "PeriodMinutes");
     }
@@ -122,12 +125,7 @@ fn sql_refresh(cx: &mut Cx, n: &Node) {
 /// `LogType` and `Selectors`.
 fn log_type_map(cx: &mut Cx, n: &Node) {
     let Some(m) = cx.mapping(n, "LogTypeMap") else { return };
-    cx.unknown_keys(
-        m,
-        &["PrimaryKey", "AssociatedLogTypes"],
-        Code::UnknownKey,
-        "`LogTypeMap`",
-    );
+    cx.unknown_keys(m, LOG_TYPE_MAP_KEYS, Code::UnknownKey, "`LogTypeMap`");
     required_string(cx, m, "PrimaryKey", "`LogTypeMap`");
     let Some(assoc) = m.get("AssociatedLogTypes") else {
         return;
@@ -135,7 +133,7 @@ fn log_type_map(cx: &mut Cx, n: &Node) {
     for item in mapping_items(cx, assoc, "AssociatedLogTypes") {
         cx.unknown_keys(
             item,
-            &["LogType", "Selectors"],
+            ASSOCIATED_LOG_TYPE_KEYS,
             Code::UnknownKey,
             "an associated log type",
         );

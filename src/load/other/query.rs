@@ -8,7 +8,7 @@ use crate::diagnostic::{Code, did_you_mean};
 use crate::load::Cx;
 use crate::model::AnalysisType;
 use crate::model::fields::{
-    OUTPUT_LENGTHS, QUERY_SCHEDULE_KEYS, SAVED_QUERY, SCHEDULED_PROMPT as PROMPT, SCHEDULED_QUERY,
+    EMAIL_CONFIG_KEYS, OUTPUT_LENGTHS, QUERY_SCHEDULE_KEYS, SAVED_QUERY, SCHEDULED_PROMPT as PROMPT, SCHEDULED_QUERY,
 };
 use crate::yaml::Node;
 
@@ -167,12 +167,7 @@ pub(super) fn schedule(cx: &mut Cx, n: &Node) {
 /// `EmailConfig` of a scheduled query.
 fn email_config(cx: &mut Cx, n: &Node) {
     let Some(m) = cx.mapping(n, "EmailConfig") else { return };
-    cx.unknown_keys(
-        m,
-        &["Recipients", "SendEmpty", "PreferAttachment"],
-        Code::UnknownKey,
-        "`EmailConfig`",
-    );
+    cx.unknown_keys(m, EMAIL_CONFIG_KEYS, Code::UnknownKey, "`EmailConfig`");
     nested_list(cx, m, "Recipients", true, "`EmailConfig`");
     for key in ["SendEmpty", "PreferAttachment"] {
         if let Some(v) = m.get(key) {
