@@ -316,6 +316,9 @@ codes! {
     /// A dependency entry `detect python-env` cannot turn into a pip
     /// requirement (left out of the environment).
     PythonEnvEntryLeftOut = "python-env-entry-left-out", Warning;
+    /// A `Reports: MITRE ATT&CK:` entry `detect coverage` cannot read
+    /// (not `TA0001:T1078`, `TA0006:T1110.003` or `T1078`).
+    InvalidMitreMapping = "invalid-mitre-mapping", Warning;
 }
 
 /// A location with an optional note.

@@ -76,6 +76,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::PythonEnv(args) => with_stdout(|out| python_env(&args, out)),
         Command::Completions(args) => with_stdout(|out| detect::cli::completions::completions(&args, out)),
         Command::Man(args) => with_stdout(|out| detect::cli::completions::man(&args, out)),
+        Command::Schema(args) => with_stdout(|out| detect::commands::schema::run(&args, out)),
+        Command::Coverage(args) => with_stdout(|out| detect::commands::coverage::run(&args, out)),
         Command::Test(args) => {
             let mut cx = Context::resolve(&args.project, &args.output.options(args.step.strict))?;
             cx.changed_since.clone_from(&args.changed.changed_since);

@@ -3,11 +3,13 @@
 pub mod alerts;
 pub mod completions;
 pub mod connection;
+pub mod coverage;
 pub mod delete;
 pub mod derive;
 pub mod fmt;
 pub mod python_env;
 pub mod run;
+pub mod schema;
 pub mod show;
 pub mod upload;
 pub mod zip;
@@ -171,6 +173,11 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (`--out DIR`: one page per command).
     Man(completions::ManArgs),
+    /// Print the JSON Schema of analysis files, for editors (`--type TYPE`).
+    Schema(schema::SchemaArgs),
+    /// Summarise ATT&CK coverage and test gaps; write a Navigator layer (`--layer FILE`).
+    #[command(after_help = AFTER_HELP)]
+    Coverage(coverage::CoverageArgs),
 }
 
 /// When to colour output.
@@ -567,11 +574,13 @@ mod tests {
             ("alerts.rs", include_str!("alerts.rs")),
             ("completions.rs", include_str!("completions.rs")),
             ("connection.rs", include_str!("connection.rs")),
+            ("coverage.rs", include_str!("coverage.rs")),
             ("delete.rs", include_str!("delete.rs")),
             ("derive.rs", include_str!("derive.rs")),
             ("fmt.rs", include_str!("fmt.rs")),
             ("python_env.rs", include_str!("python_env.rs")),
             ("run.rs", include_str!("run.rs")),
+            ("schema.rs", include_str!("schema.rs")),
             ("show.rs", include_str!("show.rs")),
             ("upload.rs", include_str!("upload.rs")),
             ("zip.rs", include_str!("zip.rs")),

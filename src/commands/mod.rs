@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod connection;
 pub mod context;
+pub mod coverage;
 pub mod delete;
 pub mod derive;
 pub mod fmt;
@@ -12,6 +13,7 @@ pub mod python_tests;
 pub mod remote_bases;
 pub mod remote_validation;
 pub mod run;
+pub mod schema;
 pub mod show;
 pub mod test;
 pub mod upload;

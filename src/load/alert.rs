@@ -6,6 +6,7 @@
 //! loader reports top-level keys without a value. Match expressions and key
 //! specifiers come from [`crate::load::expr`].
 
+use crate::model::fields::{ALERT_CONTEXT_ITEM_KEYS, DYNAMIC_SEVERITY_KEYS};
 use std::collections::HashMap;
 
 use crate::diagnostic::{Code, did_you_mean};
@@ -49,7 +50,7 @@ fn dynamic_severity(cx: &mut Cx, item: &Node) -> Option<DynamicSeverity> {
     }
     cx.unknown_keys(
         item,
-        &["ChangeTo", "Conditions"],
+        DYNAMIC_SEVERITY_KEYS,
         Code::UnknownKey,
         "a `DynamicSeverities` entry",
     );
@@ -255,7 +256,7 @@ pub fn alert_context(cx: &mut Cx, node: &Node) -> Option<Vec<ContextItem>> {
         }
         cx.unknown_keys(
             item,
-            &["KeyName", "KeyValue"],
+            ALERT_CONTEXT_ITEM_KEYS,
             Code::UnknownKey,
             "an `AlertContext` item",
         );

@@ -20,65 +20,22 @@ use crate::model::correlation::{
     EvaluationOrder, FieldMatch, FieldSignals, Form, Group, Item, MIN_LOOKBACK_MINUTES, RuleOutput, Schedule, Sequence,
     Timestamp, Transition, Trigger, ValueSignals, parse_rfc3339,
 };
+use crate::model::fields::{self, Kind};
 use crate::model::{Level, Other};
 use crate::source::{Span, Spanned};
 use crate::yaml::{Node, NodeKind, float_text};
 
-/// Top-level keys of a correlation rule (§2.1).
-pub const TOP_KEYS: &[&str] = &[
-    "AnalysisType",
-    "RuleID",
-    "Enabled",
-    "Severity",
-    "Detection",
-    "DisplayName",
-    "Description",
-    "Runbook",
-    "Reference",
-    "Reports",
-    "Tags",
-    "SummaryAttributes",
-    "OutputIds",
-    "CreateAlert",
-    "OnlyUseBaseRiskScore",
-    "CreatedBy",
-    "Status",
-    "BaseVersion",
-    "Tests",
-];
-
-/// Keys of the detection block in either form (§2.2).
-const BLOCK_KEYS: &[&str] = &[
-    "Group",
-    "Sequence",
-    "MatchCriteria",
-    "MinMatchCount",
-    "Transitions",
-    "LookbackWindowMinutes",
-    "Schedule",
-    "EventEvaluationOrder",
-];
-
-/// Keys of an item (§2.3).
-const ITEM_KEYS: &[&str] = &["ID", "RuleID", "MinMatchCount", "MaxMatchCount", "Absence"];
-
-/// Keys of a `MatchCriteria` entry (§2.4).
-const CRITERION_KEYS: &[&str] = &["GroupID", "Match"];
-
-/// Keys of a transition (§2.5).
-const TRANSITION_KEYS: &[&str] = &["ID", "From", "To", "WithinTimeFrameMinutes", "Match"];
-
-/// Keys of the element of a transition's `Match` (§2.5).
-const MATCH_KEYS: &[&str] = &["On", "From", "To"];
-
-/// Keys of `Schedule` (§2.6).
-const SCHEDULE_KEYS: &[&str] = &["RateMinutes", "CronExpression", "TimeoutMinutes"];
-
-/// Keys of a correlation test (§6.1).
-const TEST_KEYS: &[&str] = &["Name", "ExpectedResult", "RuleOutputs"];
-
-/// Keys of a rule output (§6.1).
-const OUTPUT_KEYS: &[&str] = &["ID", "Matches"];
+/// Top-level keys of a correlation rule (§2.1), from the table of analysis
+/// keys.
+pub const TOP_KEYS: &[&str] = fields::CORRELATION_RULE_KEYS;
+const BLOCK_KEYS: &[&str] = fields::CORRELATION_BLOCK_KEYS;
+const ITEM_KEYS: &[&str] = fields::CORRELATION_ITEM_KEYS;
+const CRITERION_KEYS: &[&str] = fields::CORRELATION_CRITERION_KEYS;
+const TRANSITION_KEYS: &[&str] = fields::CORRELATION_TRANSITION_KEYS;
+const MATCH_KEYS: &[&str] = fields::CORRELATION_MATCH_KEYS;
+const SCHEDULE_KEYS: &[&str] = fields::CORRELATION_SCHEDULE_KEYS;
+const TEST_KEYS: &[&str] = fields::CORRELATION_TEST_KEYS;
+const OUTPUT_KEYS: &[&str] = fields::CORRELATION_OUTPUT_KEYS;
 
 /// Loads a `correlation_rule` file and returns what cross-file checks need.
 pub fn load(cx: &mut Cx, root: &Node) -> Other {
@@ -97,9 +54,12 @@ pub fn load_rule(cx: &mut Cx, root: &Node) -> CorrelationRule {
     let mut rule = CorrelationRule::default();
     null_values(cx, root, &[]);
     cx.unknown_keys(root, TOP_KEYS, Code::UnknownKey, "a correlation rule");
-    for key in ["Enabled", "Severity", "Detection"] {
-        if root.get(key).is_none() {
-            cx.missing(root, key, "a correlation rule");
+    for f in fields::CORRELATION_RULE
+        .iter()
+        .filter(|f| f.required && f.kind != Kind::Skip)
+    {
+        if root.get(f.key).is_none() {
+            cx.missing(root, f.key, "a correlation rule");
         }
     }
     let get = |k: &str| root.get(k).filter(|v| !v.is_null());

@@ -22,95 +22,19 @@ mod policy;
 mod query;
 pub mod sql;
 
+pub use policy::RESOURCE_TYPES;
+
 use crate::diagnostic::{Code, Label};
 use crate::load::cx::required_string;
 use crate::load::rule::reports;
 use crate::load::{Cx, null_values};
+use crate::model::fields::{DATA_MODEL, DATA_MODEL_MAPPING_KEYS, Field, GLOBAL, Kind, PACK, PACK_DEFINITION_KEYS};
 use crate::model::{AnalysisType, Other};
 use crate::source::{Span, Spanned};
 use crate::yaml::{Node, NodeKind};
 
-/// How the generic reader checks a top-level value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// Checked elsewhere (`AnalysisType`, the ID key).
-    Skip,
-    /// A string.
-    Str,
-    /// A string matching `^[^<>&"%]+$` (`DisplayName`).
-    Name,
-    /// A boolean.
-    Bool,
-    /// An integer.
-    Int,
-    /// A list of strings without duplicates.
-    Set,
-    /// `Tags`: a set compared case-insensitively.
-    TagSet,
-    /// Any value, `null` included.
-    Any,
-    /// Read by the type's own code.
-    Custom,
-}
-
-/// One top-level key of a type's schema.
-#[derive(Debug, Clone, Copy)]
-struct Field {
-    key: &'static str,
-    kind: Kind,
-    required: bool,
-}
-
-const fn req(key: &'static str, kind: Kind) -> Field {
-    Field {
-        key,
-        kind,
-        required: true,
-    }
-}
-
-const fn opt(key: &'static str, kind: Kind) -> Field {
-    Field {
-        key,
-        kind,
-        required: false,
-    }
-}
-
 /// The query keys of queries and SQL lookup tables; at least one is needed.
-pub const QUERY_KEYS: &[&str] = &["Query", "AthenaQuery", "SnowflakeQuery", "DatabricksQuery"];
-
-/// `GLOBAL_SCHEMA`.
-const GLOBAL: &[Field] = &[
-    req("AnalysisType", Kind::Skip),
-    req("GlobalID", Kind::Skip),
-    req("Filename", Kind::Str),
-    opt("Description", Kind::Str),
-    opt("Tags", Kind::TagSet),
-    opt("BaseVersion", Kind::Int),
-];
-
-/// `DATA_MODEL_SCHEMA`.
-const DATA_MODEL: &[Field] = &[
-    req("AnalysisType", Kind::Skip),
-    req("DataModelID", Kind::Skip),
-    req("Enabled", Kind::Bool),
-    req("LogTypes", Kind::Set),
-    req("Mappings", Kind::Custom),
-    opt("DisplayName", Kind::Name),
-    opt("Filename", Kind::Str),
-    opt("BaseVersion", Kind::Int),
-];
-
-/// `PACK_SCHEMA`.
-const PACK: &[Field] = &[
-    req("AnalysisType", Kind::Skip),
-    req("PackID", Kind::Skip),
-    req("PackDefinition", Kind::Custom),
-    opt("Description", Kind::Str),
-    opt("DisplayName", Kind::Name),
-];
-
+pub use crate::model::fields::QUERY_KEYS;
 /// Loads a file of one of the non-rule types.
 pub fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) -> Other {
     let mut other = Other::default();
@@ -203,6 +127,9 @@ fn fields(cx: &mut Cx, root: &Node, ty: AnalysisType, spec: &[Field], extra: &[(
             }
             Kind::Int => {
                 cx.integer(n, f.key);
+            }
+            Kind::StrList => {
+                cx.string_list(n, f.key);
             }
             Kind::Set | Kind::TagSet => {
                 if let Some(items) = cx.string_list(n, f.key) {
@@ -309,7 +236,7 @@ fn one_of(cx: &mut Cx, map: &Node, a: &str, b: &str, place: &str) {
 /// `Mappings` of a data model: `Name` and exactly one of `Path`/`Method`.
 fn mappings(cx: &mut Cx, n: &Node) {
     for item in mapping_items(cx, n, "Mappings") {
-        cx.unknown_keys(item, &["Name", "Path", "Method"], Code::UnknownKey, "a mapping");
+        cx.unknown_keys(item, DATA_MODEL_MAPPING_KEYS, Code::UnknownKey, "a mapping");
         required_string(cx, item, "Name", "a mapping");
         for key in ["Path", "Method"] {
             if let Some(v) = item.get(key) {
@@ -325,7 +252,7 @@ fn pack_definition(cx: &mut Cx, n: &Node) -> Vec<Spanned<String>> {
     let Some(m) = cx.mapping(n, "PackDefinition") else {
         return Vec::new();
     };
-    cx.unknown_keys(m, &["IDs"], Code::UnknownKey, "`PackDefinition`");
+    cx.unknown_keys(m, PACK_DEFINITION_KEYS, Code::UnknownKey, "`PackDefinition`");
     let Some(ids) = m.get("IDs") else {
         cx.missing(m, "IDs", "`PackDefinition`");
         return Vec::new();

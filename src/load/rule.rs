@@ -7,73 +7,26 @@ use crate::diagnostic::{Code, did_you_mean};
 use crate::load::alert;
 use crate::load::expr::{ExprContext, MAX_EXPRESSIONS, count_expressions, expr_list};
 use crate::load::{Cx, null_values};
+use crate::model::fields::{self, DERIVED_LOGIC_KEYS, DERIVED_OWN_KEYS, Kind, MOCK_KEYS, RULE_TEST_KEYS};
 use crate::model::{AnalysisType, Level, Rule, RuleTest};
 use crate::source::{Span, Spanned};
 use crate::yaml::Node;
 
-/// Top-level keys of a rule or scheduled rule (PAT's strict schema).
-pub const RULE_KEYS: &[&str] = &[
-    "AnalysisType",
-    "RuleID",
-    "Enabled",
-    "LogTypes",
-    "ScheduledQueries",
-    "Severity",
-    "DisplayName",
-    "Description",
-    "Runbook",
-    "Reference",
-    "Tags",
-    "Reports",
-    "CreatedBy",
-    "Status",
-    "OnlyUseBaseRiskScore",
-    "BaseVersion",
-    "Detection",
-    "InlineFilters",
-    "DynamicSeverities",
-    "AlertTitle",
-    "AlertContext",
-    "GroupBy",
-    "DedupPeriodMinutes",
-    "Threshold",
-    "CreateAlert",
-    "OutputIds",
-    "SummaryAttributes",
-    "Tests",
-    "Filename",
-    "BaseDetection",
-];
+/// Top-level keys of a rule or scheduled rule (PAT's strict schema), from
+/// the table of analysis keys.
+pub const RULE_KEYS: &[&str] = fields::RULE_KEYS;
 
 /// Keys a derived detection may override (derived-detections §2.2, §3),
 /// from the table of detection keys.
 pub const OVERRIDABLE: &[&str] = &crate::model::keys::OVERRIDABLE;
-
-/// Keys a derived detection sets besides the overrides: identity
-/// (derived-detections §2.1) and PAT's bookkeeping (§2.2).
-const DERIVED_OWN_KEYS: &[&str] = &["AnalysisType", "RuleID", "BaseDetection", "Status", "BaseVersion"];
 
 /// Every key a derived detection may write.
 fn derived_keys_allowed() -> impl Iterator<Item = &'static str> + Clone {
     DERIVED_OWN_KEYS.iter().chain(OVERRIDABLE).copied()
 }
 
-/// Logic keys a derived detection may never set, even with
-/// `--ignore-extra-keys`.
-const DERIVED_LOGIC_KEYS: &[&str] = &["Filename", "LogTypes", "ScheduledQueries"];
-
 /// Documented `DedupPeriodMinutes` values.
 const DEDUP_PERIODS: &[i64] = &[15, 30, 60, 180, 720, 1440];
-
-/// Keys of a rule test case (simple-detections §11.1).
-const TEST_KEYS: &[&str] = &[
-    "Name",
-    "ExpectedResult",
-    "Log",
-    "Mocks",
-    "LogType",
-    "ExpectedDestinations",
-];
 
 /// Loads a rule-like file.
 pub fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) -> Rule {
@@ -81,7 +34,7 @@ pub fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) -> Rule {
     let derived = root
         .get("BaseDetection")
         .is_some_and(|b| !matches!(b.as_str(), Some("")) && !b.is_null());
-    null_values(cx, root, &["BaseDetection", "Detection"]);
+    null_values(cx, root, fields::RULE_NULLABLE);
     if derived {
         derived_keys(cx, root, ty);
     } else {
@@ -435,9 +388,9 @@ fn cross_field(cx: &mut Cx, root: &Node, ty: AnalysisType, rule: &Rule) {
         _ => {}
     }
     // The ID key (`RuleID`) is reported by `read_id` for every type.
-    for key in ["Enabled", "Severity"] {
-        if !has(key) {
-            cx.missing(root, key, "the file");
+    for f in fields::RULE.iter().filter(|f| f.required && f.kind != Kind::Skip) {
+        if !has(f.key) {
+            cx.missing(root, f.key, "the file");
         }
     }
     if ty == AnalysisType::Rule {
@@ -531,7 +484,7 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
             continue;
         };
         let _ = map;
-        cx.unknown_keys(item, TEST_KEYS, Code::UnknownKey, "a test");
+        cx.unknown_keys(item, RULE_TEST_KEYS, Code::UnknownKey, "a test");
         let name = match item.get("Name") {
             Some(v) => cx.string(v, "Name"),
             None => {
@@ -604,7 +557,7 @@ pub(crate) fn mocks(cx: &mut Cx, n: &Node) {
     let Some(items) = cx.list(n, "Mocks") else { return };
     for m in items {
         let Some(_) = cx.mapping(m, "Mocks item") else { continue };
-        cx.unknown_keys(m, &["objectName", "returnValue"], Code::UnknownKey, "a mock");
+        cx.unknown_keys(m, MOCK_KEYS, Code::UnknownKey, "a mock");
         match m.get("objectName") {
             Some(v) => {
                 cx.string(v, "objectName");

@@ -473,14 +473,17 @@ impl Condition {
     }
 }
 
+/// Deprecated condition names that still resolve, with their condition.
+pub const DEPRECATED_ALIASES: &[(&str, Condition)] =
+    &[("Has", Condition::Contains), ("DoesNotHave", Condition::DoesNotContain)];
+
 impl Condition {
-    /// Resolves a name, including the deprecated aliases `Has` and
+    /// Resolves a name, including the [`DEPRECATED_ALIASES`] `Has` and
     /// `DoesNotHave`; the flag says whether an alias was used.
     pub fn parse(name: &str) -> Option<(Condition, bool)> {
-        match name {
-            "Has" => Some((Condition::Contains, true)),
-            "DoesNotHave" => Some((Condition::DoesNotContain, true)),
-            _ => Condition::from_name(name).map(|c| (c, false)),
+        match DEPRECATED_ALIASES.iter().find(|(alias, _)| *alias == name) {
+            Some((_, c)) => Some((*c, true)),
+            None => Condition::from_name(name).map(|c| (c, false)),
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod correlation;
 pub mod expr;
+pub mod fields;
 pub mod keys;
 
 use crate::source::{FileId, Span, Spanned};

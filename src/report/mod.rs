@@ -7,6 +7,7 @@
 
 mod codequality;
 pub mod command;
+pub mod coverage;
 pub mod derived;
 mod github;
 mod human;
@@ -20,6 +21,7 @@ pub mod replay;
 #[cfg(test)]
 mod sample;
 mod sarif;
+pub mod schema;
 
 use std::io::{self, Write};
 

@@ -22,6 +22,8 @@ const COMMANDS: &[&str] = &[
     "python-env",
     "completions",
     "man",
+    "schema",
+    "coverage",
 ];
 
 /// The commands under `detect alerts`.

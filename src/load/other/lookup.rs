@@ -2,55 +2,15 @@
 //! `SQL_LOOKUP_TABLE_SCHEMA` (filled by a query key) of PAT 1.7.0, with
 //! the `Refresh` and `AssociatedLogTypes` rules of PAT's JSON schema.
 
-use super::{Field, Kind, QUERY_KEYS, mapping_items, nested_list, one_of, opt, req, required_string, value};
+use super::{QUERY_KEYS, mapping_items, nested_list, one_of, required_string, value};
 use crate::diagnostic::Code;
 use crate::load::Cx;
 use crate::model::AnalysisType;
+use crate::model::fields::{
+    ASSOCIATED_LOG_TYPE_KEYS, FILE_REFRESH_KEYS, LOG_TYPE_MAP_KEYS, LOOKUP_TABLE as FILE_TABLE,
+    SQL_LOOKUP_TABLE as SQL_TABLE, SQL_REFRESH_KEYS,
+};
 use crate::yaml::Node;
-
-/// `LOOKUP_TABLE_SCHEMA`; one of `Filename` and `Refresh` is required.
-const FILE_TABLE: &[Field] = &[
-    req("AnalysisType", Kind::Skip),
-    req("LookupName", Kind::Skip),
-    req("Enabled", Kind::Bool),
-    opt("Filename", Kind::Str),
-    opt("Refresh", Kind::Custom),
-    req("Schema", Kind::Str),
-    req("LogTypeMap", Kind::Custom),
-    opt("Description", Kind::Str),
-    opt("Reference", Kind::Str),
-    opt("BaseVersion", Kind::Int),
-];
-
-/// `SQL_LOOKUP_TABLE_SCHEMA`; one of [`QUERY_KEYS`] is required, and
-/// `Refresh` (reported with its own message).
-const SQL_TABLE: &[Field] = &[
-    req("AnalysisType", Kind::Skip),
-    req("LookupName", Kind::Skip),
-    req("Enabled", Kind::Bool),
-    opt("Query", Kind::Str),
-    opt("AthenaQuery", Kind::Str),
-    opt("SnowflakeQuery", Kind::Str),
-    opt("DatabricksQuery", Kind::Str),
-    req("LogTypeMap", Kind::Custom),
-    opt("Refresh", Kind::Custom),
-    opt("Indicators", Kind::Custom),
-    opt("Validations", Kind::Custom),
-    opt("Description", Kind::Str),
-    opt("Reference", Kind::Str),
-    opt("BaseVersion", Kind::Int),
-];
-
-/// Keys of a file-backed table's `Refresh` (an S3 or GCS object).
-const FILE_REFRESH_KEYS: &[&str] = &[
-    "ObjectPath",
-    "PeriodMinutes",
-    "AlarmPeriodMinutes",
-    "RoleARN",
-    "ObjectKMSKey",
-    "GCSCredentials",
-    "StorageProvider",
-];
 
 /// Longest `AlarmPeriodMinutes` PAT accepts (one day).
 const MAX_ALARM_PERIOD: i64 = 1440;
@@ -151,7 +111,7 @@ fn file_refresh(cx: &mut Cx, n: &Node) {
 /// and `CronExpression`.
 fn sql_refresh(cx: &mut Cx, n: &Node) {
     let Some(m) = cx.mapping(n, "Refresh") else { return };
-    cx.unknown_keys(m, &["PeriodMinutes", "CronExpression"], Code::UnknownKey, "`Refresh`");
+    cx.unknown_keys(m, SQL_REFRESH_KEYS, Code::UnknownKey, "`Refresh`");
     if let Some(v) = m.get("PeriodMinutes") {
         cx.integer(v, "PeriodMinutes");
     }
@@ -165,12 +125,7 @@ fn sql_refresh(cx: &mut Cx, n: &Node) {
 /// `LogType` and `Selectors`.
 fn log_type_map(cx: &mut Cx, n: &Node) {
     let Some(m) = cx.mapping(n, "LogTypeMap") else { return };
-    cx.unknown_keys(
-        m,
-        &["PrimaryKey", "AssociatedLogTypes"],
-        Code::UnknownKey,
-        "`LogTypeMap`",
-    );
+    cx.unknown_keys(m, LOG_TYPE_MAP_KEYS, Code::UnknownKey, "`LogTypeMap`");
     required_string(cx, m, "PrimaryKey", "`LogTypeMap`");
     let Some(assoc) = m.get("AssociatedLogTypes") else {
         return;
@@ -178,7 +133,7 @@ fn log_type_map(cx: &mut Cx, n: &Node) {
     for item in mapping_items(cx, assoc, "AssociatedLogTypes") {
         cx.unknown_keys(
             item,
-            &["LogType", "Selectors"],
+            ASSOCIATED_LOG_TYPE_KEYS,
             Code::UnknownKey,
             "an associated log type",
         );

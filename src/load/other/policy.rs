@@ -2,39 +2,14 @@
 
 use std::collections::HashMap;
 
-use super::{Field, Kind, first_here, mapping_items, opt, reports, req, required_string, value};
+use super::{first_here, mapping_items, reports, required_string, value};
 use crate::diagnostic::{Code, did_you_mean};
 use crate::load::Cx;
 use crate::load::rule::{mocks, severity};
 use crate::model::AnalysisType;
+use crate::model::fields::{POLICY, POLICY_TEST_KEYS};
 use crate::source::Span;
 use crate::yaml::Node;
-
-/// `POLICY_SCHEMA`.
-const POLICY: &[Field] = &[
-    req("AnalysisType", Kind::Skip),
-    req("PolicyID", Kind::Skip),
-    req("Enabled", Kind::Bool),
-    req("Filename", Kind::Str),
-    opt("ResourceTypes", Kind::Custom),
-    req("Severity", Kind::Custom),
-    opt("ActionDelaySeconds", Kind::Int),
-    opt("AutoRemediationID", Kind::Str),
-    opt("AutoRemediationParameters", Kind::Any),
-    opt("Description", Kind::Str),
-    opt("DisplayName", Kind::Name),
-    opt("OnlyUseBaseRiskScore", Kind::Bool),
-    opt("OutputIds", Kind::Set),
-    opt("CreatedBy", Kind::Str),
-    opt("Reference", Kind::Str),
-    opt("Runbook", Kind::Str),
-    opt("Status", Kind::Str),
-    opt("Suppressions", Kind::Set),
-    opt("Tags", Kind::TagSet),
-    opt("Reports", Kind::Custom),
-    opt("Tests", Kind::Custom),
-    opt("BaseVersion", Kind::Int),
-];
 
 /// Keys of rules that policies do not have, with what to do instead.
 const RULE_ONLY: &[(&str, &str)] = &[
@@ -86,7 +61,7 @@ pub const RESOURCE_TYPES: &[&str] = &[
 ];
 
 /// Keys of a policy test.
-const TEST_KEYS: &[&str] = &["Name", "ExpectedResult", "Resource", "ResourceType", "Mocks"];
+const TEST_KEYS: &[&str] = POLICY_TEST_KEYS;
 
 /// Loads a policy.
 pub(super) fn load(cx: &mut Cx, root: &Node) {

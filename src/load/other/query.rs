@@ -3,64 +3,17 @@
 //! `QueryScheduleSchema` of PAT 1.7.0; see the parent module).
 
 use super::sql::{is_pantherflow, is_qualified, table_references};
-use super::{Field, Kind, QUERY_KEYS, nested_list, opt, place, req, value, value_sub_span};
+use super::{QUERY_KEYS, nested_list, place, value, value_sub_span};
 use crate::diagnostic::{Code, did_you_mean};
 use crate::load::Cx;
 use crate::model::AnalysisType;
+use crate::model::fields::{
+    EMAIL_CONFIG_KEYS, OUTPUT_LENGTHS, QUERY_SCHEDULE_KEYS, SAVED_QUERY, SCHEDULED_PROMPT as PROMPT, SCHEDULED_QUERY,
+};
 use crate::yaml::Node;
 
-/// `SAVED_QUERY_SCHEMA`.
-const SAVED_QUERY: &[Field] = &[
-    req("AnalysisType", Kind::Skip),
-    req("QueryName", Kind::Skip),
-    opt("Query", Kind::Str),
-    opt("AthenaQuery", Kind::Str),
-    opt("SnowflakeQuery", Kind::Str),
-    opt("DatabricksQuery", Kind::Str),
-    opt("Description", Kind::Str),
-    opt("Tags", Kind::TagSet),
-    opt("Lookback", Kind::Bool),
-    opt("LookbackWindowSeconds", Kind::Int),
-    opt("BaseVersion", Kind::Int),
-];
-
-/// `SCHEDULED_QUERY_SCHEMA`.
-const SCHEDULED_QUERY: &[Field] = &[
-    req("AnalysisType", Kind::Skip),
-    req("QueryName", Kind::Skip),
-    req("Enabled", Kind::Bool),
-    opt("Query", Kind::Str),
-    opt("AthenaQuery", Kind::Str),
-    opt("SnowflakeQuery", Kind::Str),
-    opt("DatabricksQuery", Kind::Str),
-    req("Schedule", Kind::Custom),
-    opt("Description", Kind::Str),
-    opt("Tags", Kind::TagSet),
-    opt("Lookback", Kind::Bool),
-    opt("LookbackWindowSeconds", Kind::Int),
-    opt("EmailConfig", Kind::Custom),
-    opt("BaseVersion", Kind::Int),
-];
-
-/// `SCHEDULED_PROMPT_SCHEMA`.
-const PROMPT: &[Field] = &[
-    req("AnalysisType", Kind::Skip),
-    req("PromptName", Kind::Skip),
-    req("DisplayName", Kind::Str),
-    req("PromptText", Kind::Str),
-    req("RunAsUser", Kind::Custom),
-    req("Schedule", Kind::Custom),
-    opt("Description", Kind::Str),
-    opt("OutputLength", Kind::Custom),
-    opt("Enabled", Kind::Bool),
-    opt("Private", Kind::Custom),
-];
-
-/// `OutputLength` values of a scheduled prompt.
-const OUTPUT_LENGTHS: &[&str] = &["small", "medium", "largest"];
-
 /// Keys of a `Schedule`.
-const SCHEDULE_KEYS: &[&str] = &["CronExpression", "RateMinutes", "TimeoutMinutes"];
+const SCHEDULE_KEYS: &[&str] = QUERY_SCHEDULE_KEYS;
 
 /// Loads a saved or scheduled query.
 pub(super) fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) {
@@ -214,12 +167,7 @@ pub(super) fn schedule(cx: &mut Cx, n: &Node) {
 /// `EmailConfig` of a scheduled query.
 fn email_config(cx: &mut Cx, n: &Node) {
     let Some(m) = cx.mapping(n, "EmailConfig") else { return };
-    cx.unknown_keys(
-        m,
-        &["Recipients", "SendEmpty", "PreferAttachment"],
-        Code::UnknownKey,
-        "`EmailConfig`",
-    );
+    cx.unknown_keys(m, EMAIL_CONFIG_KEYS, Code::UnknownKey, "`EmailConfig`");
     nested_list(cx, m, "Recipients", true, "`EmailConfig`");
     for key in ["SendEmpty", "PreferAttachment"] {
         if let Some(v) = m.get(key) {
