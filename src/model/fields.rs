@@ -8,7 +8,7 @@
 //! hand-written sub-schema in `schema::custom`; a unit test there checks
 //! that every custom key has one. Rules between keys (exactly one of
 //! `Detection` and `Filename`, at least one query key, …) are code in the
-//! loader and a clause of the schema (docs/design/010-json-schema.md).
+//! loader and a clause of the schema (docs/design/012-json-schema.md).
 
 /// How a value is read and typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
