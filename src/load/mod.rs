@@ -14,7 +14,7 @@ pub mod rule;
 
 pub use cx::{Cx, LoadOptions};
 
-use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Analysis, AnalysisType, Body, ID_KEYS};
 use crate::source::{FileId, Span, Spanned};
 use crate::yaml::{self, Node, NodeKind};
@@ -150,13 +150,16 @@ pub fn load_file(file: FileId, text: Option<&str>, opts: LoadOptions) -> Loaded 
             Some(t) => t,
             None => {
                 let names = AnalysisType::ALL.iter().map(|(_, n)| *n);
-                let help = did_you_mean(s, names.clone());
-                cx.report(
+                let found = cx::replace_value(s, type_node.span, names.clone());
+                let d = cx.report(
                     Code::UnknownAnalysisType,
                     type_node.span,
                     format!("unknown `AnalysisType` `{s}`"),
-                )
-                .help = Some(help.unwrap_or_else(|| format!("use one of: {}", names.collect::<Vec<_>>().join(", "))));
+                );
+                match found {
+                    Some((help, fix)) => d.with_help_and_fix(help, fix),
+                    None => d.help = Some(format!("use one of: {}", names.collect::<Vec<_>>().join(", "))),
+                }
                 out.diagnostics = cx.diags;
                 return out;
             }

@@ -4,8 +4,9 @@
 
 use super::sql::{is_pantherflow, is_qualified, table_references};
 use super::{Field, Kind, QUERY_KEYS, nested_list, opt, place, req, value, value_sub_span};
-use crate::diagnostic::{Code, did_you_mean};
+use crate::diagnostic::Code;
 use crate::load::Cx;
+use crate::load::cx::replace_value;
 use crate::model::AnalysisType;
 use crate::yaml::Node;
 
@@ -120,7 +121,9 @@ pub(super) fn load_prompt(cx: &mut Cx, root: &Node) {
                         s.value
                     ),
                 );
-                d.help = did_you_mean(&s.value, OUTPUT_LENGTHS.iter().copied());
+                if let Some((help, fix)) = replace_value(&s.value, s.span, OUTPUT_LENGTHS.iter().copied()) {
+                    d.with_help_and_fix(help, fix);
+                }
             }
         }
     }
