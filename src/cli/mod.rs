@@ -5,6 +5,7 @@ pub mod completions;
 pub mod connection;
 pub mod delete;
 pub mod derive;
+pub mod fix;
 pub mod fmt;
 pub mod python_env;
 pub mod run;
@@ -469,6 +470,12 @@ pub struct ValidateArgs {
     /// The instance, for `--remote`.
     #[command(flatten)]
     pub api: RemoteArgs,
+    /// `--fix` and `--diff`.
+    #[command(flatten)]
+    pub fix: fix::FixArgs,
+    /// `--watch`.
+    #[command(flatten)]
+    pub watch: fix::WatchArgs,
 }
 
 /// `detect test`.
@@ -499,6 +506,9 @@ pub struct TestArgs {
     /// The instance, for `--remote-bases`.
     #[command(flatten)]
     pub api: RemoteArgs,
+    /// `--watch`.
+    #[command(flatten)]
+    pub watch: fix::WatchArgs,
 }
 
 /// The test-step flags `test`, `zip` and `upload` share.
@@ -569,6 +579,7 @@ mod tests {
             ("connection.rs", include_str!("connection.rs")),
             ("delete.rs", include_str!("delete.rs")),
             ("derive.rs", include_str!("derive.rs")),
+            ("fix.rs", include_str!("fix.rs")),
             ("fmt.rs", include_str!("fmt.rs")),
             ("python_env.rs", include_str!("python_env.rs")),
             ("run.rs", include_str!("run.rs")),

@@ -7,6 +7,7 @@
 
 pub mod command;
 pub mod derived;
+pub mod fixed;
 mod github;
 mod human;
 mod json;
@@ -18,6 +19,7 @@ pub mod replay;
 #[cfg(test)]
 mod sample;
 mod sarif;
+pub mod watch;
 
 use std::io::{self, Write};
 
