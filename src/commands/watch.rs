@@ -2,8 +2,9 @@
 //! on every batch of file changes, for the changed items and what depends
 //! on them.
 //!
-//! Changes come from the `notify` crate (inotify, FSEvents, ...) through a
-//! debouncer: the events of 200 ms of quiet make one batch. Paths under
+//! Changes come from the `notify` crate (inotify, FSEvents, ...); reads
+//! (access events, which every run causes) are not changes. The events
+//! until [`DEBOUNCE`] of quiet make one batch. Paths under
 //! `.git/` or `target/`, editor swap and backup files (`.foo.swp`, `foo~`,
 //! `.#foo`, `#foo#`, vim's `4913`) and the temporary files of `fmt` are
 //! ignored; a batch of nothing else starts no run. Each run reloads the
@@ -25,8 +26,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use notify_debouncer_mini::new_debouncer;
-use notify_debouncer_mini::notify::RecursiveMode;
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::commands::context::Context;
 use crate::commands::test::TestOptions;
@@ -76,9 +76,10 @@ pub fn run(mut cx: Context, step: &Step<'_>, show: &mut dyn FnMut(&WatchRun<'_>)
     let _ = ctrlc::set_handler(move || {
         let _ = stop.send(Event::Stop);
     });
-    let mut debouncer = new_debouncer(DEBOUNCE, move |res: notify_debouncer_mini::DebounceEventResult| {
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let _ = match res {
-            Ok(events) => tx.send(Event::Changed(events.into_iter().map(|e| e.path).collect())),
+            Ok(e) if matches!(e.kind, EventKind::Access(_)) => Ok(()),
+            Ok(e) => tx.send(Event::Changed(e.paths)),
             Err(e) => tx.send(Event::Failed(e.to_string())),
         };
     })
@@ -95,8 +96,7 @@ pub fn run(mut cx: Context, step: &Step<'_>, show: &mut dyn FnMut(&WatchRun<'_>)
             &cx.cwd,
         ),
     };
-    debouncer
-        .watcher()
+    watcher
         .watch(&root, RecursiveMode::Recursive)
         .map_err(|e| Error::Usage(format!("--watch: cannot watch `{}`: {e}", root.display())))?;
     let mut texts = last_texts(first.as_ref().ok());
@@ -122,20 +122,30 @@ pub fn run(mut cx: Context, step: &Step<'_>, show: &mut dyn FnMut(&WatchRun<'_>)
             }
             Event::Changed(paths) => paths,
         };
-        // Batches that came in while the last run ran join this one.
+        // Every event until the files are quiet joins the batch (also
+        // those that came in while the last run ran).
         let mut all = paths;
         let mut stopped = false;
-        while let Ok(more) = rx.try_recv() {
+        while let Ok(more) = rx.recv_timeout(DEBOUNCE) {
             match more {
                 Event::Changed(p) => all.extend(p),
-                Event::Stop => stopped = true,
+                Event::Stop => {
+                    stopped = true;
+                    break;
+                }
                 Event::Failed(_) => {}
             }
         }
         if stopped {
             break;
         }
-        let changed = relevant(&root, &all);
+        // A file that came and went between two runs (an editor's or
+        // sed's temporary file) is no change; a deleted file is one when
+        // the last run read it, or when it is Python (an item's `Filename`).
+        let changed: Vec<String> = relevant(&root, &all)
+            .into_iter()
+            .filter(|rel| texts.contains_key(rel) || rel.ends_with(".py") || root.join(rel).exists())
+            .collect();
         if changed.is_empty() {
             continue;
         }
@@ -187,7 +197,7 @@ pub fn relevant(root: &Path, paths: &[PathBuf]) -> Vec<String> {
     let mut out: HashSet<String> = HashSet::new();
     for p in paths {
         let Ok(rel) = p.strip_prefix(root) else { continue };
-        if ignored(rel) {
+        if ignored(rel) || p.is_dir() {
             continue;
         }
         let parts: Vec<String> = rel
