@@ -6,6 +6,7 @@ mod completions;
 mod conformance;
 mod correlation;
 mod derive;
+mod fix;
 mod fmt;
 mod graphql_server;
 mod help;
