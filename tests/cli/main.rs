@@ -24,3 +24,4 @@ mod test_cmd;
 mod upload;
 mod util;
 mod validate;
+mod watch;
