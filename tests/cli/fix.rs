@@ -7,16 +7,16 @@ use crate::util::{json, run_in};
 const HEAD: &str = "AnalysisType: rule\nEnabled: true\nLogTypes:\n  - AWS.CloudTrail\n";
 
 fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    let dir = tempfile::tempdir().expect("test setup");
+    std::fs::create_dir_all(dir.path().join("rules")).expect("test setup");
     for (name, text) in files {
-        std::fs::write(dir.path().join("rules").join(name), text).unwrap();
+        std::fs::write(dir.path().join("rules").join(name), text).expect("test setup");
     }
     dir
 }
 
 fn read(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join("rules").join(name)).unwrap()
+    std::fs::read_to_string(dir.join("rules").join(name)).expect("test setup")
 }
 
 #[test]

@@ -35,8 +35,8 @@ impl Watch {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
+            .expect("the binary starts");
+        let out = child.stdout.take().expect("test setup");
         let (tx, lines) = channel();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
@@ -92,10 +92,10 @@ fn has(run: &[String], text: &str) -> bool {
 }
 
 fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
-    std::fs::write(dir.path().join("rules/a.yml"), format!("RuleID: W.One\n{RULE}")).unwrap();
-    std::fs::write(dir.path().join("rules/b.yml"), format!("RuleID: W.Two\n{RULE}")).unwrap();
+    let dir = tempfile::tempdir().expect("test setup");
+    std::fs::create_dir_all(dir.path().join("rules")).expect("test setup");
+    std::fs::write(dir.path().join("rules/a.yml"), format!("RuleID: W.One\n{RULE}")).expect("test setup");
+    std::fs::write(dir.path().join("rules/b.yml"), format!("RuleID: W.Two\n{RULE}")).expect("test setup");
     dir
 }
 
