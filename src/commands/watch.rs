@@ -85,6 +85,9 @@ pub fn run(mut cx: Context, step: &Step<'_>, show: &mut dyn FnMut(&WatchRun<'_>)
     })
     .map_err(|e| Error::Usage(format!("--watch: cannot watch files: {e}")))?;
     let first = once(&mut cx, step);
+    // `--changed-since` scopes the first run only; the changes seen select
+    // every later one.
+    cx.changed_since = None;
     let root = match &first {
         Ok(o) => crate::discover::absolute(&o.project.root, &cx.cwd),
         Err(_) => crate::discover::project_root(
