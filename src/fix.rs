@@ -56,6 +56,9 @@ pub struct FileFix {
     pub refused: Vec<String>,
     /// Why the layout was not applied (`fmt` left the file alone).
     pub layout_left: Option<String>,
+    /// The fixes of the final text that are not safe, so not applied
+    /// (a rename onto a key already present, a misspelt value).
+    pub offered: Vec<Applied>,
 }
 
 impl FileFix {
@@ -74,6 +77,7 @@ pub fn fix_file(text: &str, opts: &LoadOptions) -> FileFix {
         reformatted: false,
         refused: Vec::new(),
         layout_left: None,
+        offered: Vec::new(),
     };
     // Fixes proven wrong, by title and first span: never tried again.
     let mut bad: Vec<(String, Span)> = Vec::new();
@@ -122,6 +126,21 @@ pub fn fix_file(text: &str, opts: &LoadOptions) -> FileFix {
             }
             Formatted::Unchanged => {}
             Formatted::LeftAlone(why) => out.layout_left = Some(why),
+        }
+    }
+    let last = load_file(FileId(0), Some(&out.text), opts.clone());
+    for d in &last.diagnostics {
+        if let Some((f, e)) = d
+            .fix
+            .as_ref()
+            .filter(|f| !f.safe)
+            .and_then(|f| Some((f, f.edits.first()?)))
+        {
+            out.offered.push(Applied {
+                line: e.span.start.line,
+                col: e.span.start.col,
+                title: f.title.clone(),
+            });
         }
     }
     out
@@ -365,6 +384,8 @@ mod tests {
         let f = fix_file(&text, &LoadOptions::default());
         assert_eq!(f.text, text);
         assert!(f.applied.is_empty());
+        let offered: Vec<(u32, &str)> = f.offered.iter().map(|a| (a.line, a.title.as_str())).collect();
+        assert_eq!(offered, [(8, "rename `Descriptoin` to `Description`")]);
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub fn run(cx: &mut Context, dry: bool) -> Result<Vec<FixedFile>> {
         .filter_map(|src| {
             let text = src.text.as_deref()?;
             let result = fix::fix_file(text, &opts);
-            if !result.changed(text) && result.refused.is_empty() {
+            if !result.changed(text) && result.refused.is_empty() && result.offered.is_empty() {
                 return None;
             }
             let mut f = FixedFile {
@@ -56,6 +56,7 @@ pub fn run(cx: &mut Context, dry: bool) -> Result<Vec<FixedFile>> {
                 reformatted: result.reformatted,
                 refused: result.refused.clone(),
                 layout_left: result.layout_left.clone(),
+                offered: result.offered.clone(),
                 not_written: None,
                 diff: None,
             };

@@ -3,7 +3,8 @@
 //!
 //! One line per fix: `PATH:LINE:COL: fixed: rename `Sevrity` to `Severity``
 //! (`would fix:` under `--diff`), then `PATH: reformatted` when the layout
-//! changed the file, `PATH: not fixed: <fix>: <why>` for a safe fix whose
+//! changed the file, `PATH:LINE:COL: not applied (not safe): <fix>` for a
+//! fix only an author may choose, `PATH: not fixed: <fix>: <why>` for a safe fix whose
 //! re-load did not prove it, `PATH: layout left as it is: <why>` when `fmt`
 //! leaves the file alone, `PATH: cannot write: <error>`; under `--diff` the
 //! unified diff of the file follows its lines. A last line counts it all:
@@ -26,6 +27,8 @@ pub struct FixedFile {
     pub refused: Vec<String>,
     /// Why the layout was not applied, when fixes were.
     pub layout_left: Option<String>,
+    /// Fixes left for the author: not safe to apply unasked.
+    pub offered: Vec<Applied>,
     /// Why the file was not written (outside the project root, a write
     /// error).
     pub not_written: Option<String>,
@@ -51,6 +54,13 @@ pub fn render(files: &[FixedFile], dry: bool, out: &mut dyn Write) -> io::Result
         }
         if f.reformatted {
             writeln!(out, "{}: {reformatted}", f.file)?;
+        }
+        for a in &f.offered {
+            writeln!(
+                out,
+                "{}:{}:{}: not applied (not safe): {}",
+                f.file, a.line, a.col, a.title
+            )?;
         }
         for r in &f.refused {
             writeln!(out, "{}: not fixed: {r}", f.file)?;

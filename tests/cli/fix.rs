@@ -63,6 +63,10 @@ fn a_rename_onto_a_present_key_is_reported_not_applied() {
     assert_eq!(code, 1, "{out}");
     assert_eq!(read(dir.path(), "b.yml"), text);
     assert!(out.contains("fixed 0 problems"), "{out}");
+    assert!(
+        out.contains("rules/b.yml:8:1: not applied (not safe): rename `Descriptoin` to `Description`"),
+        "{out}"
+    );
     assert!(out.contains("error[unknown-key]: unknown key `Descriptoin`"), "{out}");
     // The machine formats carry the fix, marked not safe.
     let (_, out, _) = run_in(dir.path(), ["validate", "--format", "json"]);
