@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod exit;
 pub mod filter;
+pub mod fix;
 pub mod fmt;
 pub mod ip;
 pub mod load;

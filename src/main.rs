@@ -44,6 +44,21 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Validate(args) => {
             let mut cx = Context::resolve(&args.project, &args.output.options(false))?;
             cx.changed_since.clone_from(&args.changed.changed_since);
+            if args.fix.fix || args.fix.diff {
+                let files = detect::commands::fix::run(&mut cx, args.fix.diff)?;
+                show_fixes(&cx, &files, args.fix.diff)?;
+                if args.fix.diff {
+                    let any = files.iter().any(|f| f.diff.is_some());
+                    return Ok(if any {
+                        detect::exit::FINDINGS
+                    } else {
+                        detect::exit::SUCCESS
+                    });
+                }
+            }
+            if args.watch.watch {
+                return watch(cx, None);
+            }
             let remote = if args.remote {
                 let client = detect::commands::connection::output_client(&cx.settings, &args.api, args.output.verbose)?;
                 // The bundle checked remotely carries the helpers, as an upload's does.
@@ -82,6 +97,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let mut cx = Context::resolve(&args.project, &args.output.options(args.step.strict))?;
             cx.changed_since.clone_from(&args.changed.changed_since);
             let opts = test_options(&args, &mut cx)?;
+            if args.watch.watch {
+                return watch(cx, Some(&opts));
+            }
             let outcome = test::run(&mut cx, &opts)?;
             let report = outcome.report(&cx, "test");
             emit(&cx, &report)?;
@@ -91,6 +109,49 @@ fn run(cli: Cli) -> Result<u8, Error> {
             Ok(code)
         }
     }
+}
+
+/// What `validate --fix` / `--diff` did: on stdout in the human format
+/// and under `--diff`, else on stderr (stdout holds the report document).
+fn show_fixes(cx: &Context, files: &[report::fixed::FixedFile], dry: bool) -> Result<(), Error> {
+    let result = if dry || cx.format == report::Format::Human {
+        report::fixed::render(files, dry, &mut std::io::stdout().lock())
+    } else {
+        report::fixed::render(files, dry, &mut std::io::stderr().lock())
+    };
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write(e)),
+        _ => Ok(()),
+    }
+}
+
+/// `--watch`: every run's report as the command prints it, after a
+/// timestamp line (on stdout in the human format, else on stderr).
+fn watch(cx: Context, test: Option<&TestOptions>) -> Result<u8, Error> {
+    use detect::commands::watch::{self, Step, WatchRun};
+    let (step, command) = match test {
+        Some(o) => (Step::Test(o), "test"),
+        None => (Step::Validate, "validate"),
+    };
+    let mut show = |run: &WatchRun<'_>| -> std::io::Result<()> {
+        let human = run.cx.format == report::Format::Human;
+        let mut head: Box<dyn Write> = if human {
+            Box::new(std::io::stdout())
+        } else {
+            Box::new(std::io::stderr())
+        };
+        report::watch::header(&mut head, run.changed)?;
+        match run.outcome {
+            Ok(o) => {
+                let r = o.report(run.cx, command);
+                emit(run.cx, &r).map_err(|e| std::io::Error::other(e.to_string()))?;
+            }
+            Err(e) => report::watch::failed(&mut head, &e.to_string())?,
+        }
+        head.flush()?;
+        std::io::stdout().flush()
+    };
+    watch::run(cx, &step, &mut show)
 }
 
 /// Runs a command that writes its own output to stdout; a closed pipe ends

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod coverage;
 pub mod delete;
 pub mod derive;
+pub mod fix;
 pub mod fmt;
 pub mod python_env;
 pub mod run;
@@ -476,6 +477,12 @@ pub struct ValidateArgs {
     /// The instance, for `--remote`.
     #[command(flatten)]
     pub api: RemoteArgs,
+    /// `--fix` and `--diff`.
+    #[command(flatten)]
+    pub fix: fix::FixArgs,
+    /// `--watch`.
+    #[command(flatten)]
+    pub watch: fix::WatchArgs,
 }
 
 /// `detect test`.
@@ -506,6 +513,9 @@ pub struct TestArgs {
     /// The instance, for `--remote-bases`.
     #[command(flatten)]
     pub api: RemoteArgs,
+    /// `--watch`.
+    #[command(flatten)]
+    pub watch: fix::WatchArgs,
 }
 
 /// The test-step flags `test`, `zip` and `upload` share.
@@ -577,6 +587,7 @@ mod tests {
             ("coverage.rs", include_str!("coverage.rs")),
             ("delete.rs", include_str!("delete.rs")),
             ("derive.rs", include_str!("derive.rs")),
+            ("fix.rs", include_str!("fix.rs")),
             ("fmt.rs", include_str!("fmt.rs")),
             ("python_env.rs", include_str!("python_env.rs")),
             ("run.rs", include_str!("run.rs")),

@@ -54,6 +54,10 @@ pub struct Context {
     /// The items `--changed-since` selects, with why (set by
     /// [`Context::load`]); `None` without the flag.
     pub changed: Option<Selection>,
+    /// The files a `--watch` batch changed (relative to the project root,
+    /// `/`-separated) and the last text of those deleted: they select
+    /// items as `--changed-since` does.
+    pub watch_changes: Option<(HashSet<String>, Vec<String>)>,
 }
 
 impl Context {
@@ -200,6 +204,7 @@ impl Context {
             report_dirs: Vec::new(),
             changed_since: None,
             changed: None,
+            watch_changes: None,
         })
     }
 
@@ -209,27 +214,30 @@ impl Context {
         Layers::new(&self.settings)
     }
 
-    /// Loads the project and appends the settings file's warnings to it.
+    /// Loads the project and appends the settings file's warnings to it
+    /// (again on every load: `--fix` and `--watch` load more than once).
     ///
     /// # Errors
     /// A missing search root or a bad ignore pattern.
     pub fn load(&mut self) -> Result<Project> {
         let mut project = Project::load(&self.project, &self.cwd)?;
-        if let Some(src) = self.settings.source.take() {
+        if let Some(src) = self.settings.source.clone() {
             let id = FileId(project.sources.len() as u32);
             project.sources.push(src);
-            for mut d in std::mem::take(&mut self.settings.diagnostics) {
+            for mut d in self.settings.diagnostics.iter().cloned() {
                 if let Some(l) = d.primary.as_mut() {
                     l.file = id;
                 }
                 project.diagnostics.push(d);
             }
         }
-        project.diagnostics.append(&mut self.warnings);
+        project.diagnostics.extend(self.warnings.iter().cloned());
         if let Some(rev) = &self.changed_since {
             let root = discover::absolute(&project.root, &self.cwd);
             let (files, deleted) = changed_files(&root, rev)?;
             self.changed = Some(resolve::select_changed(&project, &files, &deleted));
+        } else if let Some((files, deleted)) = &self.watch_changes {
+            self.changed = Some(resolve::select_changed(&project, files, deleted));
         }
         if !project.gated.is_empty() {
             // Reported under --verbose by the command.

@@ -187,7 +187,7 @@ fn left_unchanged(rep: &mut Reporter<'_>, path: &str, why: &str) {
 
 /// Why a file may not be written: its real path is outside the
 /// canonical project `root` (or cannot be resolved).
-fn outside_root(path: &Path, root: &Path) -> Option<String> {
+pub(crate) fn outside_root(path: &Path, root: &Path) -> Option<String> {
     match std::fs::canonicalize(path) {
         Ok(real) if real.starts_with(root) => None,
         Ok(real) => Some(format!(
@@ -256,7 +256,7 @@ fn unreadable(e: &std::io::Error) -> Outcome {
 /// replaced) with `text`: a temporary file in the same folder with the
 /// file's permissions, renamed over it. A real path outside `root` (the
 /// canonical project root) is refused, checked again right before writing.
-fn write_atomic(path: &Path, text: &str, root: &Path) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, text: &str, root: &Path) -> std::io::Result<()> {
     let target = std::fs::canonicalize(path)?;
     if !target.starts_with(root) {
         return Err(std::io::Error::new(

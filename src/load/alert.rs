@@ -9,8 +9,9 @@
 use crate::model::fields::{ALERT_CONTEXT_ITEM_KEYS, DYNAMIC_SEVERITY_KEYS};
 use std::collections::HashMap;
 
-use crate::diagnostic::{Code, did_you_mean};
+use crate::diagnostic::Code;
 use crate::load::Cx;
+use crate::load::cx::replace_value;
 use crate::load::expr::{ExprContext, expr_list, key_spec_with, parse_key_path};
 use crate::model::{ContextItem, DynamicSeverity, KeyPath, KeySpec, Level, Template, TemplatePart};
 use crate::source::{Span, Spanned};
@@ -101,16 +102,21 @@ fn change_to(cx: &mut Cx, node: &Node) -> Option<Spanned<Option<Level>>> {
         return Some(Spanned::new(Some(*level), s.span));
     }
     let names = ["Info", "Low", "Medium", "High", "Critical", "DEFAULT"];
-    let help = did_you_mean(&s.value, names);
-    cx.report(
+    let found = replace_value(&s.value, s.span, names);
+    let d = cx.report(
         Code::InvalidValue,
         s.span,
         format!("`ChangeTo` `{}` is not a severity level", s.value),
-    )
-    .help = Some(help.unwrap_or_else(|| {
-        "use `Info`, `Low`, `Medium`, `High` or `Critical` (any case), or `DEFAULT` for the rule's `Severity`"
-            .to_owned()
-    }));
+    );
+    match found {
+        Some((help, fix)) => d.with_help_and_fix(help, fix),
+        None => {
+            d.help = Some(
+                "use `Info`, `Low`, `Medium`, `High` or `Critical` (any case), or `DEFAULT` for the rule's `Severity`"
+                    .to_owned(),
+            );
+        }
+    }
     None
 }
 

@@ -12,8 +12,8 @@
 use crate::load::rule::bookkeeping;
 use std::collections::HashMap;
 
-use crate::diagnostic::{Code, did_you_mean};
-use crate::load::cx::required_string;
+use crate::diagnostic::{Code, Fix};
+use crate::load::cx::{replace_value, required_string};
 use crate::load::{Cx, null_values};
 use crate::model::correlation::{
     CorrelationDetection, CorrelationRule, CorrelationTest, Criterion, CriterionEntry, Cron, DEFAULT_LOOKBACK_MINUTES,
@@ -100,17 +100,22 @@ fn severity(cx: &mut Cx, n: &Node) -> Option<Spanned<Level>> {
     if let Some((l, _)) = Level::ALL.iter().find(|(_, name)| *name == s.value) {
         return Some(Spanned::new(*l, s.span));
     }
-    let help = match Level::ALL.iter().find(|(_, name)| name.eq_ignore_ascii_case(&s.value)) {
-        Some((_, name)) => format!("use `{name}`; correlation rules need the exact spelling"),
-        None => did_you_mean(&s.value, Level::ALL.iter().map(|(_, n)| *n))
-            .unwrap_or_else(|| "use one of Info, Low, Medium, High, Critical".to_owned()),
+    let found = replace_value(&s.value, s.span, Level::ALL.iter().map(|(_, n)| *n));
+    let help = match (
+        &found,
+        Level::ALL.iter().find(|(_, name)| name.eq_ignore_ascii_case(&s.value)),
+    ) {
+        (_, Some((_, name))) => format!("use `{name}`; correlation rules need the exact spelling"),
+        (Some((h, _)), None) => h.clone(),
+        (None, None) => "use one of Info, Low, Medium, High, Critical".to_owned(),
     };
-    cx.report(
+    let d = cx.report(
         Code::InvalidValue,
         s.span,
         format!("`Severity` `{}` is not valid", s.value),
-    )
-    .help = Some(help);
+    );
+    d.help = Some(help);
+    d.fix = found.map(|(_, f)| f);
     None
 }
 
@@ -338,10 +343,12 @@ fn evaluation_order(cx: &mut Cx, n: &Node) -> Option<Spanned<EvaluationOrder>> {
         s.span,
         format!("`EventEvaluationOrder` `{}` is not valid", s.value),
     );
-    d.help = Some(
-        did_you_mean(&s.value, EvaluationOrder::ALL.iter().map(|(_, n)| *n))
-            .unwrap_or_else(|| "use `Chronological` or `ReverseChronological`".to_owned()),
-    );
+    let found = replace_value(&s.value, s.span, EvaluationOrder::ALL.iter().map(|(_, n)| *n));
+    d.help = Some(found.as_ref().map_or_else(
+        || "use `Chronological` or `ReverseChronological`".to_owned(),
+        |(h, _)| h.clone(),
+    ));
+    d.fix = found.map(|(_, f)| f);
     None
 }
 
@@ -517,12 +524,20 @@ fn adjacent_absences(cx: &mut Cx, items: &[Item]) {
     }
 }
 
-/// Help naming the item keys, with a typo suggestion when one is close.
-fn item_help(word: &str, items: &[Item]) -> String {
-    did_you_mean(word, items.iter().map(Item::key)).unwrap_or_else(|| {
-        let keys: Vec<String> = items.iter().map(|i| format!("`{}`", i.key())).collect();
-        format!("item keys are: {}", keys.join(", "))
-    })
+/// Help naming the item keys, with a typo suggestion when one is close,
+/// and the fix that replaces the reference `word` written at `span` by
+/// that key (not safe: another item is another meaning).
+fn item_help(word: &str, span: Span, items: &[Item]) -> (String, Option<Fix>) {
+    match replace_value(word, span, items.iter().map(Item::key)) {
+        Some((help, mut fix)) => {
+            fix.safe = false;
+            (help, Some(fix))
+        }
+        None => {
+            let keys: Vec<String> = items.iter().map(|i| format!("`{}`", i.key())).collect();
+            (format!("item keys are: {}", keys.join(", ")), None)
+        }
+    }
 }
 
 /// `MatchCriteria` of a Group (§2.4).
@@ -582,12 +597,14 @@ fn criteria(cx: &mut Cx, n: &Node, items: &[Item], complete: bool) -> Vec<Criter
                 continue;
             };
             if complete && !by_key.contains_key(group_id.value.as_str()) {
-                cx.report(
+                let (help, fix) = item_help(&group_id.value, group_id.span, items);
+                let d = cx.report(
                     Code::CorrUnknownItem,
                     group_id.span,
                     format!("`MatchCriteria` `{name}`: no item with the key `{}`", group_id.value),
-                )
-                .help = Some(item_help(&group_id.value, items));
+                );
+                d.help = Some(help);
+                d.fix = fix;
             }
             // The earliest earlier entry of the same item with another field:
             // the first entry when its field differs, else the first entry

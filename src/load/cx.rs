@@ -351,3 +351,19 @@ pub fn rename_key(name: &str, span: Span, allowed: &[&str], map: &Node) -> Optio
     }
     Some((help, fix))
 }
+
+/// The help line and fix for a value `word` written at `span` that is not
+/// one of `candidates`: the replacement by the nearest one. Safe only when
+/// the two differ in letter case alone (the same word); a misspelt value
+/// is offered, never applied by `validate --fix`, since the nearest value
+/// may not be the one the author meant.
+pub fn replace_value<'a>(
+    word: &str,
+    span: Span,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<(String, Fix)> {
+    let to = crate::diagnostic::suggest(word, candidates)?;
+    let safe = to.eq_ignore_ascii_case(word);
+    let fix = Fix::replace(format!("replace `{word}` with `{to}`"), span, to, safe);
+    Some((format!("did you mean `{to}`?"), fix))
+}

@@ -150,6 +150,12 @@ fn suggest_key(key: &Node, names: &[&str]) -> Option<String> {
     did_you_mean(key.as_str()?, names.iter().copied())
 }
 
+/// The help line and fix of a misspelt key `key` of `map`: the rename to
+/// the nearest of `names` (see [`crate::load::cx::rename_key`]).
+fn key_fix(key: &Node, names: &[&str], map: &Node) -> Option<(String, Fix)> {
+    crate::load::cx::rename_key(key.as_str()?, key.span, names, map)
+}
+
 /// A list of expressions (`wrong-type` otherwise), with a hint for a single
 /// mapping written without the list dash.
 fn list_of_expressions<'n>(cx: &mut Cx, node: &'n Node, key: &str) -> Option<&'n [Node]> {
@@ -423,13 +429,17 @@ fn leaf(cx: &mut Cx, node: &Node, context: ExprContext) -> Option<ExprKind> {
             continue;
         }
         let text = k.key_text().unwrap_or_else(|| "?".to_owned());
+        let found = key_fix(k, LEAF_KEYS, node);
         let help = suggest_key(k, ALL_KEYS);
-        cx.report(
+        let d = cx.report(
             Code::UnknownKey,
             k.span,
             format!("unknown key `{text}` in a match expression"),
-        )
-        .help = Some(help.unwrap_or_else(|| format!("allowed keys: {}", LEAF_KEYS.join(", "))));
+        );
+        match found {
+            Some((help, fix)) => d.with_help_and_fix(help, fix),
+            None => d.help = Some(help.unwrap_or_else(|| format!("allowed keys: {}", LEAF_KEYS.join(", ")))),
+        }
     }
     let cond = condition(cx, node);
     let ks_entries: Vec<&(Node, Node)> = entries.iter().filter(|(k, _)| is_one_of(k, KEY_SPECS)).collect();

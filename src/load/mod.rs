@@ -14,7 +14,7 @@ pub mod rule;
 
 pub use cx::{Cx, LoadOptions};
 
-use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Analysis, AnalysisType, Body, ID_KEYS};
 use crate::source::{FileId, Span, Spanned};
 use crate::yaml::{self, Node, NodeKind};
@@ -150,13 +150,16 @@ pub fn load_file(file: FileId, text: Option<&str>, opts: LoadOptions) -> Loaded 
             Some(t) => t,
             None => {
                 let names = AnalysisType::ALL.iter().map(|(_, n)| *n);
-                let help = did_you_mean(s, names.clone());
-                cx.report(
+                let found = cx::replace_value(s, type_node.span, names.clone());
+                let d = cx.report(
                     Code::UnknownAnalysisType,
                     type_node.span,
                     format!("unknown `AnalysisType` `{s}`"),
-                )
-                .help = Some(help.unwrap_or_else(|| format!("use one of: {}", names.collect::<Vec<_>>().join(", "))));
+                );
+                match found {
+                    Some((help, fix)) => d.with_help_and_fix(help, fix),
+                    None => d.help = Some(format!("use one of: {}", names.collect::<Vec<_>>().join(", "))),
+                }
                 out.diagnostics = cx.diags;
                 return out;
             }
@@ -299,6 +302,37 @@ mod fix_tests {
             Code::UnknownKey,
         );
         assert!(!fix.safe);
+    }
+
+    #[test]
+    fn all_caps_severity_is_a_safe_fix_and_a_misspelt_one_an_offer() {
+        let head = "AnalysisType: rule\nRuleID: A.B\nEnabled: true\nLogTypes: [AWS.CloudTrail]\n";
+        let det = "Detection:\n  - Key: a\n    Condition: Exists\n";
+        let fix = only_fix(&format!("{head}Severity: HIGH\n{det}"), Code::SeveritySpelling);
+        assert!(fix.safe);
+        assert_eq!(fix.edits[0].text, "High");
+        assert_eq!((fix.edits[0].span.start.col, fix.edits[0].span.end.col), (11, 15));
+        let fix = only_fix(&format!("{head}Severity: Hihg\n{det}"), Code::InvalidValue);
+        assert!(!fix.safe);
+        assert_eq!(fix.edits[0].text, "High");
+    }
+
+    #[test]
+    fn keys_inside_expressions_and_policy_tests_get_renames() {
+        let fix = only_fix(
+            &format!("{RULE}Detection:\n  - Key: a\n    Condtion: Exists\n    Condition: Exists\n"),
+            Code::UnknownKey,
+        );
+        // `Condition` is already there: offered, not safe.
+        assert_eq!(fix.edits[0].text, "Condition");
+        assert!(!fix.safe);
+        let policy = "AnalysisType: policy\nPolicyID: P.A\nEnabled: true\nFilename: p.py\nSeverity: Low\n\
+                      Tests:\n  - Name: t\n    ExpectedResult: true\n    Resource: {}\n    ExpectedResutl: 1\n";
+        let found = fixes(policy);
+        let fix = found
+            .into_iter()
+            .find_map(|(c, f)| f.filter(|f| c == Code::UnknownKey && f.edits[0].text == "ExpectedResult"));
+        assert!(fix.is_some_and(|f| !f.safe), "ExpectedResult is present: not safe");
     }
 
     #[test]

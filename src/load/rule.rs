@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
-use crate::diagnostic::{Code, did_you_mean};
+use crate::diagnostic::{Code, Fix};
 use crate::load::alert;
+use crate::load::cx::{rename_key, replace_value};
 use crate::load::expr::{ExprContext, MAX_EXPRESSIONS, count_expressions, expr_list};
 use crate::load::{Cx, null_values};
 use crate::model::fields::{self, DERIVED_LOGIC_KEYS, DERIVED_OWN_KEYS, Kind, MOCK_KEYS, RULE_TEST_KEYS};
@@ -234,12 +235,17 @@ fn derived_keys(cx: &mut Cx, root: &Node, ty: AnalysisType) {
             k.span,
             format!("a derived detection cannot set `{name}`"),
         );
-        d.help = Some(if logic {
-            format!("`{name}` defines the logic, which comes from the base detection")
+        if logic {
+            d.help = Some(format!(
+                "`{name}` defines the logic, which comes from the base detection"
+            ));
         } else {
-            did_you_mean(&name, derived_keys_allowed())
-                .unwrap_or_else(|| "derived detections may only override metadata and alert keys".to_owned())
-        });
+            let allowed: Vec<&str> = derived_keys_allowed().collect();
+            match rename_key(&name, k.span, &allowed, root) {
+                Some((help, fix)) => d.with_help_and_fix(help, fix),
+                None => d.help = Some("derived detections may only override metadata and alert keys".to_owned()),
+            }
+        }
     }
 }
 
@@ -279,7 +285,15 @@ pub(crate) fn severity(cx: &mut Cx, n: &Node) -> Option<Spanned<Level>> {
             s.span,
             format!("`Severity: {}` is accepted, but PAT rejects this spelling", s.value),
         )
-        .help = Some(format!("write `{}`", l.title()));
+        .with_help_and_fix(
+            format!("write `{}`", l.title()),
+            Fix::replace(
+                format!("replace `{}` with `{}`", s.value, l.title()),
+                s.span,
+                l.title(),
+                true,
+            ),
+        );
         return Some(Spanned::new(*l, s.span));
     }
     let names = Level::ALL.iter().map(|(_, n)| *n);
@@ -291,7 +305,9 @@ pub(crate) fn severity(cx: &mut Cx, n: &Node) -> Option<Spanned<Level>> {
             s.value
         ),
     );
-    d.help = did_you_mean(&s.value, names);
+    if let Some((help, fix)) = replace_value(&s.value, s.span, names) {
+        d.with_help_and_fix(help, fix);
+    }
     None
 }
 

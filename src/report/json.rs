@@ -9,7 +9,11 @@
 //! `log_type` for `data_model`, `tests`, each with `explain` for failing tests and under
 //! `--explain`: the evaluation tree as nodes `text`, `result`, `children`)
 //! and `diagnostics` (`file`, `line`, `column`,
-//! `severity`, `code`, `message`, `help`, optional `related`).
+//! `severity`, `code`, `message`, `help`, optional `related`, and `fix` when
+//! the diagnostic has one: `title`, `safe` (whether `validate --fix`
+//! applies it) and `edits`, each `line`, `column`, `end_line`, `end_column`
+//! (1-based, columns in characters, the end exclusive) and the replacement
+//! `text`).
 
 use std::io::{self, Write};
 
@@ -70,6 +74,17 @@ pub(super) fn diagnostic(d: &Diagnostic, sources: &[SourceFile]) -> Value {
                 })
             })
             .collect();
+    }
+    if let Some(f) = &d.fix {
+        v["fix"] = json!({
+            "title": f.title,
+            "safe": f.safe,
+            "edits": f.edits.iter().map(|e| json!({
+                "line": e.span.start.line, "column": e.span.start.col,
+                "end_line": e.span.end.line, "end_column": e.span.end.col,
+                "text": e.text,
+            })).collect::<Vec<_>>(),
+        });
     }
     v
 }

@@ -9,6 +9,7 @@ mod codequality;
 pub mod command;
 pub mod coverage;
 pub mod derived;
+pub mod fixed;
 mod github;
 mod human;
 mod json;
@@ -22,6 +23,7 @@ pub mod replay;
 mod sample;
 mod sarif;
 pub mod schema;
+pub mod watch;
 
 use std::io::{self, Write};
 

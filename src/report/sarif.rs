@@ -5,7 +5,10 @@
 //! `uriBaseId` `%SRCROOT%`, which `originalUriBaseIds` maps to the root as a
 //! `file://` URI ending in `/`, so code scanning places results right
 //! whatever folder `detect` ran in; a file outside it has an absolute
-//! `file://` URI.
+//! `file://` URI. A diagnostic with a fix has `fixes`: one fix with the
+//! title as `description` and one `artifactChanges` entry for the file,
+//! whose `replacements` are the edits (`deletedRegion` with start and end
+//! line and column, `insertedContent`).
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -53,6 +56,25 @@ pub(super) fn document(diagnostics: &[&Diagnostic], sources: &[SourceFile], root
                     physical["region"] = json!({"startLine": line, "startColumn": col});
                 }
                 r["locations"] = json!([{"physicalLocation": physical}]);
+                if let Some(f) = &d.fix {
+                    let replacements: Vec<_> = f
+                        .edits
+                        .iter()
+                        .map(|e| {
+                            json!({
+                                "deletedRegion": {
+                                    "startLine": e.span.start.line, "startColumn": e.span.start.col,
+                                    "endLine": e.span.end.line, "endColumn": e.span.end.col,
+                                },
+                                "insertedContent": {"text": e.text},
+                            })
+                        })
+                        .collect();
+                    r["fixes"] = json!([{
+                        "description": {"text": f.title},
+                        "artifactChanges": [{"artifactLocation": artifact(src), "replacements": replacements}],
+                    }]);
+                }
             }
             r
         })

@@ -161,6 +161,7 @@ mod tests {
             report_dirs: Vec::new(),
             changed_since: None,
             changed: None,
+            watch_changes: None,
         }
     }
 

@@ -97,15 +97,17 @@ fn rule_outputs(cx: &mut Cx, n: &Node, label: &str, d: Option<&CorrelationDetect
         let id = required_string(cx, ro, "ID", "a rule output");
         if let (Some(id), Some(d)) = (&id, d) {
             if d.item_by_key(&id.value).is_none() && !d.items.is_empty() {
-                cx.report(
+                let (help, fix) = item_help(&id.value, id.span, &d.items);
+                let diag = cx.report(
                     Code::CorrTestShape,
                     id.span,
                     format!(
                         "test `{label}`: `RuleOutputs` ID `{}` is not an item of this rule",
                         id.value
                     ),
-                )
-                .help = Some(item_help(&id.value, &d.items));
+                );
+                diag.help = Some(help);
+                diag.fix = fix;
             }
         }
         let shown = id.as_ref().map_or("?", |i| i.value.as_str());

@@ -1,7 +1,7 @@
 //! Key specifiers (`Key`, `DeepKey`, `KeyPath`) and the KeyPath grammar
 //! (match-expressions §2). The alert keys (`alert.rs`) use them on their own.
 
-use super::{has_errors_since, is_one_of, suggest_key};
+use super::{has_errors_since, is_one_of, key_fix, suggest_key};
 use crate::diagnostic::Code;
 use crate::load::Cx;
 use crate::model::{KeyPath, KeySpec, Step};
@@ -69,9 +69,12 @@ pub fn key_spec_with(cx: &mut Cx, node: &Node, place: &str, code: Code) -> Optio
             continue;
         }
         let text = k.key_text().unwrap_or_else(|| "?".to_owned());
-        let help = suggest_key(k, KEY_SPECS);
-        cx.report(Code::UnknownKey, k.span, format!("unknown key `{text}` in {place}"))
-            .help = Some(help.unwrap_or_else(|| format!("{place} holds exactly one of `Key`, `DeepKey` or `KeyPath`")));
+        let found = key_fix(k, KEY_SPECS, node);
+        let d = cx.report(Code::UnknownKey, k.span, format!("unknown key `{text}` in {place}"));
+        match found {
+            Some((help, fix)) => d.with_help_and_fix(help, fix),
+            None => d.help = Some(format!("{place} holds exactly one of `Key`, `DeepKey` or `KeyPath`")),
+        }
     }
     let specs: Vec<Option<KeySpec>> = present.iter().map(|(k, v)| parse_key_spec(cx, k, v)).collect();
     exclusive_specs(cx, &present);

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use super::{first_here, mapping_items, reports, required_string, value};
-use crate::diagnostic::{Code, did_you_mean};
+use crate::diagnostic::Code;
 use crate::load::Cx;
+use crate::load::cx::{rename_key, replace_value};
 use crate::load::rule::{mocks, severity};
 use crate::model::AnalysisType;
 use crate::model::fields::{POLICY, POLICY_TEST_KEYS};
@@ -93,11 +94,13 @@ fn resource_types(cx: &mut Cx, n: &Node) {
             item.span,
             format!("`{}` is not a resource type PAT knows", item.value),
         );
-        d.help = Some(
-            did_you_mean(&item.value, RESOURCE_TYPES.iter().copied()).unwrap_or_else(|| {
-                "policies scan the AWS resource types of PAT's fixed list, e.g. `AWS.S3.Bucket`".to_owned()
-            }),
-        );
+        match replace_value(&item.value, item.span, RESOURCE_TYPES.iter().copied()) {
+            Some((help, fix)) => d.with_help_and_fix(help, fix),
+            None => {
+                d.help =
+                    Some("policies scan the AWS resource types of PAT's fixed list, e.g. `AWS.S3.Bucket`".to_owned());
+            }
+        }
     }
 }
 
@@ -110,13 +113,14 @@ fn tests(cx: &mut Cx, n: &Node) {
             if TEST_KEYS.contains(&name.as_str()) {
                 continue;
             }
-            let help = if name == "Log" {
-                Some("policy tests give the resource under `Resource`".to_owned())
+            let (help, fix) = if name == "Log" {
+                (Some("policy tests give the resource under `Resource`".to_owned()), None)
             } else {
-                did_you_mean(&name, TEST_KEYS.iter().copied())
+                rename_key(&name, k.span, TEST_KEYS, item).map_or((None, None), |(h, f)| (Some(h), Some(f)))
             };
-            cx.report(Code::UnknownKey, k.span, format!("unknown key `{name}` in a test"))
-                .help = Some(help.unwrap_or_else(|| format!("allowed keys: {}", TEST_KEYS.join(", "))));
+            let d = cx.report(Code::UnknownKey, k.span, format!("unknown key `{name}` in a test"));
+            d.help = Some(help.unwrap_or_else(|| format!("allowed keys: {}", TEST_KEYS.join(", "))));
+            d.fix = fix;
         }
         let name = required_string(cx, item, "Name", "a test");
         match item.get("ExpectedResult") {

@@ -4,8 +4,9 @@
 
 use super::sql::{is_pantherflow, is_qualified, table_references};
 use super::{QUERY_KEYS, nested_list, place, value, value_sub_span};
-use crate::diagnostic::{Code, did_you_mean};
+use crate::diagnostic::Code;
 use crate::load::Cx;
+use crate::load::cx::replace_value;
 use crate::model::AnalysisType;
 use crate::model::fields::{
     EMAIL_CONFIG_KEYS, OUTPUT_LENGTHS, QUERY_SCHEDULE_KEYS, SAVED_QUERY, SCHEDULED_PROMPT as PROMPT, SCHEDULED_QUERY,
@@ -73,7 +74,9 @@ pub(super) fn load_prompt(cx: &mut Cx, root: &Node) {
                         s.value
                     ),
                 );
-                d.help = did_you_mean(&s.value, OUTPUT_LENGTHS.iter().copied());
+                if let Some((help, fix)) = replace_value(&s.value, s.span, OUTPUT_LENGTHS.iter().copied()) {
+                    d.with_help_and_fix(help, fix);
+                }
             }
         }
     }
