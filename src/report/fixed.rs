@@ -48,6 +48,7 @@ pub fn render(files: &[FixedFile], dry: bool, out: &mut dyn Write) -> io::Result
     };
     let mut problems = 0;
     let mut changed = 0;
+    let mut relaid = 0;
     for f in files {
         for a in &f.applied {
             writeln!(out, "{}:{}:{}: {fixed}: {}", f.file, a.line, a.col, a.title)?;
@@ -70,20 +71,29 @@ pub fn render(files: &[FixedFile], dry: bool, out: &mut dyn Write) -> io::Result
         }
         if let Some(why) = &f.not_written {
             writeln!(out, "{}: cannot write: {why}", f.file)?;
-        } else if !f.applied.is_empty() || f.reformatted {
-            problems += f.applied.len();
-            changed += 1;
+        } else {
+            if !f.applied.is_empty() {
+                problems += f.applied.len();
+                changed += 1;
+            }
+            if f.reformatted {
+                relaid += 1;
+            }
         }
         if let Some(d) = &f.diff {
             out.write_all(d.as_bytes())?;
         }
     }
-    writeln!(
+    write!(
         out,
         "{fixed} {problems} {} in {changed} {}",
         super::plural(problems, "problem", "problems"),
         super::plural(changed, "file", "files")
-    )
+    )?;
+    if relaid > 0 {
+        write!(out, "; {reformatted} {relaid} {}", super::plural(relaid, "file", "files"))?;
+    }
+    writeln!(out)
 }
 
 #[cfg(test)]
@@ -114,7 +124,7 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "rules/a.yml:6:1: fixed: rename `Descriptoin` to `Description`\nrules/a.yml: reformatted\n\
-             rules/b.yml: not fixed: rename `X` to `Y`: the fixed text would not parse\nfixed 1 problem in 1 file\n"
+             rules/b.yml: not fixed: rename `X` to `Y`: the fixed text would not parse\nfixed 1 problem in 1 file; reformatted 1 file\n"
         );
     }
 }
