@@ -19,6 +19,7 @@ pub mod filter;
 pub mod fmt;
 pub mod ip;
 pub mod load;
+pub mod lsp;
 pub mod model;
 pub mod panther_api;
 pub mod project;

@@ -75,6 +75,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Alerts(args) => with_stdout(|out| detect::commands::alerts::run(&args, out)),
         Command::PythonEnv(args) => with_stdout(|out| python_env(&args, out)),
         Command::Completions(args) => with_stdout(|out| detect::cli::completions::completions(&args, out)),
+        Command::Lsp(args) => Ok(detect::commands::lsp::run(&args)),
         Command::Man(args) => with_stdout(|out| detect::cli::completions::man(&args, out)),
         Command::Test(args) => {
             let mut cx = Context::resolve(&args.project, &args.output.options(args.step.strict))?;

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod delete;
 pub mod derive;
 pub mod fmt;
+pub mod lsp;
 pub mod python_env;
 pub mod run;
 pub mod show;
@@ -171,6 +172,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (`--out DIR`: one page per command).
     Man(completions::ManArgs),
+    /// Run the language server over stdio (diagnostics, completion, hover, definition, code actions).
+    Lsp(lsp::LspArgs),
 }
 
 /// When to colour output.

@@ -7,6 +7,7 @@ pub mod context;
 pub mod delete;
 pub mod derive;
 pub mod fmt;
+pub mod lsp;
 pub mod python_env;
 pub mod python_tests;
 pub mod remote_bases;

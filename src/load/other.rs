@@ -111,6 +111,29 @@ const PACK: &[Field] = &[
     opt("DisplayName", Kind::Name),
 ];
 
+/// The top-level keys the schema of a non-rule type allows, in schema
+/// order (rules and correlation rules list theirs in their own loaders).
+pub fn schema_keys(ty: AnalysisType) -> Vec<&'static str> {
+    let specs: &[&[Field]] = match ty {
+        AnalysisType::Policy => &[policy::POLICY],
+        AnalysisType::Global => &[GLOBAL],
+        AnalysisType::DataModel => &[DATA_MODEL],
+        AnalysisType::Pack => &[PACK],
+        AnalysisType::SavedQuery => &[query::SAVED_QUERY],
+        AnalysisType::ScheduledQuery => &[query::SCHEDULED_QUERY],
+        AnalysisType::ScheduledPrompt => &[query::PROMPT],
+        AnalysisType::LookupTable => &[lookup::FILE_TABLE, lookup::SQL_TABLE],
+        AnalysisType::Rule | AnalysisType::ScheduledRule | AnalysisType::CorrelationRule => &[],
+    };
+    let mut out: Vec<&'static str> = Vec::new();
+    for f in specs.iter().flat_map(|s| s.iter()) {
+        if !out.contains(&f.key) {
+            out.push(f.key);
+        }
+    }
+    out
+}
+
 /// Loads a file of one of the non-rule types.
 pub fn load(cx: &mut Cx, root: &Node, ty: AnalysisType) -> Other {
     let mut other = Other::default();

@@ -9,6 +9,7 @@ mod derive;
 mod fmt;
 mod graphql_server;
 mod help;
+mod lsp;
 mod python_env;
 mod python_env_cmd;
 mod python_pat;

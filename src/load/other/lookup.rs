@@ -9,7 +9,7 @@ use crate::model::AnalysisType;
 use crate::yaml::Node;
 
 /// `LOOKUP_TABLE_SCHEMA`; one of `Filename` and `Refresh` is required.
-const FILE_TABLE: &[Field] = &[
+pub(super) const FILE_TABLE: &[Field] = &[
     req("AnalysisType", Kind::Skip),
     req("LookupName", Kind::Skip),
     req("Enabled", Kind::Bool),
@@ -24,7 +24,7 @@ const FILE_TABLE: &[Field] = &[
 
 /// `SQL_LOOKUP_TABLE_SCHEMA`; one of [`QUERY_KEYS`] is required, and
 /// `Refresh` (reported with its own message).
-const SQL_TABLE: &[Field] = &[
+pub(super) const SQL_TABLE: &[Field] = &[
     req("AnalysisType", Kind::Skip),
     req("LookupName", Kind::Skip),
     req("Enabled", Kind::Bool),

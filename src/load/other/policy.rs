@@ -11,7 +11,7 @@ use crate::source::Span;
 use crate::yaml::Node;
 
 /// `POLICY_SCHEMA`.
-const POLICY: &[Field] = &[
+pub(super) const POLICY: &[Field] = &[
     req("AnalysisType", Kind::Skip),
     req("PolicyID", Kind::Skip),
     req("Enabled", Kind::Bool),

@@ -10,7 +10,7 @@ use crate::model::AnalysisType;
 use crate::yaml::Node;
 
 /// `SAVED_QUERY_SCHEMA`.
-const SAVED_QUERY: &[Field] = &[
+pub(super) const SAVED_QUERY: &[Field] = &[
     req("AnalysisType", Kind::Skip),
     req("QueryName", Kind::Skip),
     opt("Query", Kind::Str),
@@ -25,7 +25,7 @@ const SAVED_QUERY: &[Field] = &[
 ];
 
 /// `SCHEDULED_QUERY_SCHEMA`.
-const SCHEDULED_QUERY: &[Field] = &[
+pub(super) const SCHEDULED_QUERY: &[Field] = &[
     req("AnalysisType", Kind::Skip),
     req("QueryName", Kind::Skip),
     req("Enabled", Kind::Bool),
@@ -43,7 +43,7 @@ const SCHEDULED_QUERY: &[Field] = &[
 ];
 
 /// `SCHEDULED_PROMPT_SCHEMA`.
-const PROMPT: &[Field] = &[
+pub(super) const PROMPT: &[Field] = &[
     req("AnalysisType", Kind::Skip),
     req("PromptName", Kind::Skip),
     req("DisplayName", Kind::Str),
