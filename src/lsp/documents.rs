@@ -29,6 +29,11 @@ impl Documents {
         self.open.get(uri).map(String::as_str)
     }
 
+    /// Every open document.
+    pub fn iter(&self) -> impl Iterator<Item = (&Url, &str)> {
+        self.open.iter().map(|(u, t)| (u, t.as_str()))
+    }
+
     /// Applies changes (full or incremental) to an open document and
     /// returns its new text; `None` when it is not open.
     pub fn change(&mut self, uri: &Url, changes: Vec<TextDocumentContentChangeEvent>) -> Option<&str> {

@@ -1,4 +1,4 @@
-//! Hover: what a key or condition means ([`reference`]), and for a RuleID
+//! Hover: what a key or condition means ([`reference`](mod@crate::lsp::reference)), and for a RuleID
 //! named or defined, the item's DisplayName, Severity and file.
 
 use std::fmt::Write;

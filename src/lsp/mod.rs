@@ -9,7 +9,7 @@
 //! ([`workspace`]), position conversion ([`position`]), the cursor's place
 //! in the YAML ([`cursor`]), diagnostics ([`diagnostics`]), unit tests run on
 //! save ([`unit_tests`]), completion ([`completion`]), the hover texts
-//! ([`reference`]) and hover ([`hover`]), definition and references
+//! ([`reference`](mod@reference)) and hover ([`hover`]), definition and references
 //! ([`definition`]) and code actions ([`code_action`]).
 
 pub mod code_action;

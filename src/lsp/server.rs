@@ -86,9 +86,15 @@ fn capabilities() -> ServerCapabilities {
 fn run(conn: &Connection) -> Result<u8, String> {
     let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
     let params = conn.initialize(caps).map_err(|e| format!("initialize failed: {e}"))?;
-    let params: InitializeParams = serde_json::from_value(params).map_err(|e| format!("bad initialize params: {e}"))?;
+    // The handshake is answered already: parameters that do not parse
+    // leave the server without a workspace rather than end it.
+    let params: InitializeParams = serde_json::from_value(params).unwrap_or_else(|e| {
+        log(&format!("bad initialize params: {e}"));
+        InitializeParams::default()
+    });
     let folder = folder(&params);
     let mut server = Server {
+        folder: folder.clone(),
         sender: conn.sender.clone(),
         ws: None,
         docs: Documents::default(),
@@ -107,22 +113,7 @@ fn run(conn: &Connection) -> Result<u8, String> {
     if watch {
         server.register_watcher();
     }
-    if let Some(folder) = folder {
-        let start = Instant::now();
-        match Workspace::load(&folder) {
-            Ok(ws) => {
-                log(&format!(
-                    "loaded {} files of {} in {} ms",
-                    ws.sources.len(),
-                    ws.root.display(),
-                    start.elapsed().as_millis()
-                ));
-                server.ws = Some(ws);
-                server.publish();
-            }
-            Err(e) => server.show_error(&format!("detect: cannot load the workspace: {e}")),
-        }
-    }
+    server.load();
     for msg in &conn.receiver {
         match msg {
             Message::Request(r) => server.request(r),
@@ -151,6 +142,8 @@ fn folder(params: &InitializeParams) -> Option<PathBuf> {
 }
 
 struct Server {
+    /// The workspace folder, if the client named one.
+    folder: Option<PathBuf>,
     sender: Sender<Message>,
     ws: Option<Workspace>,
     docs: Documents,
@@ -160,6 +153,11 @@ struct Server {
     published: HashMap<Url, Vec<lsp_types::Diagnostic>>,
     next_id: i32,
     shutdown: bool,
+}
+
+/// Whether a path is a settings file.
+fn is_settings(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == crate::settings::FILE_NAME)
 }
 
 fn params<P: DeserializeOwned>(v: serde_json::Value) -> Result<P, String> {
@@ -212,6 +210,46 @@ impl Server {
         }
     }
 
+    /// Loads (or reloads) the workspace and publishes its diagnostics.
+    fn load(&mut self) {
+        let Some(folder) = self.folder.clone() else { return };
+        // As `detect validate` run in the folder: a settings file there is
+        // found first. The server is a process of its own.
+        if let Err(e) = std::env::set_current_dir(&folder) {
+            log(&format!("cannot enter {}: {e}", folder.display()));
+        }
+        let start = Instant::now();
+        match Workspace::load(&folder) {
+            Ok(ws) => {
+                log(&format!(
+                    "loaded {} files of {} in {} ms",
+                    ws.sources.len(),
+                    ws.root.display(),
+                    start.elapsed().as_millis()
+                ));
+                // The editor's text wins over the disk's.
+                self.ws = Some(ws);
+                self.tests.clear();
+                let open: Vec<(PathBuf, Vec<u8>)> = self
+                    .docs
+                    .iter()
+                    .filter_map(|(uri, text)| Some((uri.to_file_path().ok()?, text.as_bytes().to_vec())))
+                    .collect();
+                if let Some(ws) = self.ws.as_mut() {
+                    let mut any = false;
+                    for (path, bytes) in open {
+                        any |= ws.update(&path, Some(bytes)).is_some();
+                    }
+                    if any {
+                        ws.recheck();
+                    }
+                }
+                self.publish();
+            }
+            Err(e) => self.show_error(&format!("detect: cannot load the workspace: {e}")),
+        }
+    }
+
     /// Publishes the diagnostics of every file whose list changed (an
     /// empty list clears a file's).
     fn publish(&mut self) {
@@ -254,6 +292,10 @@ impl Server {
     /// Re-reads one file from `bytes` and re-checks; `None` for a path
     /// outside the workspace.
     fn update(&mut self, path: &Path, bytes: Option<Vec<u8>>) -> Option<FileId> {
+        if is_settings(path) {
+            // Read again whole, on save (settings change how every file loads).
+            return None;
+        }
         let start = Instant::now();
         let ws = self.ws.as_mut()?;
         let id = ws.update(path, bytes)?;
@@ -302,6 +344,10 @@ impl Server {
                 let p: lsp_types::DidSaveTextDocumentParams = params(n.params)?;
                 let uri = p.text_document.uri;
                 let Ok(path) = uri.to_file_path() else { return Ok(()) };
+                if is_settings(&path) {
+                    self.load();
+                    return Ok(());
+                }
                 if let Some(text) = p.text {
                     self.docs.open(uri.clone(), text);
                 }
@@ -343,6 +389,13 @@ impl Server {
             }
             note::DidChangeWatchedFiles::METHOD => {
                 let p: lsp_types::DidChangeWatchedFilesParams = params(n.params)?;
+                if p.changes
+                    .iter()
+                    .any(|c| c.uri.to_file_path().is_ok_and(|p| is_settings(&p)))
+                {
+                    self.load();
+                    return Ok(());
+                }
                 let Some(ws) = self.ws.as_mut() else { return Ok(()) };
                 let mut changed = false;
                 for c in p.changes {
