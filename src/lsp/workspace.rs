@@ -250,3 +250,53 @@ fn read_and_load(id: FileId, path: &Path, opts: &LoadOptions) -> (Option<String>
 pub fn read(path: &Path) -> Option<Vec<u8>> {
     project::read_bytes(path).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: &str = "AnalysisType: rule\nRuleID: A\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: Low\nDetection:\n  - Key: a\n    Condition: Exists\n";
+
+    fn codes(ws: &Workspace, id: FileId) -> Vec<&'static str> {
+        ws.diagnostics
+            .iter()
+            .filter(|d| d.file() == Some(id))
+            .map(|d| d.code.name())
+            .collect()
+    }
+
+    #[test]
+    fn updates_re_parse_one_file_and_re_run_the_cross_file_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = key(dir.path());
+        std::fs::write(root.join(".panther_settings.yml"), "").unwrap();
+        std::fs::create_dir(root.join("rules")).unwrap();
+        std::fs::write(root.join("rules/a.yml"), RULE).unwrap();
+        std::fs::write(root.join("rules/b.yml"), RULE.replace("RuleID: A", "RuleID: B")).unwrap();
+        let mut ws = Workspace::load(&root).unwrap();
+        assert_eq!(ws.root, root);
+        let b = ws.file(&root.join("rules/b.yml")).unwrap();
+        assert!(codes(&ws, b).is_empty());
+        // b takes a's ID: the later file has the duplicate.
+        ws.update(&root.join("rules/b.yml"), Some(RULE.as_bytes().to_vec()));
+        ws.recheck();
+        assert_eq!(codes(&ws, b), vec!["duplicate-id"]);
+        // A new file below the root joins, and is checked against the rest.
+        let c = ws
+            .update(&root.join("rules/c.yml"), Some(RULE.as_bytes().to_vec()))
+            .unwrap();
+        ws.recheck();
+        assert_eq!(codes(&ws, c), vec!["duplicate-id"]);
+        // Deleted files leave the set.
+        ws.update(&root.join("rules/b.yml"), None);
+        ws.update(&root.join("rules/c.yml"), None);
+        ws.recheck();
+        assert!(ws.diagnostics.is_empty(), "{:?}", ws.diagnostics);
+        // Paths outside the root are not taken in.
+        let outside = tempfile::tempdir().unwrap();
+        assert_eq!(
+            ws.update(&outside.path().join("x.yml"), Some(RULE.as_bytes().to_vec())),
+            None
+        );
+    }
+}
