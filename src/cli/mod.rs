@@ -573,6 +573,7 @@ mod tests {
             ("delete.rs", include_str!("delete.rs")),
             ("derive.rs", include_str!("derive.rs")),
             ("fmt.rs", include_str!("fmt.rs")),
+            ("lsp.rs", include_str!("lsp.rs")),
             ("python_env.rs", include_str!("python_env.rs")),
             ("run.rs", include_str!("run.rs")),
             ("show.rs", include_str!("show.rs")),

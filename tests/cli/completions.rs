@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "python-env",
     "completions",
     "man",
+    "lsp",
 ];
 
 /// The commands under `detect alerts`.
