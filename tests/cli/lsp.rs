@@ -265,16 +265,36 @@ fn diagnostics_completion_definition_and_fix() {
         .collect();
     assert!(labels.contains(&"Equals"), "{labels:?}");
 
-    // Completion of a top-level key, and of a base ID.
+    // Completion of a base ID after `BaseDetection: `, and of the top-level
+    // keys the file does not have yet (at the start of a top-level line).
+    let derived = root.join("rules/derived.yml");
+    let label_list = |items: &Value| -> Vec<String> {
+        items
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i["label"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let items = c.request(
         "textDocument/completion",
-        json!({"textDocument": {"uri": url(&base)}, "position": {"line": 9, "character": 4}}),
+        json!({"textDocument": {"uri": url(&derived)}, "position": {"line": 2, "character": 15}}),
     );
-    assert!(items.as_array().is_some());
+    let labels = label_list(&items);
+    assert!(labels.contains(&"Base.Rule".to_owned()), "{labels:?}");
+    assert!(!labels.contains(&"Derived.Rule".to_owned()), "{labels:?}");
+    let items = c.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": url(&derived)}, "position": {"line": 3, "character": 0}}),
+    );
+    let labels = label_list(&items);
+    assert!(labels.contains(&"DisplayName".to_owned()), "{labels:?}");
+    assert!(!labels.contains(&"BaseDetection".to_owned()), "{labels:?}");
 
     // Go to the definition of `BaseDetection: Base.Rule` (line 2, in the
     // value), which is base.yml's `RuleID` value on line 1.
-    let derived = root.join("rules/derived.yml");
     let loc = c.request(
         "textDocument/definition",
         json!({"textDocument": {"uri": url(&derived)}, "position": {"line": 2, "character": 18}}),
