@@ -21,6 +21,7 @@ pub mod fix;
 pub mod fmt;
 pub mod ip;
 pub mod load;
+pub mod lsp;
 pub mod model;
 pub mod panther_api;
 pub mod project;

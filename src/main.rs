@@ -90,6 +90,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Alerts(args) => with_stdout(|out| detect::commands::alerts::run(&args, out)),
         Command::PythonEnv(args) => with_stdout(|out| python_env(&args, out)),
         Command::Completions(args) => with_stdout(|out| detect::cli::completions::completions(&args, out)),
+        Command::Lsp(args) => Ok(detect::commands::lsp::run(&args)),
         Command::Man(args) => with_stdout(|out| detect::cli::completions::man(&args, out)),
         Command::Schema(args) => with_stdout(|out| detect::commands::schema::run(&args, out)),
         Command::Coverage(args) => with_stdout(|out| detect::commands::coverage::run(&args, out)),

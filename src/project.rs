@@ -221,7 +221,7 @@ pub fn resolve_and_check(
 /// Reads a detection file's bytes (UTF-8 or not: the loader reports where
 /// it is not), `Err` with the message when it cannot be read. The file type is checked
 /// first, so a FIFO is never opened, and the read is bounded.
-fn read_bytes(path: &Path) -> std::result::Result<Vec<u8>, String> {
+pub fn read_bytes(path: &Path) -> std::result::Result<Vec<u8>, String> {
     use std::io::Read;
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read the file: {}", discover::read_error_text(&e)))?;

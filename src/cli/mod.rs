@@ -8,6 +8,7 @@ pub mod delete;
 pub mod derive;
 pub mod fix;
 pub mod fmt;
+pub mod lsp;
 pub mod python_env;
 pub mod run;
 pub mod schema;
@@ -179,6 +180,8 @@ pub enum Command {
     /// Summarise ATT&CK coverage and test gaps; write a Navigator layer (`--layer FILE`).
     #[command(after_help = AFTER_HELP)]
     Coverage(coverage::CoverageArgs),
+    /// Run the language server over stdio (diagnostics, completion, hover, definition, code actions).
+    Lsp(lsp::LspArgs),
 }
 
 /// When to colour output.
@@ -589,6 +592,7 @@ mod tests {
             ("derive.rs", include_str!("derive.rs")),
             ("fix.rs", include_str!("fix.rs")),
             ("fmt.rs", include_str!("fmt.rs")),
+            ("lsp.rs", include_str!("lsp.rs")),
             ("python_env.rs", include_str!("python_env.rs")),
             ("run.rs", include_str!("run.rs")),
             ("schema.rs", include_str!("schema.rs")),

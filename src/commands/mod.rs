@@ -9,6 +9,7 @@ pub mod delete;
 pub mod derive;
 pub mod fix;
 pub mod fmt;
+pub mod lsp;
 pub mod python_env;
 pub mod python_tests;
 pub mod remote_bases;

@@ -19,19 +19,7 @@ use crate::model::fields::{self, Field, Kind};
 pub const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
 
 /// The top-level table of every analysis type.
-pub const TABLES: &[(AnalysisType, &[Field])] = &[
-    (AnalysisType::Rule, fields::RULE),
-    (AnalysisType::ScheduledRule, fields::RULE),
-    (AnalysisType::Policy, fields::POLICY),
-    (AnalysisType::CorrelationRule, fields::CORRELATION_RULE),
-    (AnalysisType::Global, fields::GLOBAL),
-    (AnalysisType::DataModel, fields::DATA_MODEL),
-    (AnalysisType::Pack, fields::PACK),
-    (AnalysisType::ScheduledQuery, fields::SCHEDULED_QUERY),
-    (AnalysisType::SavedQuery, fields::SAVED_QUERY),
-    (AnalysisType::LookupTable, fields::LOOKUP_TABLE),
-    (AnalysisType::ScheduledPrompt, fields::SCHEDULED_PROMPT),
-];
+pub use crate::model::fields::TOP_LEVEL as TABLES;
 
 /// The pattern PAT requires of names and IDs.
 const NAME_PATTERN: &str = "^[^<>&\"%]+$";

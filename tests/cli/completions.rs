@@ -24,6 +24,7 @@ const COMMANDS: &[&str] = &[
     "man",
     "schema",
     "coverage",
+    "lsp",
 ];
 
 /// The commands under `detect alerts`.

@@ -274,6 +274,15 @@ fn cases() -> Vec<Case> {
                 "--quiet",
             ],
         },
+        Case {
+            command: &["lsp"],
+            must: vec!["-v", "--verbose", "--stdio"],
+            // The workspace folder and its settings file decide the rest.
+            must_not: all(
+                &[LOADING, API],
+                &["--format", "--output", "--quiet", "--jobs", "--deny-warnings"],
+            ),
+        },
     ]
 }
 

@@ -13,6 +13,7 @@ mod fmt;
 mod graphql_server;
 mod help;
 mod pre_commit;
+mod lsp;
 mod python_env;
 mod python_env_cmd;
 mod python_pat;
