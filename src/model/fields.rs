@@ -490,6 +490,40 @@ pub const CORRELATION_OUTPUT: &[Field] = &[req("ID", Kind::Str), req("Matches", 
 /// The names of [`CORRELATION_OUTPUT`].
 pub const CORRELATION_OUTPUT_KEYS: &[&str] = names!(CORRELATION_OUTPUT);
 
+/// The top-level table of every analysis type (a lookup table's SQL form
+/// is [`SQL_LOOKUP_TABLE`]).
+pub const TOP_LEVEL: &[(AnalysisType, &[Field])] = &[
+    (AnalysisType::Rule, RULE),
+    (AnalysisType::ScheduledRule, RULE),
+    (AnalysisType::Policy, POLICY),
+    (AnalysisType::CorrelationRule, CORRELATION_RULE),
+    (AnalysisType::Global, GLOBAL),
+    (AnalysisType::DataModel, DATA_MODEL),
+    (AnalysisType::Pack, PACK),
+    (AnalysisType::ScheduledQuery, SCHEDULED_QUERY),
+    (AnalysisType::SavedQuery, SAVED_QUERY),
+    (AnalysisType::LookupTable, LOOKUP_TABLE),
+    (AnalysisType::ScheduledPrompt, SCHEDULED_PROMPT),
+];
+
+/// Every top-level key a file of `ty` may have, in table order (both forms
+/// of a lookup table).
+pub fn top_level_keys(ty: AnalysisType) -> Vec<&'static str> {
+    let sql: &[Field] = if ty == AnalysisType::LookupTable {
+        SQL_LOOKUP_TABLE
+    } else {
+        &[]
+    };
+    let own = TOP_LEVEL.iter().filter(|(t, _)| *t == ty).flat_map(|(_, f)| f.iter());
+    let mut out: Vec<&'static str> = Vec::new();
+    for f in own.chain(sql) {
+        if !out.contains(&f.key) {
+            out.push(f.key);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,34 +598,4 @@ mod tests {
             assert!(RULE_KEYS.contains(key), "{key}");
         }
     }
-}
-
-/// The top-level table of every analysis type (a lookup table's SQL form
-/// is [`SQL_LOOKUP_TABLE`]).
-pub const TOP_LEVEL: &[(AnalysisType, &[Field])] = &[
-    (AnalysisType::Rule, RULE),
-    (AnalysisType::ScheduledRule, RULE),
-    (AnalysisType::Policy, POLICY),
-    (AnalysisType::CorrelationRule, CORRELATION_RULE),
-    (AnalysisType::Global, GLOBAL),
-    (AnalysisType::DataModel, DATA_MODEL),
-    (AnalysisType::Pack, PACK),
-    (AnalysisType::ScheduledQuery, SCHEDULED_QUERY),
-    (AnalysisType::SavedQuery, SAVED_QUERY),
-    (AnalysisType::LookupTable, LOOKUP_TABLE),
-    (AnalysisType::ScheduledPrompt, SCHEDULED_PROMPT),
-];
-
-/// Every top-level key a file of `ty` may have, in table order (both forms
-/// of a lookup table).
-pub fn top_level_keys(ty: AnalysisType) -> Vec<&'static str> {
-    let sql: &[Field] = if ty == AnalysisType::LookupTable { SQL_LOOKUP_TABLE } else { &[] };
-    let own = TOP_LEVEL.iter().filter(|(t, _)| *t == ty).flat_map(|(_, f)| f.iter());
-    let mut out: Vec<&'static str> = Vec::new();
-    for f in own.chain(sql) {
-        if !out.contains(&f.key) {
-            out.push(f.key);
-        }
-    }
-    out
 }

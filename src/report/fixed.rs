@@ -91,7 +91,11 @@ pub fn render(files: &[FixedFile], dry: bool, out: &mut dyn Write) -> io::Result
         super::plural(changed, "file", "files")
     )?;
     if relaid > 0 {
-        write!(out, "; {reformatted} {relaid} {}", super::plural(relaid, "file", "files"))?;
+        write!(
+            out,
+            "; {reformatted} {relaid} {}",
+            super::plural(relaid, "file", "files")
+        )?;
     }
     writeln!(out)
 }
