@@ -247,7 +247,7 @@ fn read_lines(input: usize, reader: &mut dyn Read, mut buf: Vec<u8>, mut eof: bo
         }
         // Cut after the last line break; a line longer than a batch grows
         // the buffer until it ends.
-        match buf.iter().rposition(|b| *b == b'\n') {
+        match memchr::memrchr(b'\n', &buf) {
             Some(i) => {
                 let rest = buf.split_off(i + 1);
                 let full = std::mem::replace(&mut buf, Vec::with_capacity(BATCH_BYTES + (64 << 10)));
@@ -282,7 +282,7 @@ fn flush_lines(input: usize, line: &mut u64, data: Vec<u8>, tx: &SyncSender<Mess
     let first_line = *line;
     // Counting line breaks here is a cheap sequential pass; it keeps line
     // numbers exact without waiting for the workers.
-    *line += data.iter().filter(|b| **b == b'\n').count() as u64;
+    *line += memchr::memchr_iter(b'\n', &data).count() as u64;
     send(tx, Message::Batch(Batch::new(input, first_line, data, Records::Lines)))
 }
 
@@ -461,8 +461,11 @@ pub fn par_records<T: Send>(batch: &Batch, f: impl Fn(&[u8]) -> Option<T> + Sync
                     let mut kept = Vec::new();
                     let mut line = 0u64;
                     let mut records = 0u64;
-                    for text in batch.data[s..e].split(|b| *b == b'\n') {
-                        let t = trim(text);
+                    let piece = &batch.data[s..e];
+                    let mut start = 0;
+                    let ends = memchr::memchr_iter(b'\n', piece).chain(std::iter::once(piece.len()));
+                    for end in ends {
+                        let t = trim(&piece[start..end]);
                         if !t.is_empty() {
                             records += 1;
                             if let Some(r) = f(t) {
@@ -470,8 +473,9 @@ pub fn par_records<T: Send>(batch: &Batch, f: impl Fn(&[u8]) -> Option<T> + Sync
                             }
                         }
                         line += 1;
+                        start = end + 1;
                     }
-                    // `split` yields one piece more than there are breaks.
+                    // One piece more than there are breaks.
                     (kept, line.saturating_sub(1), records)
                 })
                 .collect();
@@ -499,7 +503,7 @@ fn pieces(data: &[u8]) -> Vec<(usize, usize)> {
     while start < data.len() {
         let mut end = (start + PIECE_BYTES).min(data.len());
         if end < data.len() {
-            end = match data[end..].iter().position(|b| *b == b'\n') {
+            end = match memchr::memchr(b'\n', &data[end..]) {
                 Some(i) => end + i + 1,
                 None => data.len(),
             };

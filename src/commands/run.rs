@@ -219,6 +219,7 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
         log_type: args.log_type.as_deref(),
         parse_only: args.parse_only,
         keep_events: outputs.keeps_signals(),
+        full: args.full_eval,
     };
     let mut latest_time: Option<i64> = None;
 

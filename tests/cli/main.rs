@@ -17,6 +17,7 @@ mod remote;
 mod remote_show_derive;
 mod report_formats;
 mod run;
+mod run_fast;
 mod run_python;
 mod strict;
 mod test_cmd;
