@@ -14,7 +14,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use rayon::prelude::*;
 
@@ -155,10 +155,12 @@ pub enum Message {
 }
 
 /// Reads every input in order and sends its batches. Stops early when the
-/// receiver is gone.
-pub fn read_all(inputs: Vec<Input>, tx: &SyncSender<Message>) {
+/// receiver is gone. The buffers of evaluated batches come back on `spent`
+/// and are filled again: a fresh buffer of a few megabytes costs a page
+/// fault per page.
+pub fn read_all(inputs: Vec<Input>, tx: &SyncSender<Message>, spent: &Receiver<Vec<u8>>) {
     for (i, input) in inputs.into_iter().enumerate() {
-        if read_one(i, input.reader, tx).is_err() {
+        if read_one(i, input.reader, tx, spent).is_err() {
             return;
         }
         if tx.send(Message::Done { input: i }).is_err() {
@@ -196,8 +198,24 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Resul
     Ok(false)
 }
 
-fn read_one(input: usize, mut reader: Box<dyn Read + Send>, tx: &SyncSender<Message>) -> Sent {
-    let mut buf = Vec::with_capacity(BATCH_BYTES + (64 << 10));
+/// A buffer for a batch: a spent one if there is one.
+fn buffer(spent: &Receiver<Vec<u8>>) -> Vec<u8> {
+    match spent.try_recv() {
+        Ok(mut b) => {
+            b.clear();
+            b
+        }
+        Err(_) => Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+    }
+}
+
+fn read_one(
+    input: usize,
+    mut reader: Box<dyn Read + Send>,
+    tx: &SyncSender<Message>,
+    spent: &Receiver<Vec<u8>>,
+) -> Sent {
+    let mut buf = buffer(spent);
     // Find the first non-blank byte to choose the format.
     let mut eof = false;
     let first = loop {
@@ -224,7 +242,7 @@ fn read_one(input: usize, mut reader: Box<dyn Read + Send>, tx: &SyncSender<Mess
     match first {
         None => Ok(()),
         Some(b'[') => read_array(input, &mut *reader, buf, eof, tx),
-        Some(_) => read_lines(input, &mut *reader, buf, eof, tx),
+        Some(_) => read_lines(input, &mut *reader, buf, eof, tx, spent),
     }
 }
 
@@ -232,7 +250,14 @@ fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-fn read_lines(input: usize, reader: &mut dyn Read, mut buf: Vec<u8>, mut eof: bool, tx: &SyncSender<Message>) -> Sent {
+fn read_lines(
+    input: usize,
+    reader: &mut dyn Read,
+    mut buf: Vec<u8>,
+    mut eof: bool,
+    tx: &SyncSender<Message>,
+    spent: &Receiver<Vec<u8>>,
+) -> Sent {
     let mut line = 1u64;
     loop {
         if !eof && buf.len() < BATCH_BYTES {
@@ -249,9 +274,10 @@ fn read_lines(input: usize, reader: &mut dyn Read, mut buf: Vec<u8>, mut eof: bo
         // the buffer until it ends.
         match memchr::memrchr(b'\n', &buf) {
             Some(i) => {
-                let rest = buf.split_off(i + 1);
-                let full = std::mem::replace(&mut buf, Vec::with_capacity(BATCH_BYTES + (64 << 10)));
-                buf.extend_from_slice(&rest);
+                let mut next = buffer(spent);
+                next.extend_from_slice(&buf[i + 1..]);
+                buf.truncate(i + 1);
+                let full = std::mem::replace(&mut buf, next);
                 flush_lines(input, &mut line, full, tx)?;
             }
             None => match fill(reader, &mut buf, BATCH_BYTES) {
@@ -527,6 +553,7 @@ mod tests {
     fn collect(text: &[u8]) -> (Vec<(u64, String)>, Vec<String>) {
         let (tx, rx) = std::sync::mpsc::sync_channel(4);
         let data = text.to_vec();
+        let (give, spent) = std::sync::mpsc::channel();
         let h = std::thread::spawn(move || {
             read_all(
                 vec![Input {
@@ -534,6 +561,7 @@ mod tests {
                     reader: Box::new(std::io::Cursor::new(data)),
                 }],
                 &tx,
+                &spent,
             );
         });
         let mut records = Vec::new();
@@ -543,6 +571,10 @@ mod tests {
                 Message::Batch(b) => {
                     let (r, _) = par_records(&b, |t| Some(String::from_utf8_lossy(t).into_owned()));
                     records.extend(r);
+                    // Reused buffers must not leak old bytes into new batches.
+                    let mut data = b.data;
+                    data.fill(b'#');
+                    let _ = give.send(data);
                 }
                 Message::Problem { line, message, .. } => problems.push(format!("{line:?}: {message}")),
                 Message::Done { .. } => {}

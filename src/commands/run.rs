@@ -199,7 +199,8 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
     });
 
     let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(2);
-    let reader = std::thread::spawn(move || input::read_all(inputs, &tx));
+    let (give_back, spent) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || input::read_all(inputs, &tx, &spent));
 
     let mut stats = Stats {
         hits: vec![(0, 0); plan.detections.len()],
@@ -351,6 +352,8 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
                 if let Some(bar) = &progress {
                     bar.set_position(count.load(std::sync::atomic::Ordering::Relaxed));
                 }
+                // The reader fills the buffer again (it may be gone).
+                let _ = give_back.send(batch.data);
             }
         }
     }

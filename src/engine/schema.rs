@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use foldhash::fast::FixedState;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -41,8 +42,9 @@ struct Field {
     whole: bool,
     /// Members to keep: (exact names, folded name, what to keep below).
     members: Vec<Member>,
-    /// Folded name → position in `members`.
-    by_lower: HashMap<Box<str>, usize>,
+    /// Folded name → position in `members` (a fast hash: the table is
+    /// small and fixed once built, so colliding names cannot grow it).
+    by_lower: HashMap<Box<str>, usize, FixedState>,
     /// What to keep of every array element.
     elements: Option<Box<Field>>,
 }
@@ -121,10 +123,23 @@ impl Schema {
     /// # Errors
     /// The error serde_json gives when parsing the text into a [`Value`].
     pub fn parse(&self, bytes: &[u8]) -> Result<Parsed, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let parsed = de.deserialize_any(TopVisitor(&self.root))?;
-        de.end()?;
-        Ok(parsed)
+        // Checking the UTF-8 of the whole record at once is cheaper than
+        // checking it string by string; a record that is not UTF-8 is read
+        // as bytes, to fail with the error of a full parse.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let parsed = de.deserialize_any(TopVisitor(&self.root))?;
+                de.end()?;
+                Ok(parsed)
+            }
+            Err(_) => {
+                let mut de = serde_json::Deserializer::from_slice(bytes);
+                let parsed = de.deserialize_any(TopVisitor(&self.root))?;
+                de.end()?;
+                Ok(parsed)
+            }
+        }
     }
 }
 
