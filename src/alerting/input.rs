@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 
 /// Size of a batch handed to the workers.
-const BATCH_BYTES: usize = 8 << 20;
+const BATCH_BYTES: usize = 2 << 20;
 /// Size of the pieces a JSON Lines batch is split into for the workers.
 const PIECE_BYTES: usize = 128 << 10;
 
