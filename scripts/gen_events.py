@@ -2,6 +2,7 @@
 """Generates CloudTrail-like JSON Lines for `scripts/bench_run.sh`.
 
 Usage: gen_events.py --mb 1024 --out events.jsonl
+       gen_events.py --events 250000 --out events.jsonl
 
 Events spread over one week (p_event_time in Panther's format). About 90 %
 are AWS.CloudTrail, the rest GCP.AuditLog and Okta.SystemLog, so routing by
@@ -80,6 +81,7 @@ def okta(rng):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=1024)
+    ap.add_argument("--events", type=int, default=0, help="write this many events instead of --mb")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     rng = random.Random(7)
@@ -94,7 +96,7 @@ def main():
     n = 0
     with open(a.out, "w") as f:
         buf = []
-        while written < target:
+        while (n < a.events) if a.events else (written < target):
             t = 1717200000 + (n * 37) % week
             ms = n % 1000
             stamp = "%s.%03d" % (time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)), ms)

@@ -14,14 +14,14 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
 /// Size of a batch handed to the workers.
-const BATCH_BYTES: usize = 8 << 20;
+const BATCH_BYTES: usize = 2 << 20;
 /// Size of the pieces a JSON Lines batch is split into for the workers.
 const PIECE_BYTES: usize = 128 << 10;
 
@@ -155,10 +155,12 @@ pub enum Message {
 }
 
 /// Reads every input in order and sends its batches. Stops early when the
-/// receiver is gone.
-pub fn read_all(inputs: Vec<Input>, tx: &SyncSender<Message>) {
+/// receiver is gone. The buffers of evaluated batches come back on `spent`
+/// and are filled again: a fresh buffer of a few megabytes costs a page
+/// fault per page.
+pub fn read_all(inputs: Vec<Input>, tx: &SyncSender<Message>, spent: &Receiver<Vec<u8>>) {
     for (i, input) in inputs.into_iter().enumerate() {
-        if read_one(i, input.reader, tx).is_err() {
+        if read_one(i, input.reader, tx, spent).is_err() {
             return;
         }
         if tx.send(Message::Done { input: i }).is_err() {
@@ -196,8 +198,24 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Resul
     Ok(false)
 }
 
-fn read_one(input: usize, mut reader: Box<dyn Read + Send>, tx: &SyncSender<Message>) -> Sent {
-    let mut buf = Vec::with_capacity(BATCH_BYTES + (64 << 10));
+/// A buffer for a batch: a spent one if there is one.
+fn buffer(spent: &Receiver<Vec<u8>>) -> Vec<u8> {
+    match spent.try_recv() {
+        Ok(mut b) => {
+            b.clear();
+            b
+        }
+        Err(_) => Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+    }
+}
+
+fn read_one(
+    input: usize,
+    mut reader: Box<dyn Read + Send>,
+    tx: &SyncSender<Message>,
+    spent: &Receiver<Vec<u8>>,
+) -> Sent {
+    let mut buf = buffer(spent);
     // Find the first non-blank byte to choose the format.
     let mut eof = false;
     let first = loop {
@@ -224,7 +242,7 @@ fn read_one(input: usize, mut reader: Box<dyn Read + Send>, tx: &SyncSender<Mess
     match first {
         None => Ok(()),
         Some(b'[') => read_array(input, &mut *reader, buf, eof, tx),
-        Some(_) => read_lines(input, &mut *reader, buf, eof, tx),
+        Some(_) => read_lines(input, &mut *reader, buf, eof, tx, spent),
     }
 }
 
@@ -232,7 +250,14 @@ fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-fn read_lines(input: usize, reader: &mut dyn Read, mut buf: Vec<u8>, mut eof: bool, tx: &SyncSender<Message>) -> Sent {
+fn read_lines(
+    input: usize,
+    reader: &mut dyn Read,
+    mut buf: Vec<u8>,
+    mut eof: bool,
+    tx: &SyncSender<Message>,
+    spent: &Receiver<Vec<u8>>,
+) -> Sent {
     let mut line = 1u64;
     loop {
         if !eof && buf.len() < BATCH_BYTES {
@@ -247,11 +272,12 @@ fn read_lines(input: usize, reader: &mut dyn Read, mut buf: Vec<u8>, mut eof: bo
         }
         // Cut after the last line break; a line longer than a batch grows
         // the buffer until it ends.
-        match buf.iter().rposition(|b| *b == b'\n') {
+        match memchr::memrchr(b'\n', &buf) {
             Some(i) => {
-                let rest = buf.split_off(i + 1);
-                let full = std::mem::replace(&mut buf, Vec::with_capacity(BATCH_BYTES + (64 << 10)));
-                buf.extend_from_slice(&rest);
+                let mut next = buffer(spent);
+                next.extend_from_slice(&buf[i + 1..]);
+                buf.truncate(i + 1);
+                let full = std::mem::replace(&mut buf, next);
                 flush_lines(input, &mut line, full, tx)?;
             }
             None => match fill(reader, &mut buf, BATCH_BYTES) {
@@ -282,7 +308,7 @@ fn flush_lines(input: usize, line: &mut u64, data: Vec<u8>, tx: &SyncSender<Mess
     let first_line = *line;
     // Counting line breaks here is a cheap sequential pass; it keeps line
     // numbers exact without waiting for the workers.
-    *line += data.iter().filter(|b| **b == b'\n').count() as u64;
+    *line += memchr::memchr_iter(b'\n', &data).count() as u64;
     send(tx, Message::Batch(Batch::new(input, first_line, data, Records::Lines)))
 }
 
@@ -461,8 +487,11 @@ pub fn par_records<T: Send>(batch: &Batch, f: impl Fn(&[u8]) -> Option<T> + Sync
                     let mut kept = Vec::new();
                     let mut line = 0u64;
                     let mut records = 0u64;
-                    for text in batch.data[s..e].split(|b| *b == b'\n') {
-                        let t = trim(text);
+                    let piece = &batch.data[s..e];
+                    let mut start = 0;
+                    let ends = memchr::memchr_iter(b'\n', piece).chain(std::iter::once(piece.len()));
+                    for end in ends {
+                        let t = trim(&piece[start..end]);
                         if !t.is_empty() {
                             records += 1;
                             if let Some(r) = f(t) {
@@ -470,8 +499,9 @@ pub fn par_records<T: Send>(batch: &Batch, f: impl Fn(&[u8]) -> Option<T> + Sync
                             }
                         }
                         line += 1;
+                        start = end + 1;
                     }
-                    // `split` yields one piece more than there are breaks.
+                    // One piece more than there are breaks.
                     (kept, line.saturating_sub(1), records)
                 })
                 .collect();
@@ -499,7 +529,7 @@ fn pieces(data: &[u8]) -> Vec<(usize, usize)> {
     while start < data.len() {
         let mut end = (start + PIECE_BYTES).min(data.len());
         if end < data.len() {
-            end = match data[end..].iter().position(|b| *b == b'\n') {
+            end = match memchr::memchr(b'\n', &data[end..]) {
                 Some(i) => end + i + 1,
                 None => data.len(),
             };
@@ -523,6 +553,7 @@ mod tests {
     fn collect(text: &[u8]) -> (Vec<(u64, String)>, Vec<String>) {
         let (tx, rx) = std::sync::mpsc::sync_channel(4);
         let data = text.to_vec();
+        let (give, spent) = std::sync::mpsc::channel();
         let h = std::thread::spawn(move || {
             read_all(
                 vec![Input {
@@ -530,6 +561,7 @@ mod tests {
                     reader: Box::new(std::io::Cursor::new(data)),
                 }],
                 &tx,
+                &spent,
             );
         });
         let mut records = Vec::new();
@@ -539,6 +571,10 @@ mod tests {
                 Message::Batch(b) => {
                     let (r, _) = par_records(&b, |t| Some(String::from_utf8_lossy(t).into_owned()));
                     records.extend(r);
+                    // Reused buffers must not leak old bytes into new batches.
+                    let mut data = b.data;
+                    data.fill(b'#');
+                    let _ = give.send(data);
                 }
                 Message::Problem { line, message, .. } => problems.push(format!("{line:?}: {message}")),
                 Message::Done { .. } => {}

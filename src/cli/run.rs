@@ -81,6 +81,10 @@ pub struct RunArgs {
     /// Benchmarks: read and parse the events, evaluate nothing.
     #[arg(long, hide = true)]
     pub parse_only: bool,
+    /// Checks: parse every event in full and evaluate every detection of
+    /// its log type, without the candidate index (same output, slower).
+    #[arg(long, hide = true)]
+    pub full_eval: bool,
     /// Report format on stdout (default: `human`; `DETECT_FORMAT`, settings `format`).
     #[arg(long, value_enum)]
     pub format: Option<Format>,

@@ -199,7 +199,8 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
     });
 
     let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(2);
-    let reader = std::thread::spawn(move || input::read_all(inputs, &tx));
+    let (give_back, spent) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || input::read_all(inputs, &tx, &spent));
 
     let mut stats = Stats {
         hits: vec![(0, 0); plan.detections.len()],
@@ -219,6 +220,7 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
         log_type: args.log_type.as_deref(),
         parse_only: args.parse_only,
         keep_events: outputs.keeps_signals(),
+        full: args.full_eval,
     };
     let mut latest_time: Option<i64> = None;
 
@@ -350,6 +352,8 @@ fn replay(args: &RunArgs, cx: &mut Context, rep: &mut Reporter<'_>, out: &mut dy
                 if let Some(bar) = &progress {
                     bar.set_position(count.load(std::sync::atomic::Ordering::Relaxed));
                 }
+                // The reader fills the buffer again (it may be gone).
+                let _ = give_back.send(batch.data);
             }
         }
     }

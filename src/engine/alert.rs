@@ -63,7 +63,10 @@ pub fn render_context(items: &[(Box<str>, Path)], event: &Value) -> Value {
         obj.insert(name.to_string(), v);
     }
     let v = Value::Object(obj);
-    let size = v.to_string().chars().count();
+    let mut size = CharCount(0);
+    // Writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut size, &v);
+    let size = size.0;
     if size > MAX_CONTEXT {
         let mut e = Map::new();
         e.insert(
@@ -75,6 +78,20 @@ pub fn render_context(items: &[(Box<str>, Path)], event: &Value) -> Value {
         return Value::Object(e);
     }
     v
+}
+
+/// Counts the characters of UTF-8 text written to it, without keeping it.
+struct CharCount(usize);
+
+impl std::io::Write for CharCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.iter().filter(|b| (**b & 0xC0) != 0x80).count();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The dedup string (simple-detections §9): `GroupBy` pieces joined with

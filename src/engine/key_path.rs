@@ -147,6 +147,14 @@ impl Path {
 /// Whether `k` equals `lower` after Unicode default lowercasing, without
 /// allocating.
 pub fn eq_folded(k: &str, lower: &str) -> bool {
+    // An ASCII first character folds to one ASCII character: when it is
+    // not the first of `lower`, nothing else needs looking at (most names
+    // a lookup passes over are rejected here).
+    if let (Some(&a), Some(&b)) = (k.as_bytes().first(), lower.as_bytes().first()) {
+        if a.is_ascii() && a.to_ascii_lowercase() != b {
+            return false;
+        }
+    }
     if k.is_ascii() && lower.is_ascii() {
         return k.len() == lower.len() && k.eq_ignore_ascii_case(lower);
     }

@@ -8,9 +8,11 @@ pub mod compile;
 pub mod correlation;
 pub mod eval;
 pub mod explain;
+pub mod index;
 pub mod key_path;
 #[cfg(test)]
 mod naive;
+pub mod schema;
 #[cfg(test)]
 mod vectors;
 
@@ -133,10 +135,16 @@ impl Program {
                 context,
             };
         }
+        // The title is rendered once: the dedup string falls back to it.
         let rendered = self.title.as_ref().map(|p| alert::render_title(p, event));
+        let dedup = alert::dedup(&self.group_by, rendered.as_deref(), &self.rule_id, event);
+        let title = match rendered {
+            Some(t) if !t.is_empty() => alert::truncate(t),
+            _ => alert::truncate(self.display_name.as_deref().unwrap_or(&self.rule_id).to_owned()),
+        };
         AlertFields {
-            title: Some(self.title(event)),
-            dedup: Some(alert::dedup(&self.group_by, rendered.as_deref(), &self.rule_id, event)),
+            title: Some(title),
+            dedup: Some(dedup),
             severity: Some(self.severity(event)),
             context,
         }

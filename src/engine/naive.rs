@@ -928,8 +928,128 @@ fn arb_ip_event() -> impl Strategy<Value = Value> {
         })
 }
 
+const INDEXED: &[&str] = &["x", "X", "adm", ""];
+
+fn arb_indexed_key() -> impl Strategy<Value = KeySpec> {
+    prop::sample::select(vec!["a", "A", "a.c", "B"]).prop_map(path)
+}
+
+fn arb_indexed_leaf() -> impl Strategy<Value = Expr> {
+    let text = || prop::sample::select(INDEXED).prop_map(|s| Scalar::Str(s.into()));
+    prop_oneof![
+        (arb_indexed_key(), text()).prop_map(|(key, v)| e(ExprKind::KeyValue {
+            key,
+            condition: sp(Condition::Equals),
+            value: sp(v)
+        })),
+        (arb_indexed_key(), prop::collection::vec(text(), 0..3)).prop_map(|(key, vs)| e(ExprKind::KeyValues {
+            key,
+            condition: sp(Condition::IsIn),
+            values: sp(vs)
+        })),
+    ]
+}
+
+/// An indexable test: a leaf, an `Any` of leaves (on one path or not) or
+/// an `All` holding one.
+fn arb_indexed() -> impl Strategy<Value = Expr> {
+    prop_oneof![
+        arb_indexed_leaf(),
+        prop::collection::vec(arb_indexed_leaf(), 1..3).prop_map(|items| e(ExprKind::Combinator {
+            op: Combinator::Any,
+            items
+        })),
+        (arb_indexed_leaf(), arb_expr()).prop_map(|(a, b)| e(ExprKind::Combinator {
+            op: Combinator::All,
+            items: vec![b, a]
+        })),
+    ]
+}
+
+fn arb_indexed_event() -> impl Strategy<Value = Value> {
+    let text = || prop::sample::select(INDEXED).prop_map(|s| json!(s));
+    let value = move || {
+        prop_oneof![
+            text(),
+            text().prop_map(|t| json!({ "c": t })),
+            prop::collection::vec(text(), 0..3).prop_map(Value::Array),
+            arb_json(),
+        ]
+    };
+    (value(), value(), value(), arb_json()).prop_map(|(a, upper, b, c)| json!({"a": a, "A": upper, "b": b, "c": c}))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    /// The same on rules made to be indexed (`Equals`, `IsIn` and `Any` of
+    /// those on one path, next to anything) and events that often hold
+    /// their values.
+    #[test]
+    fn indexed_rules_and_pruned_events_agree_with_full_evaluation(
+        rules in prop::collection::vec((arb_indexed(), prop::collection::vec(arb_expr(), 0..2)), 1..6),
+        root in arb_indexed_event(),
+    ) {
+        use super::eval::{Mode, eval_all};
+        let rules: Vec<Vec<Expr>> = rules.into_iter().map(|(i, mut rest)| { rest.insert(0, i); rest }).collect();
+        let compiled: Vec<Box<[super::compile::Node]>> =
+            rules.iter().map(|r| super::compile::compile_list(r)).collect();
+        let mut schema = super::schema::Schema::new();
+        for c in &compiled {
+            schema.add_nodes(c);
+        }
+        let pruned = match schema.parse(root.to_string().as_bytes()) {
+            Ok(super::schema::Parsed::Object(v)) => v,
+            other => panic!("{other:?}"),
+        };
+        let listed: Vec<(u32, Option<&[super::compile::Node]>)> =
+            compiled.iter().enumerate().map(|(i, c)| (i as u32, Some(&**c))).collect();
+        let index = super::index::Index::of_detections(&listed);
+        let mut candidates = Vec::new();
+        index.candidates(&pruned, &mut candidates);
+        for (i, c) in compiled.iter().enumerate() {
+            let full = eval_all(c, &root, Mode::Detection);
+            prop_assert_eq!(eval_all(c, &pruned, Mode::Detection), full, "{:?} on {}", rules[i], root);
+            if full {
+                prop_assert!(candidates.contains(&(i as u32)), "{:?} matches {} but is no candidate", rules[i], root);
+            }
+        }
+    }
+
+    /// The replay's fast path: on the event built from a schema of the
+    /// rules every rule gives what it gives on the full event, and the
+    /// candidate index never leaves out a rule that matches.
+    #[test]
+    fn pruned_events_and_the_candidate_index_agree_with_full_evaluation(
+        rules in prop::collection::vec(prop::collection::vec(arb_expr(), 1..4), 1..5),
+        root in arb_event(),
+    ) {
+        use super::eval::{Mode, eval_all};
+        let compiled: Vec<Box<[super::compile::Node]>> =
+            rules.iter().map(|r| super::compile::compile_list(r)).collect();
+        let mut schema = super::schema::Schema::new();
+        for c in &compiled {
+            schema.add_nodes(c);
+        }
+        let text = root.to_string();
+        let pruned = match schema.parse(text.as_bytes()) {
+            Ok(super::schema::Parsed::Object(v)) => v,
+            other => panic!("{other:?}"),
+        };
+        let listed: Vec<(u32, Option<&[super::compile::Node]>)> =
+            compiled.iter().enumerate().map(|(i, c)| (i as u32, Some(&**c))).collect();
+        let index = super::index::Index::of_detections(&listed);
+        let mut candidates = Vec::new();
+        index.candidates(&pruned, &mut candidates);
+        for (i, c) in compiled.iter().enumerate() {
+            for mode in [Mode::Detection, Mode::Filter] {
+                prop_assert_eq!(eval_all(c, &pruned, mode), eval_all(c, &root, mode), "{:?} on {} (pruned {})", rules[i], root, pruned);
+            }
+            if eval_all(c, &root, Mode::Detection) {
+                prop_assert!(candidates.contains(&(i as u32)), "{:?} matches {} but is no candidate", rules[i], root);
+            }
+        }
+    }
 
     #[test]
     fn ip_conditions_agree_with_the_plain_interpreter(expr in arb_ip_leaf(), root in arb_ip_event(), filter in any::<bool>()) {

@@ -22,6 +22,7 @@ mod remote;
 mod remote_show_derive;
 mod report_formats;
 mod run;
+mod run_fast;
 mod run_python;
 mod schema;
 mod strict;

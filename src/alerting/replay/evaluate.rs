@@ -4,12 +4,15 @@
 //! them to the Python workers, then [`complete`] merges their matches with
 //! the native ones.
 
+use std::cell::RefCell;
+
 use serde_json::Value;
 
 use super::Plan;
 use super::join::{self, OwnedJoin};
 use crate::alerting::time;
 use crate::engine::AlertFields;
+use crate::engine::schema::Parsed;
 
 /// One match found by a worker.
 pub struct Found {
@@ -63,12 +66,108 @@ pub struct Options<'a> {
     pub parse_only: bool,
     /// Keep each matching event for the signal lines.
     pub keep_events: bool,
+    /// Parse every event in full and evaluate every detection of its log
+    /// type (the reference for the fast path).
+    pub full: bool,
+}
+
+thread_local! {
+    /// The candidates of the record a worker thread is on, kept between
+    /// records so that routing allocates nothing.
+    static CANDIDATES: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The worker's part for one record: parse, route, evaluate.
 /// `None` for an event with a usable time and no match: nothing to report.
+///
+/// The fast path builds only what the detections read ([`Plan::schema`])
+/// and evaluates only the candidates of the event's log type
+/// ([`Plan::indexes`]); an event that matches, or has Python rules to
+/// run, is parsed again in full for what carries it on. `opts.full`
+/// parses every event in full and evaluates every detection of its log
+/// type: the reference the fast path is checked against.
 pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> {
-    let keep_events = opts.keep_events;
+    if opts.full || opts.parse_only {
+        return evaluate_full(plan, opts, bytes);
+    }
+    let event = match plan.schema.parse(bytes) {
+        Ok(Parsed::Object(v)) => v,
+        Ok(Parsed::Other(kind)) => return Some(Record::Bad(format!("not a JSON object but {kind}; skipped"))),
+        Err(e) => return Some(Record::Bad(format!("not valid JSON ({e}); skipped"))),
+    };
+    let t = time::event_time(event.get("p_event_time"));
+    let log_type = match event.get("p_log_type") {
+        Some(Value::String(s)) => s.as_str(),
+        _ => match opts.log_type {
+            Some(l) => l,
+            None => return Some(Record::NoLogType),
+        },
+    };
+    let no_match = |log_type| {
+        t.is_none().then_some(Record::Event {
+            time: None,
+            log_type,
+            found: Vec::new(),
+            python: None,
+        })
+    };
+    let Some((log_type_index, _)) = plan.by_log_type.get(log_type) else {
+        return no_match(u32::MAX);
+    };
+    let log_type_index = *log_type_index;
+    let Some(index) = plan.indexes.get(log_type_index as usize) else {
+        return no_match(log_type_index);
+    };
+    let mut candidates = CANDIDATES.take();
+    index.candidates(&event, &mut candidates);
+    let mut found = Vec::new();
+    let mut python = Vec::new();
+    for &r in &candidates {
+        let Some(d) = plan.detections.get(r as usize) else {
+            continue;
+        };
+        if let Some(p) = d.python {
+            if d.program.passes_filters(&event) {
+                python.push(p);
+            }
+            continue;
+        }
+        if d.program.matches(&event) {
+            found.push(Found {
+                rule: r,
+                fields: d.program.alert(&event),
+                event: None,
+                joins: Vec::new(),
+                unique: None,
+            });
+        }
+    }
+    CANDIDATES.set(candidates);
+    if python.is_empty() && found.is_empty() {
+        return no_match(log_type_index);
+    }
+    // What goes on (to the Python workers, into signals, to correlation
+    // joins) is the whole event.
+    let carried = !python.is_empty()
+        || opts.keep_events
+        || found.iter().any(|f| {
+            plan.detections
+                .get(f.rule as usize)
+                .is_some_and(|d| !d.feeds.is_empty())
+        });
+    let event = if carried {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) => v,
+            Err(e) => return Some(Record::Bad(format!("not valid JSON ({e}); skipped"))),
+        }
+    } else {
+        event
+    };
+    finish(plan, opts.keep_events, bytes, t, log_type_index, event, found, python)
+}
+
+/// Every detection of the event's log type on the fully parsed event.
+fn evaluate_full(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> {
     let event: Value = match serde_json::from_slice(bytes) {
         Ok(v @ Value::Object(_)) => v,
         Ok(other) => {
@@ -134,6 +233,21 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
             unique: None,
         });
     }
+    finish(plan, opts.keep_events, bytes, t, log_type_index, event, found, python)
+}
+
+/// The record of an event with its matches and pending Python rules.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    plan: &Plan,
+    keep_events: bool,
+    bytes: &[u8],
+    t: Option<i64>,
+    log_type_index: u32,
+    event: Value,
+    mut found: Vec<Found>,
+    python: Vec<u32>,
+) -> Option<Record> {
     if !python.is_empty() {
         // One line of JSON: a record of a JSON array may span lines, and a
         // raw line break can only be white space between tokens.

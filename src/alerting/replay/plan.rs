@@ -13,6 +13,8 @@ use crate::alerting::payload::{self, AlertType};
 use crate::alerting::time::MINUTE;
 use crate::engine::Program;
 use crate::engine::correlation::Correlation;
+use crate::engine::index::Index;
+use crate::engine::schema::Schema;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::model::correlation::{CorrelationRule, Trigger};
@@ -95,6 +97,11 @@ pub struct Plan {
     pub by_log_type: HashMap<String, (u32, Vec<u32>)>,
     /// Log types in `by_log_type`, to name them by index.
     pub log_types: Vec<String>,
+    /// Per log type (as in `log_types`), the candidate index of its
+    /// detections.
+    pub indexes: Vec<Index>,
+    /// What the detections read of an event: what the workers build.
+    pub schema: Schema,
     /// Skip reason → count.
     pub skipped: BTreeMap<&'static str, usize>,
     /// (ID, reason) of skipped detections.
@@ -139,6 +146,9 @@ impl Plan {
         for (_, rules) in self.by_log_type.values_mut() {
             rules.retain(|r| *r != d);
         }
+        for index in &mut self.indexes {
+            index.remove(d);
+        }
         self.invalid += 1;
         self.dropped += 1;
     }
@@ -163,6 +173,8 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
         python: Vec::new(),
         by_log_type: HashMap::new(),
         log_types: Vec::new(),
+        indexes: Vec::new(),
+        schema: Schema::new(),
         skipped: BTreeMap::new(),
         skipped_ids: Vec::new(),
         disabled: 0,
@@ -410,8 +422,22 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
     }
     for (l, mut rules) in types {
         rules.dedup();
+        let programs: Vec<(u32, Option<&Program>)> = rules
+            .iter()
+            .filter_map(|&r| {
+                let d = plan.detections.get(r as usize)?;
+                Some((r, d.python.is_none().then_some(&d.program)))
+            })
+            .collect();
+        plan.indexes.push(Index::build(&programs));
         plan.by_log_type.insert(l.clone(), (plan.log_types.len() as u32, rules));
         plan.log_types.push(l);
+    }
+    plan.schema.add_member("p_log_type");
+    plan.schema.add_member("p_event_time");
+    for d in &plan.detections {
+        plan.schema.add_match(&d.program);
+        plan.schema.add_alert(&d.program);
     }
     Ok(plan)
 }
