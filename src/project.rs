@@ -130,18 +130,9 @@ impl Project {
         // or folder that could not be read is an invalid entry.
         for p in &found.problems {
             let id = FileId(sources.len() as u32);
-            sources.push(SourceFile::new(
-                p.found.path.clone(),
-                p.found.display.clone(),
-                p.found.rel.clone(),
-                None,
-            ));
-            let code = match p.kind {
-                ProblemKind::File => Code::UnreadableFile,
-                ProblemKind::Folder => Code::UnreadableFolder,
-                ProblemKind::Loop => Code::SymlinkLoop,
-            };
-            diagnostics.push(problem_diagnostic(code, id, p.message.clone()));
+            let (source, diagnostic) = walk_problem(p, id);
+            sources.push(source);
+            diagnostics.push(diagnostic);
             if p.kind != ProblemKind::Loop {
                 entries.push(Entry {
                     file: id,
@@ -246,6 +237,18 @@ pub fn read_bytes(path: &Path) -> std::result::Result<Vec<u8>, String> {
     }
     bytes.shrink_to_fit();
     Ok(bytes)
+}
+
+/// The source and the diagnostic of a path the walk could not use
+/// (`unreadable-file`, `unreadable-folder`, `symlink-loop`), as file `id`.
+pub fn walk_problem(p: &discover::Problem, id: FileId) -> (SourceFile, Diagnostic) {
+    let source = SourceFile::new(p.found.path.clone(), p.found.display.clone(), p.found.rel.clone(), None);
+    let code = match p.kind {
+        ProblemKind::File => Code::UnreadableFile,
+        ProblemKind::Folder => Code::UnreadableFolder,
+        ProblemKind::Loop => Code::SymlinkLoop,
+    };
+    (source, problem_diagnostic(code, id, p.message.clone()))
 }
 
 /// `unreadable-file` at line 1 column 1.

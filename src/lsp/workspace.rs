@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use crate::cli::{OutputArgs, ProjectArgs, SourceArgs};
 use crate::commands::context::Context;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::discover::{self, ProblemKind};
+use crate::discover;
 use crate::error::Result;
 use crate::load::{self, LoadOptions};
 use crate::model::Analysis;
@@ -100,18 +100,10 @@ impl Workspace {
             }
         }
         for p in &found.problems {
-            let id = ws.push_source(SourceFile::new(
-                p.found.path.clone(),
-                p.found.display.clone(),
-                p.found.rel.clone(),
-                None,
-            ));
-            let code = match p.kind {
-                ProblemKind::File => Code::UnreadableFile,
-                ProblemKind::Folder => Code::UnreadableFolder,
-                ProblemKind::Loop => Code::SymlinkLoop,
-            };
-            ws.load_diags[id.0 as usize].push(Diagnostic::new(code, id, Span::START, p.message.clone()));
+            let id = FileId(ws.sources.len() as u32);
+            let (source, diagnostic) = project::walk_problem(p, id);
+            let id = ws.push_source(source);
+            ws.load_diags[id.0 as usize].push(diagnostic);
         }
         if let Some(src) = cx.settings.source.take() {
             let id = ws.push_source(src);
