@@ -358,14 +358,21 @@ impl Server {
                 if let Some(id) = self.update(&path, bytes) {
                     let start = Instant::now();
                     if let Some(ws) = &self.ws {
-                        let failed = unit_tests::failures(ws, id);
+                        // The file's own tests, and those of the derived
+                        // detections that inherit from it.
+                        let files = unit_tests::affected(ws, id);
+                        let mut failed = 0;
+                        for f in &files {
+                            let found = unit_tests::failures(ws, *f);
+                            failed += found.len();
+                            self.tests.insert(*f, found);
+                        }
                         log(&format!(
-                            "ran the tests of {} in {} ms: {} failed",
+                            "ran the tests of {} and {} derived detections in {} ms: {failed} failed",
                             path.display(),
+                            files.len() - 1,
                             start.elapsed().as_millis(),
-                            failed.len()
                         ));
-                        self.tests.insert(id, failed);
                     }
                     self.publish();
                 }

@@ -10,6 +10,22 @@ use crate::model::{AnalysisType, Rule};
 use crate::resolve;
 use crate::source::FileId;
 
+/// The file itself and the derived detections whose `BaseDetection` names
+/// its ID: the files whose tests a save of `file` can change.
+pub fn affected(ws: &Workspace, file: FileId) -> Vec<FileId> {
+    let mut out = vec![file];
+    let Some(id) = ws.analysis(file).and_then(|a| a.id.as_ref()).map(|i| i.value.as_str()) else {
+        return out;
+    };
+    for a in ws.entries.iter().filter_map(|e| e.analysis.as_ref()) {
+        let base = a.rule().and_then(|r| r.base_detection.as_ref());
+        if a.file != file && base.is_some_and(|b| b.value == id) {
+            out.push(a.file);
+        }
+    }
+    out
+}
+
 /// The failing tests of a file's Simple Detection (its own or inherited
 /// ones), empty when the file is invalid or not a Simple Detection.
 pub fn failures(ws: &Workspace, file: FileId) -> Vec<Diagnostic> {

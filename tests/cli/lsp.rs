@@ -127,6 +127,31 @@ impl Client {
         }
     }
 
+    /// Reads until the latest diagnostics of every `(uri, ok)` pair
+    /// satisfy `ok` (a publish of one file may come before another's);
+    /// returns them in the order given.
+    fn diagnostics_of(&mut self, want: &[(&str, &Wanted)]) -> Vec<Vec<Value>> {
+        let mut latest: Vec<Option<Vec<Value>>> = vec![None; want.len()];
+        loop {
+            let done = want
+                .iter()
+                .zip(&latest)
+                .all(|((_, ok), d)| d.as_deref().is_some_and(ok));
+            if done {
+                return latest.into_iter().map(Option::unwrap_or_default).collect();
+            }
+            let m = self.next();
+            if m["method"] != "textDocument/publishDiagnostics" {
+                continue;
+            }
+            for (i, (uri, _)) in want.iter().enumerate() {
+                if m["params"]["uri"] == *uri {
+                    latest[i] = Some(m["params"]["diagnostics"].as_array().cloned().unwrap_or_default());
+                }
+            }
+        }
+    }
+
     fn initialize(&mut self, root: &Path) {
         let r = self.request(
             "initialize",
@@ -169,6 +194,9 @@ impl Client {
         }
     }
 }
+
+/// What a test waits for in a file's published diagnostics.
+type Wanted = dyn Fn(&[Value]) -> bool;
 
 const BASE: &str = "AnalysisType: rule
 RuleID: Base.Rule
@@ -405,12 +433,30 @@ fn failing_unit_test_is_shown_on_save_with_the_explanation() {
     std::fs::write(&base, &failing).expect("write");
     c.open(&base, &failing);
     c.notify("textDocument/didSave", json!({"textDocument": {"uri": url(&base)}}));
-    let d = c.diagnostics(&url(&base), |d| codes(d).contains(&"test-failed".to_owned()));
-    let t = d.iter().find(|d| d["code"] == "test-failed").expect("test-failed");
+    let derived = root.join("rules/derived.yml");
+    let failed = |d: &[Value]| codes(d).contains(&"test-failed".to_owned());
+    let passed = |d: &[Value]| !codes(d).contains(&"test-failed".to_owned());
+    let both = c.diagnostics_of(&[(&url(&base), &failed), (&url(&derived), &failed)]);
+    let t = both[0]
+        .iter()
+        .find(|d| d["code"] == "test-failed")
+        .expect("test-failed");
     // On the test item `- Name: matches` (0-based line 12).
     assert_eq!(t["range"]["start"]["line"], 12, "{t}");
     let msg = t["message"].as_str().unwrap_or("");
     assert!(msg.contains("test 'matches'") && msg.contains("eventName"), "{msg}");
+    // The derived detection inherits that test: saving the base runs it
+    // too, reported at its `BaseDetection` (0-based line 2).
+    let t = both[1]
+        .iter()
+        .find(|d| d["code"] == "test-failed")
+        .expect("test-failed on the derived file");
+    assert_eq!(t["range"]["start"]["line"], 2, "{t}");
+    // Saving the base fixed clears both.
+    std::fs::write(&base, BASE).expect("write");
+    c.change(&base, 2, BASE);
+    c.notify("textDocument/didSave", json!({"textDocument": {"uri": url(&base)}}));
+    c.diagnostics_of(&[(&url(&base), &passed), (&url(&derived), &passed)]);
     assert_eq!(c.shut_down(), Some(0));
 }
 
