@@ -96,12 +96,8 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
         Err(e) => return Some(Record::Bad(format!("not valid JSON ({e}); skipped"))),
     };
     let t = time::event_time(event.get("p_event_time"));
-    let log_type = match event.get("p_log_type") {
-        Some(Value::String(s)) => s.as_str(),
-        _ => match opts.log_type {
-            Some(l) => l,
-            None => return Some(Record::NoLogType),
-        },
+    let Some(log_type) = log_type(&event, &opts) else {
+        return Some(Record::NoLogType);
     };
     let no_match = |log_type| {
         t.is_none().then_some(Record::Event {
@@ -167,6 +163,14 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
 }
 
 /// Every detection of the event's log type on the fully parsed event.
+/// The event's `p_log_type`, else the `--log-type` of the run.
+fn log_type<'e>(event: &'e Value, opts: &Options<'e>) -> Option<&'e str> {
+    match event.get("p_log_type") {
+        Some(Value::String(s)) => Some(s.as_str()),
+        _ => opts.log_type,
+    }
+}
+
 fn evaluate_full(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> {
     let event: Value = match serde_json::from_slice(bytes) {
         Ok(v @ Value::Object(_)) => v,
@@ -183,12 +187,8 @@ fn evaluate_full(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record>
         Err(e) => return Some(Record::Bad(format!("not valid JSON ({e}); skipped"))),
     };
     let t = time::event_time(event.get("p_event_time"));
-    let log_type = match event.get("p_log_type") {
-        Some(Value::String(s)) => s.as_str(),
-        _ => match opts.log_type {
-            Some(l) => l,
-            None => return Some(Record::NoLogType),
-        },
+    let Some(log_type) = log_type(&event, &opts) else {
+        return Some(Record::NoLogType);
     };
     if opts.parse_only {
         return t.is_none().then_some(Record::Event {
