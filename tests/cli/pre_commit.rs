@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::root;
+use crate::util::{git, root};
 
 /// The pre-commit executable, or `None` (with the reason printed) outside CI;
 /// `None` too when git, which pre-commit needs, does not run.
@@ -40,29 +40,6 @@ fn pre_commit() -> Option<PathBuf> {
             None
         }
     }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=detect tests",
-            "-c",
-            "user.email=tests@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn write(dir: &Path, rel: &str, text: &str) {
