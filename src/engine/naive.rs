@@ -979,6 +979,29 @@ fn arb_indexed_event() -> impl Strategy<Value = Value> {
     (value(), value(), value(), arb_json()).prop_map(|(a, upper, b, c)| json!({"a": a, "A": upper, "b": b, "c": c}))
 }
 
+/// What the replay's fast path makes of `rules` and the event `root`: the
+/// compiled rules, the event pruned to what they read, and the candidate
+/// rules the index gives for it.
+fn fast_path(rules: &[Vec<Expr>], root: &Value) -> (Vec<Box<[super::compile::Node]>>, Value, Vec<u32>) {
+    let compiled: Vec<Box<[super::compile::Node]>> = rules.iter().map(|r| super::compile::compile_list(r)).collect();
+    let mut schema = super::schema::Schema::new();
+    for c in &compiled {
+        schema.add_nodes(c);
+    }
+    let pruned = match schema.parse(root.to_string().as_bytes()) {
+        Ok(super::schema::Parsed::Object(v)) => v,
+        other => panic!("{other:?}"),
+    };
+    let listed: Vec<(u32, Option<&[super::compile::Node]>)> = compiled
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i as u32, Some(&**c)))
+        .collect();
+    let mut candidates = Vec::new();
+    super::index::Index::of_detections(&listed).candidates(&pruned, &mut candidates);
+    (compiled, pruned, candidates)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
 
@@ -992,21 +1015,7 @@ proptest! {
     ) {
         use super::eval::{Mode, eval_all};
         let rules: Vec<Vec<Expr>> = rules.into_iter().map(|(i, mut rest)| { rest.insert(0, i); rest }).collect();
-        let compiled: Vec<Box<[super::compile::Node]>> =
-            rules.iter().map(|r| super::compile::compile_list(r)).collect();
-        let mut schema = super::schema::Schema::new();
-        for c in &compiled {
-            schema.add_nodes(c);
-        }
-        let pruned = match schema.parse(root.to_string().as_bytes()) {
-            Ok(super::schema::Parsed::Object(v)) => v,
-            other => panic!("{other:?}"),
-        };
-        let listed: Vec<(u32, Option<&[super::compile::Node]>)> =
-            compiled.iter().enumerate().map(|(i, c)| (i as u32, Some(&**c))).collect();
-        let index = super::index::Index::of_detections(&listed);
-        let mut candidates = Vec::new();
-        index.candidates(&pruned, &mut candidates);
+        let (compiled, pruned, candidates) = fast_path(&rules, &root);
         for (i, c) in compiled.iter().enumerate() {
             let full = eval_all(c, &root, Mode::Detection);
             prop_assert_eq!(eval_all(c, &pruned, Mode::Detection), full, "{:?} on {}", rules[i], root);
@@ -1025,22 +1034,7 @@ proptest! {
         root in arb_event(),
     ) {
         use super::eval::{Mode, eval_all};
-        let compiled: Vec<Box<[super::compile::Node]>> =
-            rules.iter().map(|r| super::compile::compile_list(r)).collect();
-        let mut schema = super::schema::Schema::new();
-        for c in &compiled {
-            schema.add_nodes(c);
-        }
-        let text = root.to_string();
-        let pruned = match schema.parse(text.as_bytes()) {
-            Ok(super::schema::Parsed::Object(v)) => v,
-            other => panic!("{other:?}"),
-        };
-        let listed: Vec<(u32, Option<&[super::compile::Node]>)> =
-            compiled.iter().enumerate().map(|(i, c)| (i as u32, Some(&**c))).collect();
-        let index = super::index::Index::of_detections(&listed);
-        let mut candidates = Vec::new();
-        index.candidates(&pruned, &mut candidates);
+        let (compiled, pruned, candidates) = fast_path(&rules, &root);
         for (i, c) in compiled.iter().enumerate() {
             for mode in [Mode::Detection, Mode::Filter] {
                 prop_assert_eq!(eval_all(c, &pruned, mode), eval_all(c, &root, mode), "{:?} on {} (pruned {})", rules[i], root, pruned);
