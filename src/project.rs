@@ -65,6 +65,7 @@ impl Project {
     /// A search root that does not exist, a bad ignore pattern.
     pub fn load(opts: &ProjectOptions, cwd: &Path) -> Result<Project> {
         let found = discover::discover(&opts.discover, cwd)?;
+        let lean = matches!(opts.load.keep, load::Keep::Lean { .. });
         let loaded: Vec<_> = found
             .files
             .par_iter()
@@ -107,10 +108,14 @@ impl Project {
                     }
                 };
                 let (text, loaded) = load::load_bytes(id, Some(bytes), opts.load.clone());
-                (
-                    SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), text),
-                    loaded,
-                )
+                let mut source = SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), text);
+                // A lean load keeps the text of a file only while a
+                // diagnostic may quote it; one found later (a cross-file
+                // check, a failed test) reads it back ([`Project::reread_quoted`]).
+                if lean && loaded.diagnostics.is_empty() {
+                    source.release();
+                }
+                (source, loaded)
             })
             .collect();
         let mut sources = Vec::with_capacity(loaded.len());
@@ -177,6 +182,23 @@ impl Project {
     /// The source of a file.
     pub fn source(&self, id: FileId) -> &SourceFile {
         &self.sources[id.0 as usize]
+    }
+
+    /// Reads back the released texts of the files the diagnostics cite, so
+    /// a report quotes their lines. A command calls it once its
+    /// diagnostics are final.
+    pub fn reread_quoted(&mut self) {
+        let cited: HashSet<FileId> = self
+            .diagnostics
+            .iter()
+            .flat_map(|d| d.primary.iter().chain(&d.related))
+            .map(|l| l.file)
+            .collect();
+        for id in cited {
+            if let Some(source) = self.sources.get_mut(id.0 as usize) {
+                source.reread(|path| read_bytes(path).ok().and_then(|b| String::from_utf8(b).ok()));
+            }
+        }
     }
 }
 

@@ -98,6 +98,9 @@ pub struct SourceFile {
     /// Byte offset of each line's start (files are below 4 GiB: the
     /// loader reads at most 64 MiB).
     line_starts: Vec<u32>,
+    /// Whether the text was set aside after loading (a lean load keeps
+    /// only the texts a report may quote) and is read again on demand.
+    released: bool,
 }
 
 impl std::fmt::Debug for SourceFile {
@@ -126,6 +129,34 @@ impl SourceFile {
             rel,
             text,
             line_starts,
+            released: false,
+        }
+    }
+
+    /// Sets the text aside: a lean load keeps only the texts a report may
+    /// quote (docs/design/016); [`SourceFile::reread`] reads it back.
+    pub fn release(&mut self) {
+        if self.text.take().is_some() {
+            self.line_starts = vec![0];
+            self.released = true;
+        }
+    }
+
+    /// Reads a released text back from disk, for a report that quotes the
+    /// file. A file that can no longer be read keeps no text (the report
+    /// then shows positions without the source line).
+    pub fn reread(&mut self, read: impl FnOnce(&std::path::Path) -> Option<String>) {
+        if !self.released {
+            return;
+        }
+        self.released = false;
+        if let Some(text) = read(&self.path) {
+            *self = SourceFile::new(
+                std::mem::take(&mut self.path),
+                std::mem::take(&mut self.display),
+                std::mem::take(&mut self.rel),
+                Some(text),
+            );
         }
     }
 

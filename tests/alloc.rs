@@ -59,12 +59,7 @@ fn matching_corpus_events_allocates_nothing() {
             continue;
         }
         let program = Program::compile(a.id_str(), rule, true);
-        let events: Vec<_> = rule
-            .tests
-            .iter()
-            .flatten()
-            .filter_map(|t| t.log(&a.root)?.to_json().ok())
-            .collect();
+        let events: Vec<_> = rule.tests.iter().flatten().filter_map(|t| t.log.event().ok()).collect();
         cases.push((text.contains("[*]"), program, events));
     }
     assert!(cases.len() > 50, "{} rules", cases.len());

@@ -11,7 +11,7 @@ use crate::diagnostic::Diagnostic;
 use crate::discover::{self, DiscoverOptions};
 use crate::error::{Error, Result};
 use crate::filter::{self, Filter};
-use crate::load::LoadOptions;
+use crate::load::{Keep, LoadOptions};
 use crate::model::Analysis;
 use crate::project::{Project, ProjectOptions};
 use crate::report::{Format, Style};
@@ -190,6 +190,7 @@ impl Context {
                         .chain(settings.valid_table_names.iter().flatten())
                         .cloned()
                         .collect(),
+                    keep: Keep::All,
                 },
             },
             filters,
@@ -212,6 +213,16 @@ impl Context {
     /// resolves itself (flag > environment > settings > default).
     pub fn layers(&self) -> Layers<'_> {
         Layers::new(&self.settings)
+    }
+
+    /// Makes later loads lean (docs/design/016): each file keeps of its
+    /// tree only what `validate` and `test` read after loading, plus the
+    /// keys `--filter` reads. Commands that write or send files keep whole
+    /// trees.
+    pub fn lean_trees(&mut self) {
+        self.project.load.keep = Keep::Lean {
+            keys: self.filters.iter().map(|f| f.key.clone()).collect(),
+        };
     }
 
     /// Loads the project and appends the settings file's warnings to it

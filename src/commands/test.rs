@@ -127,21 +127,21 @@ struct Case<'a> {
     name: String,
     expected: bool,
     span: Span,
-    log: Option<&'a crate::yaml::Node>,
+    log: Option<&'a crate::model::TestLog>,
     inherited_from: Option<String>,
     /// The typed test, for correlation rules.
     corr: Option<&'a CorrelationTest>,
 }
 
-/// Cases of rule tests declared in the file whose tree is `root`.
-fn rule_cases<'a>(tests: &'a [RuleTest], root: &'a crate::yaml::Node, inherited_from: Option<&str>) -> Vec<Case<'a>> {
+/// Cases of rule tests.
+fn rule_cases<'a>(tests: &'a [RuleTest], inherited_from: Option<&str>) -> Vec<Case<'a>> {
     tests
         .iter()
         .map(|t| Case {
             name: t.name.value.clone(),
             expected: t.expected.value,
             span: t.span,
-            log: t.log(root),
+            log: Some(&t.log),
             inherited_from: inherited_from.map(str::to_owned),
             corr: None,
         })
@@ -286,21 +286,15 @@ fn run_case(program: &Program, case: &Case<'_>, explain: bool) -> TestReport {
         inherited_from: case.inherited_from.clone(),
         ..TestReport::new(case.name.clone(), Status::Failed, case.expected)
     };
-    let event = match case.log.map(|l| (l, l.to_json())) {
-        None => {
-            report.error = Some("the test has no `Log`".to_owned());
+    let event = match case.log.map(crate::model::TestLog::event) {
+        None => Err("the test has no `Log`".to_owned()),
+        Some(e) => e,
+    };
+    let event = match event {
+        Ok(v) => v,
+        Err(msg) => {
+            report.error = Some(msg);
             return report;
-        }
-        Some((_, Err((_, msg)))) => {
-            report.error = Some(format!("the `Log` cannot be evaluated: {msg}"));
-            return report;
-        }
-        Some((node, Ok(v))) => {
-            if !v.is_object() {
-                report.error = Some(format!("the `Log` must be a mapping, found {}", node.type_name()));
-                return report;
-            }
-            v
         }
     };
     let matched = program.matches(&event);
@@ -344,7 +338,9 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     };
     let id = a.id_str().to_owned();
     // Decide the effective rule, the cases and any skip reason.
-    let mut effective: Option<Rule> = None;
+    // Borrowed for a rule that is its own effective rule: cloning every
+    // Simple Detection once per run doubled the memory of its expressions.
+    let mut effective: Option<std::borrow::Cow<'_, Rule>> = None;
     let mut base_file = None;
     let mut skip: Option<Skip> = None;
     let cases: Vec<Case<'_>>;
@@ -391,40 +387,45 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
                                 })
                                 .collect()
                         } else {
-                            rule_cases(own, &a.root, None)
+                            rule_cases(own, None)
                         };
                     }
                     None => {
                         skip = Some(Skip::UnknownBase);
-                        cases = rule_cases(resolve::tests(rule), &a.root, None);
+                        cases = rule_cases(resolve::tests(rule), None);
                     }
                 },
                 Err(why) => {
                     skip = Some(why);
-                    cases = rule_cases(resolve::tests(rule), &a.root, None);
+                    cases = rule_cases(resolve::tests(rule), None);
                 }
                 Ok((b, base_rule)) => {
                     base_file = Some(b.file);
                     let (e, inherited) = resolve::effective(base_rule, rule, &a.root);
                     enabled = e.enabled.as_ref().is_some_and(|v| v.value);
-                    effective = Some(e);
+                    effective = Some(std::borrow::Cow::Owned(e));
                     let e = effective.as_ref().expect("just set");
                     let root = if inherited { &b.root } else { &a.root };
-                    cases = rule_cases(resolve::tests(e), root, inherited.then_some(base_id));
+                    cases = rule_cases(resolve::tests(e), inherited.then_some(base_id));
                     if !e.is_simple() {
                         skip = Some(Skip::PythonRule);
                         if let (Some(f), Some(yml)) = (base_rule.filename.as_ref(), path_of(b.file)) {
                             let code = crate::python::plan::code_path(yml, &f.value);
-                            py = Some((code, root, inherited.then(|| base_id.to_owned()), Some(e.clone())));
+                            py = Some((
+                                code,
+                                root,
+                                inherited.then(|| base_id.to_owned()),
+                                Some(e.clone().into_owned()),
+                            ));
                         }
                     }
                 }
             }
         }
         Some(rule) => {
-            cases = rule_cases(resolve::tests(rule), &a.root, None);
+            cases = rule_cases(resolve::tests(rule), None);
             if rule.is_simple() {
-                effective = Some(rule.clone());
+                effective = Some(std::borrow::Cow::Borrowed(rule));
             } else {
                 skip = Some(Skip::PythonRule);
                 if let (Some(f), Some(yml)) = (rule.filename.as_ref(), path_of(a.file)) {

@@ -35,12 +35,13 @@ impl Outcome {
     /// The outcome of a run that started at `start`.
     pub fn new(
         start: Instant,
-        project: Project,
+        mut project: Project,
         items: Vec<ItemReport>,
         code: u8,
         notes: Vec<String>,
         problem: Option<String>,
     ) -> Outcome {
+        project.reread_quoted();
         Outcome {
             project,
             items,
@@ -63,7 +64,7 @@ impl Outcome {
         RunReport {
             command,
             paths: cx.paths.clone(),
-            items: self.items.clone(),
+            items: &self.items,
             diagnostics,
             sources: &self.project.sources,
             duration_ms: self.duration_ms,

@@ -20,6 +20,8 @@ pub struct LoadOptions {
     /// `--valid-table-names`: extra allowed table names; `*` matches any
     /// characters and the pattern is anchored at the start only (as in PAT).
     pub valid_table_names: std::sync::Arc<[String]>,
+    /// What of each file's tree outlives loading.
+    pub keep: super::Keep,
 }
 
 impl LoadOptions {

@@ -9,10 +9,12 @@ pub mod alert;
 pub mod correlation;
 pub mod cx;
 pub mod expr;
+pub mod lean;
 pub mod other;
 pub mod rule;
 
 pub use cx::{Cx, LoadOptions};
+pub use lean::Keep;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Analysis, AnalysisType, Body, ID_KEYS};
@@ -84,6 +86,7 @@ fn first_invalid_byte(bytes: &[u8]) -> Option<(Span, u8)> {
 /// whether the file sits in a folder the name gate admits, for the
 /// `missing-analysis-type` warning.
 pub fn load_file(file: FileId, text: Option<&str>, opts: LoadOptions) -> Loaded {
+    let keep = opts.keep.clone();
     let mut cx = Cx::new(file, opts);
     let mut out = Loaded::default();
     let Some(text) = text else {
@@ -182,6 +185,7 @@ pub fn load_file(file: FileId, text: Option<&str>, opts: LoadOptions) -> Loaded 
         AnalysisType::CorrelationRule => Body::Other(correlation::load(&mut cx, &root)),
         _ => Body::Other(other::load(&mut cx, &root, ty)),
     };
+    let root = lean::prune(root, ty, &body, &keep);
     out.analysis = Some(Analysis {
         file,
         analysis_type,

@@ -9,7 +9,7 @@ use crate::load::cx::{rename_key, replace_value};
 use crate::load::expr::{ExprContext, MAX_EXPRESSIONS, count_expressions, expr_list};
 use crate::load::{Cx, null_values};
 use crate::model::fields::{self, DERIVED_LOGIC_KEYS, DERIVED_OWN_KEYS, Kind, MOCK_KEYS, RULE_TEST_KEYS};
-use crate::model::{AnalysisType, Level, Rule, RuleTest};
+use crate::model::{AnalysisType, Level, Rule, RuleTest, TestLog};
 use crate::source::{Span, Spanned};
 use crate::yaml::Node;
 
@@ -490,7 +490,7 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
     let mut out = Vec::with_capacity(items.len());
     // Test names seen so far and where: a hash map keeps the check linear.
     let mut names: HashMap<String, Span> = HashMap::new();
-    for (position, item) in items.iter().enumerate() {
+    for item in items {
         let Some(map) = item.as_map() else {
             cx.report(
                 Code::WrongType,
@@ -515,8 +515,8 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
                 None
             }
         };
-        let log = item.get("Log").map(|_| position);
-        if log.is_none() {
+        let log = TestLog::of(item.get("Log"));
+        if log == TestLog::Missing {
             cx.missing(item, "Log", "a test");
         }
         // `RULE_SCHEMA` allows it (a list of destination names); `detect`
@@ -560,7 +560,7 @@ fn tests(cx: &mut Cx, n: &Node, simple: bool) -> Option<Vec<RuleTest>> {
             out.push(RuleTest {
                 name,
                 expected,
-                log_at: log,
+                log,
                 span: item.first_key_span(),
             });
         }

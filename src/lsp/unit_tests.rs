@@ -39,18 +39,14 @@ pub fn failures(ws: &Workspace, file: FileId) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let index = ws.index();
-    let (effective, root, inherited): (Rule, _, bool) = if rule.is_derived() {
+    let (effective, inherited): (Rule, bool) = if rule.is_derived() {
         let base_id = rule.base_detection.as_ref().map_or("", |b| b.value.as_str());
         match index.usable_base(base_id) {
-            Ok((b, base_rule)) => {
-                let (e, inherited) = resolve::effective(base_rule, rule, &a.root);
-                let root = if inherited { &b.root } else { &a.root };
-                (e, root, inherited)
-            }
+            Ok((_, base_rule)) => resolve::effective(base_rule, rule, &a.root),
             Err(_) => return Vec::new(),
         }
     } else {
-        (rule.clone(), &a.root, false)
+        (rule.clone(), false)
     };
     if !effective.is_simple() {
         return Vec::new();
@@ -58,12 +54,9 @@ pub fn failures(ws: &Workspace, file: FileId) -> Vec<Diagnostic> {
     let program = Program::compile(a.id_str(), &effective, a.analysis_type.value == AnalysisType::Rule);
     let mut out = Vec::new();
     for t in resolve::tests(&effective) {
-        let Some(Ok(event)) = t.log(root).map(|l| l.to_json()) else {
+        let Ok(event) = t.log.event() else {
             continue;
         };
-        if !event.is_object() {
-            continue;
-        }
         let matched = program.matches(&event);
         if matched == t.expected.value {
             continue;

@@ -298,19 +298,92 @@ pub struct RuleTest {
     pub name: Spanned<String>,
     /// `ExpectedResult`.
     pub expected: Spanned<bool>,
-    /// The position of this test in its file's `Tests` list when it has a
-    /// `Log`: the event is read from the file's tree with [`RuleTest::log`]
-    /// rather than copied (a large repository's tests would double the
-    /// memory of its trees).
-    pub log_at: Option<usize>,
+    /// The test's `Log`, read once at load time.
+    pub log: TestLog,
     /// Where the test item starts (its first key).
     pub span: Span,
 }
 
-impl RuleTest {
-    /// The test's `Log`, read from the tree of the file that declares the
-    /// test (the base's file for an inherited test).
-    pub fn log<'a>(&self, file_root: &'a Node) -> Option<&'a Node> {
-        file_root.get("Tests")?.as_seq()?.get(self.log_at?)?.get("Log")
+/// A test's `Log` as the engine reads it, kept as compact JSON text rather
+/// than as the file's tree: a large repository's tests would otherwise keep
+/// every tree alive until the tests run (docs/design/016).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestLog {
+    /// The test has no `Log` (`missing-key` is reported at load).
+    Missing,
+    /// The `Log` cannot become a JSON event (a non-finite number, a key that
+    /// is a list or mapping): the reason.
+    Invalid(String),
+    /// The `Log` is not a mapping: what it is instead (`a list`, ...).
+    NotMapping(&'static str),
+    /// The event, serialised JSON of an object, keys in document order.
+    Event(Box<str>),
+}
+
+impl TestLog {
+    /// Reads a test's `Log` node (`None` when the key is absent).
+    pub fn of(node: Option<&Node>) -> TestLog {
+        let Some(node) = node else { return TestLog::Missing };
+        match node.to_json() {
+            Err((_, msg)) => TestLog::Invalid(msg),
+            Ok(v) if !v.is_object() => TestLog::NotMapping(node.type_name()),
+            Ok(v) => match serde_json::to_string(&v) {
+                Ok(text) => TestLog::Event(text.into_boxed_str()),
+                Err(e) => TestLog::Invalid(e.to_string()),
+            },
+        }
+    }
+
+    /// The event to evaluate, or why the test cannot run (the message a
+    /// test report shows).
+    ///
+    /// # Errors
+    /// No `Log`, a `Log` that cannot be evaluated, or one that is not a
+    /// mapping.
+    pub fn event(&self) -> Result<serde_json::Value, String> {
+        match self {
+            TestLog::Missing => Err("the test has no `Log`".to_owned()),
+            TestLog::Invalid(msg) => Err(format!("the `Log` cannot be evaluated: {msg}")),
+            TestLog::NotMapping(found) => Err(format!("the `Log` must be a mapping, found {found}")),
+            TestLog::Event(text) => {
+                serde_json::from_str(text).map_err(|e| format!("the `Log` cannot be evaluated: {e}"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(text: &str) -> TestLog {
+        let doc = crate::yaml::parse(text).unwrap().root.unwrap();
+        TestLog::of(doc.get("Log"))
+    }
+
+    #[test]
+    fn a_test_log_gives_back_the_event_the_tree_gives() {
+        let text = "Log:\n  z: 1\n  a: {b: [1.5, -2, true, null, \"é\\u0000\"], 3: x}\n  big: 18446744073709551616\n";
+        let tree = crate::yaml::parse(text).unwrap().root.unwrap();
+        let from_tree = tree.get("Log").unwrap().to_json().unwrap();
+        let event = log(text).event().unwrap();
+        assert_eq!(event, from_tree);
+        // Key order is the document's, not sorted.
+        let keys: Vec<_> = event.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["z", "a", "big"]);
+    }
+
+    #[test]
+    fn a_test_log_that_cannot_be_an_event_says_why() {
+        assert_eq!(TestLog::of(None).event().unwrap_err(), "the test has no `Log`");
+        assert_eq!(
+            log("Log: [1, 2]\n").event().unwrap_err(),
+            "the `Log` must be a mapping, found a list"
+        );
+        assert_eq!(
+            log("Log: {a: .nan}\n").event().unwrap_err(),
+            "the `Log` cannot be evaluated: `.nan` is not a finite number"
+        );
+        assert!(log("Log: {[a]: 1}\n").event().unwrap_err().starts_with("the `Log` cannot be evaluated: a mapping key"));
     }
 }

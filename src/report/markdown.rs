@@ -519,7 +519,7 @@ mod tests {
         }
     }
 
-    fn report<'a>(items: Vec<ItemReport>, diagnostics: &'a [Diagnostic], sources: &'a [SourceFile]) -> RunReport<'a> {
+    fn report<'a>(items: &'a [ItemReport], diagnostics: &'a [Diagnostic], sources: &'a [SourceFile]) -> RunReport<'a> {
         RunReport {
             command: "test",
             paths: vec![".".to_owned()],
@@ -550,7 +550,7 @@ mod tests {
     fn the_diagnostics_table_has_one_row_of_five_cells_per_diagnostic_whatever_the_text() {
         let sources = source();
         let diags = hostile_diagnostics();
-        let md = document(&report(vec![item("A|B", Status::Invalid)], &diags, &sources), LIMIT);
+        let md = document(&report(&[item("A|B", Status::Invalid)], &diags, &sources), LIMIT);
         assert!(md.starts_with(MARKER), "{md}");
         let parsed = parse(&md);
         let table = parsed
@@ -587,7 +587,7 @@ mod tests {
             item("D", Status::Skipped),
             item("E", Status::Skipped),
         ];
-        let md = document(&report(items, &diags, &sources), LIMIT);
+        let md = document(&report(&items, &diags, &sources), LIMIT);
         assert!(md.contains("## detect test: ❌ failed"), "{md}");
         let parsed = parse(&md);
         let counts = &parsed.tables[0];
@@ -612,7 +612,7 @@ mod tests {
     #[test]
     fn a_clean_run_passes_and_has_no_sections() {
         let sources = source();
-        let md = document(&report(vec![item("A", Status::Passed)], &[], &sources), LIMIT);
+        let md = document(&report(&[item("A", Status::Passed)], &[], &sources), LIMIT);
         assert!(md.contains("## detect test: ✅ passed"), "{md}");
         assert!(!md.contains("###"), "{md}");
     }
@@ -630,7 +630,7 @@ mod tests {
     fn a_failed_test_shows_its_explanation_in_a_code_block() {
         let sources = source();
         let explain = vec!["✗ Detection (all of)".to_owned(), "  ✗ x Equals \"````\"".to_owned()];
-        let md = document(&report(vec![failing(explain)], &[], &sources), LIMIT);
+        let md = document(&report(&[failing(explain)], &[], &sources), LIMIT);
         let parsed = parse(&md);
         assert_eq!(parsed.code, ["✗ Detection (all of)\n  ✗ x Equals \"````\"\n"], "{md}");
         assert!(md.contains("### Failed tests"));
@@ -642,7 +642,7 @@ mod tests {
     fn a_long_explanation_is_folded() {
         let sources = source();
         let explain: Vec<String> = (0..=FOLD_LINES).map(|n| format!("line {n}")).collect();
-        let md = document(&report(vec![failing(explain)], &[], &sources), LIMIT);
+        let md = document(&report(&[failing(explain)], &[], &sources), LIMIT);
         let parsed = parse(&md);
         assert!(
             md.contains(&format!("<summary>Explanation ({} lines)</summary>", FOLD_LINES + 1)),
@@ -660,7 +660,7 @@ mod tests {
         let diags: Vec<Diagnostic> = (0..n)
             .map(|i| Diagnostic::new(Code::UnknownKey, FileId(0), Span::at(i + 1, 1), "x".repeat(60)))
             .collect();
-        let md = document(&report(vec![item("A", Status::Invalid)], &diags, &sources), LIMIT);
+        let md = document(&report(&[item("A", Status::Invalid)], &diags, &sources), LIMIT);
         assert!(md.len() <= LIMIT, "{}", md.len());
         let parsed = parse(&md);
         let shown = parsed
@@ -672,7 +672,7 @@ mod tests {
         let last = md.lines().last().unwrap_or_default();
         assert!(last.contains(&format!("{} diagnostics", n as usize - shown)), "{last}");
         // A small limit still keeps the marker and the counts.
-        let small = document(&report(vec![item("A", Status::Invalid)], &diags, &sources), 1000);
+        let small = document(&report(&[item("A", Status::Invalid)], &diags, &sources), 1000);
         assert!(small.starts_with(MARKER) && small.contains("| Passed |"));
         assert!(small.len() <= 1000, "{}", small.len());
         let rows = small.matches("| error |").count();
@@ -684,7 +684,7 @@ mod tests {
         let sources = source();
         let mut a = item("A|1", Status::Passed);
         a.selected_because = vec![crate::resolve::Why::Changed];
-        let md = document(&report(vec![a, item("B", Status::Passed)], &[], &sources), LIMIT);
+        let md = document(&report(&[a, item("B", Status::Passed)], &[], &sources), LIMIT);
         let parsed = parse(&md);
         let t = parsed
             .tables

@@ -232,7 +232,7 @@ pub struct RunReport<'a> {
     /// Search roots as given.
     pub paths: Vec<String>,
     /// Items in the order of cli-and-settings §1.6.
-    pub items: Vec<ItemReport>,
+    pub items: &'a [ItemReport],
     /// Diagnostics to show, sorted.
     pub diagnostics: Vec<&'a Diagnostic>,
     /// Sources, to render positions and lines.
@@ -252,7 +252,7 @@ impl RunReport<'_> {
     /// Counts items by state.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
-        for i in &self.items {
+        for i in self.items {
             match i.status {
                 Status::Passed => s.passed += 1,
                 Status::Failed => s.failed += 1,

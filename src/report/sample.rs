@@ -121,10 +121,11 @@ fn items() -> Vec<ItemReport> {
 fn rendered(format: Format, style: Style) -> String {
     let sources = sources();
     let diagnostics = diagnostics();
+    let items = items();
     let report = RunReport {
         command: "test",
         paths: vec![".".to_owned()],
-        items: items(),
+        items: &items,
         diagnostics: diagnostics.iter().collect(),
         sources: &sources,
         duration_ms: 42,

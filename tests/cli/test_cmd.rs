@@ -595,3 +595,34 @@ fn skip_disabled_tests_from_the_environment_means_the_same_to_test_and_zip() {
         assert_eq!(item(&v, "Env.Off")["status"], "passed", "{command:?}");
     }
 }
+
+/// `validate` and `test` set aside the text of every file that loads
+/// cleanly; a diagnostic found later (a duplicate ID across two clean files,
+/// a failed test) still quotes the line it points at.
+#[test]
+fn diagnostics_found_after_loading_quote_their_source_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".pat-root"), "").unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    let rule = "AnalysisType: rule\nRuleID: Same.Id\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nSeverity: High\nDetection:\n  - KeyPath: eventName\n    Condition: Equals\n    Value: ConsoleLogin\nTests:\n  - Name: matches\n    ExpectedResult: false\n    Log: {eventName: ConsoleLogin}\n";
+    for name in ["a", "b"] {
+        std::fs::write(dir.path().join(format!("rules/{name}.yml")), rule).unwrap();
+    }
+    let (code, out, _) = run({
+        let mut c = detect(dir.path());
+        c.arg("validate").arg(".");
+        c
+    });
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("rules/b.yml:2:9: error[duplicate-id]"), "{out}");
+    assert!(out.contains("2 | RuleID: Same.Id\n  |         ^^^^^^^"), "{out}");
+    let (code, out, _) = run({
+        let mut c = detect(dir.path());
+        c.arg("test").arg(".");
+        c
+    });
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("rules/a.yml:11:5: error[test-failed]"), "{out}");
+    assert!(out.contains("11 |   - Name: matches\n   |     ^"), "{out}");
+    assert!(out.contains("2 | RuleID: Same.Id"), "{out}");
+}

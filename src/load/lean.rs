@@ -1,0 +1,143 @@
+//! What of a file's tree outlives loading (docs/design/016).
+//!
+//! Once a file is loaded, its typed model holds what the later stages of
+//! `validate` and `test` read; the parsed tree is kept for the few raw
+//! reads left (key positions, scalar values, the `Tests` of Python rules
+//! and policies, data-model `Mappings`). A lean load replaces every other
+//! list or mapping value at the top level by an empty one at the same
+//! position, so a 10,000-rule repository does not keep 10,000 full trees
+//! until the run ends. Commands that write files or bundles, or that show
+//! raw values (`fmt`, `zip`, `upload`, `show`, `derive`, `run`, the editor
+//! server), keep whole trees.
+
+use std::sync::Arc;
+
+use crate::model::{AnalysisType, Body};
+use crate::yaml::{Node, NodeKind};
+
+/// Which part of each file's tree a load keeps.
+#[derive(Debug, Clone, Default)]
+pub enum Keep {
+    /// The whole tree (the default).
+    #[default]
+    All,
+    /// Top-level keys, scalar values and the values of the keys later
+    /// stages read raw, plus `keys` (those `--filter` reads).
+    Lean {
+        /// More top-level keys whose values are kept whole.
+        keys: Arc<[String]>,
+    },
+}
+
+/// Top-level keys whose values are kept whole by a lean load, whatever the
+/// type: data-model `Mappings` go to the Python worker as they are.
+const KEPT: &[&str] = &["Mappings"];
+
+/// The tree to keep of a loaded file.
+pub fn prune(root: Node, ty: AnalysisType, body: &Body, keep: &Keep) -> Node {
+    let Keep::Lean { keys } = keep else { return root };
+    // A correlation rule's references are re-read from its tree by a
+    // cross-file check; correlation rules are few.
+    if ty == AnalysisType::CorrelationRule {
+        return root;
+    }
+    // A Simple Detection's tests live in the typed model; a Python rule's,
+    // a policy's and a derived detection's (whose base may be Python) are
+    // read raw by the Python plan.
+    let native_tests = matches!(body, Body::Rule(r) if r.is_simple() && !r.is_derived());
+    let Node { span, kind } = root;
+    let NodeKind::Map(entries) = kind else {
+        return Node { span, kind };
+    };
+    let entries = entries
+        .into_iter()
+        .map(|(k, v)| {
+            let name = k.as_str().unwrap_or_default();
+            let whole =
+                KEPT.contains(&name) || (name == "Tests" && !native_tests) || keys.iter().any(|key| key == name);
+            let v = if whole { v } else { hollow(v) };
+            (k, v)
+        })
+        .collect();
+    Node {
+        span,
+        kind: NodeKind::Map(entries),
+    }
+}
+
+/// A list or mapping emptied, at the same position; a scalar as it is.
+fn hollow(n: Node) -> Node {
+    match n.kind {
+        NodeKind::Seq(_) => Node {
+            span: n.span,
+            kind: NodeKind::Seq(Vec::new()),
+        },
+        NodeKind::Map(_) => Node {
+            span: n.span,
+            kind: NodeKind::Map(Vec::new()),
+        },
+        _ => n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{LoadOptions, load_file};
+    use crate::source::FileId;
+
+    fn lean(keys: &[&str]) -> LoadOptions {
+        LoadOptions {
+            keep: Keep::Lean {
+                keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            },
+            ..LoadOptions::default()
+        }
+    }
+
+    fn root(text: &str, opts: LoadOptions) -> Node {
+        match load_file(FileId(0), Some(text), opts).analysis {
+            Some(a) => a.root,
+            None => panic!("not loaded"),
+        }
+    }
+
+    const SIMPLE: &str = "AnalysisType: rule\nRuleID: A\nEnabled: true\nSeverity: High\nLogTypes: [AWS.CloudTrail]\nTags: [x, y]\nDetection:\n  - KeyPath: a\n    Condition: Equals\n    Value: 1\nTests:\n  - Name: t\n    ExpectedResult: true\n    Log: {a: 1}\n";
+
+    #[test]
+    fn a_lean_tree_keeps_every_key_and_scalar_but_empties_lists_and_maps() {
+        let full = root(SIMPLE, LoadOptions::default());
+        let kept = root(SIMPLE, lean(&[]));
+        let (Some(full_map), Some(kept_map)) = (full.as_map(), kept.as_map()) else {
+            panic!("not mappings")
+        };
+        assert_eq!(full_map.len(), kept_map.len());
+        for ((fk, fv), (kk, kv)) in full_map.iter().zip(kept_map) {
+            assert_eq!(fk, kk, "keys and their spans are kept");
+            assert_eq!(fv.span, kv.span, "`{:?}` keeps its position", fk.as_str());
+            match &fv.kind {
+                NodeKind::Seq(_) => assert_eq!(kv.kind, NodeKind::Seq(Vec::new())),
+                NodeKind::Map(_) => assert_eq!(kv.kind, NodeKind::Map(Vec::new())),
+                _ => assert_eq!(fv, kv),
+            }
+        }
+        // A Simple Detection's tests are in the typed model.
+        assert_eq!(kept.get("Tests").map(|t| &t.kind), Some(&NodeKind::Seq(Vec::new())));
+        assert_eq!(kept.first_key_span(), full.first_key_span());
+    }
+
+    #[test]
+    fn filter_keys_python_tests_mappings_and_correlation_rules_stay_whole() {
+        let kept = root(SIMPLE, lean(&["Tags"]));
+        assert_eq!(kept.get("Tags"), root(SIMPLE, LoadOptions::default()).get("Tags"));
+        let python = SIMPLE.replace("Detection:\n  - KeyPath: a\n    Condition: Equals\n    Value: 1\n", "Filename: a.py\n");
+        let kept = root(&python, lean(&[]));
+        assert_eq!(kept.get("Tests"), root(&python, LoadOptions::default()).get("Tests"));
+        let derived = "AnalysisType: rule\nRuleID: D\nBaseDetection: B\nTests:\n  - Name: t\n    ExpectedResult: true\n    Log: {a: 1}\n";
+        assert_eq!(root(derived, lean(&[])).get("Tests"), root(derived, LoadOptions::default()).get("Tests"));
+        let model = "AnalysisType: datamodel\nDataModelID: M\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nMappings:\n  - Name: actor\n    Path: a.b\n";
+        assert_eq!(root(model, lean(&[])).get("Mappings"), root(model, LoadOptions::default()).get("Mappings"));
+        let correlation = "AnalysisType: correlation_rule\nRuleID: C\nEnabled: true\nSeverity: High\nDetection:\n  - Sequence:\n      - ID: a\n        RuleID: A\n      - ID: b\n        RuleID: B\n    Transitions:\n      - ID: a to b\n        From: a\n        To: b\n    LookbackWindowMinutes: 15\n    Schedule:\n      RateMinutes: 15\n      TimeoutMinutes: 5\n";
+        assert_eq!(root(correlation, lean(&[])), root(correlation, LoadOptions::default()));
+    }
+}
