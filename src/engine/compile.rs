@@ -96,7 +96,7 @@ pub enum Node {
 
 fn scalar_json(s: &Scalar) -> Value {
     match s {
-        Scalar::Str(v) => Value::String(v.clone()),
+        Scalar::Str(v) => Value::String(v.to_string()),
         Scalar::Int(i) => Value::from(*i),
         Scalar::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
         Scalar::Bool(b) => Value::Bool(*b),

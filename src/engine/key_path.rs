@@ -97,7 +97,7 @@ impl Path {
                     .value
                     .iter()
                     .map(|s| match s {
-                        Step::Member(n) => n.clone(),
+                        Step::Member(n) => n.to_string(),
                         Step::Index(i) => i.to_string(),
                         Step::Wildcard => "*".to_owned(),
                     })

@@ -483,7 +483,7 @@ fn leaf(c: Condition, t: Option<Value>, o: &Value, filter: bool) -> bool {
 
 fn scalar(v: &Scalar) -> Value {
     match v {
-        Scalar::Str(x) => json!(x),
+        Scalar::Str(x) => json!(x.as_str()),
         Scalar::Int(i) => json!(i),
         Scalar::Float(f) => json!(f),
         Scalar::Bool(b) => json!(b),
@@ -571,7 +571,7 @@ fn steps(text: &str) -> Vec<Step> {
     for part in text.split('.') {
         let mut pieces = part.split('[');
         if let Some(name) = pieces.next() {
-            out.push(Step::Member(name.to_owned()));
+            out.push(Step::Member(name.into()));
         }
         for sel in pieces {
             let sel = sel.trim_end_matches(']');
@@ -586,7 +586,7 @@ fn steps(text: &str) -> Vec<Step> {
 
 fn key_path(text: &str) -> KeyPath {
     KeyPath {
-        text: text.to_owned(),
+        text: text.into(),
         steps: steps(text),
         span: Span::default(),
     }

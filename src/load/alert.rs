@@ -179,7 +179,7 @@ pub fn alert_title(cx: &mut Cx, node: &Node) -> Option<Template> {
                                         parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
                                     }
                                     parts.push(TemplatePart::Field(KeyPath {
-                                        text: path.to_owned(),
+                                        text: path.into(),
                                         steps,
                                         span,
                                     }));

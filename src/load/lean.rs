@@ -130,13 +130,22 @@ mod tests {
     fn filter_keys_python_tests_mappings_and_correlation_rules_stay_whole() {
         let kept = root(SIMPLE, lean(&["Tags"]));
         assert_eq!(kept.get("Tags"), root(SIMPLE, LoadOptions::default()).get("Tags"));
-        let python = SIMPLE.replace("Detection:\n  - KeyPath: a\n    Condition: Equals\n    Value: 1\n", "Filename: a.py\n");
+        let python = SIMPLE.replace(
+            "Detection:\n  - KeyPath: a\n    Condition: Equals\n    Value: 1\n",
+            "Filename: a.py\n",
+        );
         let kept = root(&python, lean(&[]));
         assert_eq!(kept.get("Tests"), root(&python, LoadOptions::default()).get("Tests"));
         let derived = "AnalysisType: rule\nRuleID: D\nBaseDetection: B\nTests:\n  - Name: t\n    ExpectedResult: true\n    Log: {a: 1}\n";
-        assert_eq!(root(derived, lean(&[])).get("Tests"), root(derived, LoadOptions::default()).get("Tests"));
+        assert_eq!(
+            root(derived, lean(&[])).get("Tests"),
+            root(derived, LoadOptions::default()).get("Tests")
+        );
         let model = "AnalysisType: datamodel\nDataModelID: M\nEnabled: true\nLogTypes: [AWS.CloudTrail]\nMappings:\n  - Name: actor\n    Path: a.b\n";
-        assert_eq!(root(model, lean(&[])).get("Mappings"), root(model, LoadOptions::default()).get("Mappings"));
+        assert_eq!(
+            root(model, lean(&[])).get("Mappings"),
+            root(model, LoadOptions::default()).get("Mappings")
+        );
         let correlation = "AnalysisType: correlation_rule\nRuleID: C\nEnabled: true\nSeverity: High\nDetection:\n  - Sequence:\n      - ID: a\n        RuleID: A\n      - ID: b\n        RuleID: B\n    Transitions:\n      - ID: a to b\n        From: a\n        To: b\n    LookbackWindowMinutes: 15\n    Schedule:\n      RateMinutes: 15\n      TimeoutMinutes: 5\n";
         assert_eq!(root(correlation, lean(&[])), root(correlation, LoadOptions::default()));
     }

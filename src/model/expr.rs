@@ -132,8 +132,8 @@ impl Combinator {
 /// A scalar comparand (`Value` or an item of `Values`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scalar {
-    /// A string.
-    Str(String),
+    /// A string (inline up to 24 bytes).
+    Str(compact_str::CompactString),
     /// An integer.
     Int(i64),
     /// A finite float.
@@ -168,7 +168,7 @@ impl KeySpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyPath {
     /// The text as written.
-    pub text: String,
+    pub text: compact_str::CompactString,
     /// The steps.
     pub steps: Vec<Step>,
     /// Where it is written.
@@ -178,8 +178,9 @@ pub struct KeyPath {
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    /// Member lookup (§2.4 rule).
-    Member(String),
+    /// Member lookup (§2.4 rule). Inline up to 24 bytes, as most member
+    /// names are: no allocation per step.
+    Member(compact_str::CompactString),
     /// Array index, negative from the end.
     Index(i64),
     /// `[*]`.

@@ -384,6 +384,11 @@ mod tests {
             log("Log: {a: .nan}\n").event().unwrap_err(),
             "the `Log` cannot be evaluated: `.nan` is not a finite number"
         );
-        assert!(log("Log: {[a]: 1}\n").event().unwrap_err().starts_with("the `Log` cannot be evaluated: a mapping key"));
+        assert!(
+            log("Log: {[a]: 1}\n")
+                .event()
+                .unwrap_err()
+                .starts_with("the `Log` cannot be evaluated: a mapping key")
+        );
     }
 }

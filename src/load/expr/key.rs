@@ -121,7 +121,7 @@ pub fn parse_key_path(text: &str) -> Result<Vec<Step>, String> {
                 None => "it ends with `.`".to_owned(),
             });
         }
-        steps.push(Step::Member(name));
+        steps.push(Step::Member(name.into()));
         while chars.peek() == Some(&'[') {
             chars.next();
             let mut inner = String::new();
@@ -170,7 +170,7 @@ fn selector(inner: &str) -> Result<Step, String> {
 pub(super) fn key_path_named(cx: &mut Cx, text: &str, span: Span, key: &str) -> Option<KeyPath> {
     match parse_key_path(text) {
         Ok(steps) => Some(KeyPath {
-            text: text.to_owned(),
+            text: text.into(),
             steps,
             span,
         }),
@@ -251,7 +251,7 @@ pub(super) fn deep_key(cx: &mut Cx, node: &Node) -> Option<Spanned<Vec<Step>>> {
     let mut ok = true;
     for item in items {
         match &item.kind {
-            NodeKind::Str(s) => steps.push(Step::Member(s.to_string())),
+            NodeKind::Str(s) => steps.push(Step::Member(s.clone())),
             NodeKind::Int(i) => steps.push(Step::Index(*i)),
             _ => {
                 let help = match &item.kind {

@@ -13,7 +13,7 @@ use crate::yaml::{Node, NodeKind, float_text};
 /// A `Value` or an item of `Values`: a string, a finite number or a boolean.
 pub(super) fn scalar_value(cx: &mut Cx, node: &Node, what: &str) -> Option<Spanned<Scalar>> {
     let scalar = match &node.kind {
-        NodeKind::Str(s) => Scalar::Str(s.to_string()),
+        NodeKind::Str(s) => Scalar::Str(s.clone()),
         NodeKind::Int(i) => Scalar::Int(*i),
         NodeKind::Bool(b) => Scalar::Bool(*b),
         NodeKind::Float(f) if f.is_finite() => Scalar::Float(*f),
@@ -147,7 +147,7 @@ pub(super) fn value_fits(cx: &mut Cx, c: Condition, value: &Spanned<Scalar>) {
                 Scalar::Float(f) => float_text(*f),
                 Scalar::Int(i) => i.to_string(),
                 Scalar::Bool(b) => b.to_string(),
-                Scalar::Str(s) => s.clone(),
+                Scalar::Str(s) => s.to_string(),
             };
             cx.report(
                 Code::NeverMatches,
