@@ -16,6 +16,8 @@
 #   RSIGMA=BIN           the rsigma binary (default: rsigma on PATH)
 #   BENCH_EVENTS=250000  number of generated events
 #   BENCH_MATCH=0.03     share of events built from the rules' selections
+#   BENCH_CASE=0         share of those whose strings have their case swapped (Sigma
+#                        matches them, Panther's case-sensitive conditions do not)
 #   PYTHON=python3       the interpreter of the event generator (standard library only)
 #   BENCH_KEEP=1         keep the work folder (path printed)
 #   CARGO_TARGET_DIR=... honoured; the binary is $CARGO_TARGET_DIR/release/detect
@@ -85,7 +87,7 @@ echo "$pairs rule pairs ($unpaired Sigma rules without a conversion left out)" >
 
 echo "generating $events_n events" >&2
 "$py" "$root/scripts/gen_cloudtrail_events.py" --sigma "$work/sigma" --events "$events_n" \
-    --match "${BENCH_MATCH:-0.03}" --out "$work/events.jsonl" >/dev/null 2>"$work/gen.err" ||
+    --match "${BENCH_MATCH:-0.03}" --case-variants "${BENCH_CASE:-0}" --out "$work/events.jsonl" >/dev/null 2>"$work/gen.err" ||
     { cat "$work/gen.err" >&2; exit 2; }
 grep -v '^ ' "$work/gen.err" >&2 || true
 bytes=$(stat -c %s "$work/events.jsonl")

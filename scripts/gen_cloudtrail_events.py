@@ -17,6 +17,10 @@ script's own small Sigma evaluator agrees that the rule matches it. The other
 events are background: read-only and routine calls (`Describe*`, `Get*`,
 `List*`) from the same event sources, so the rules are looked up but do not
 fire, and about 1 % near misses (a rule's event with its `eventName` changed).
+With `--case-variants SHARE`, that share of the built events has the case of
+the strings it filled in swapped: Sigma matches them (it compares strings
+case-insensitively) and the converted Panther rules do not (`Equals`,
+`Contains` are case-sensitive), so the two engines differ on purpose.
 
 Only the standard library: the Sigma files are read with a small YAML reader
 that knows the subset Sigma rules use in `detection` (block mappings, block
@@ -402,8 +406,12 @@ def set_path(event, field, value):
     cur[parts[-1]] = value
 
 
-def build_match(rule, base, rng):
-    """A copy of base that the rule matches, or None after a few tries."""
+def build_match(rule, base, rng, swapcase=False):
+    """A copy of base that the rule matches, or None after a few tries.
+
+    With swapcase, the strings filled in have their case swapped: Sigma still
+    matches (it compares strings case-insensitively), Panther's `Equals` does not.
+    """
     sels, tree = rule["selections"], rule["tree"]
     for _ in range(30):
         event = json.loads(json.dumps(base))
@@ -413,6 +421,8 @@ def build_match(rule, base, rng):
                 sel = rng.choice(sel)
             for key, values in sel.items():
                 field, value = fill_value(key, values, rng)
+                if swapcase and isinstance(value, str):
+                    value = value.swapcase()
                 set_path(event, field, value)
         if evaluate(tree, event, sels):
             return event
@@ -532,6 +542,8 @@ def main():
     ap.add_argument("--sigma", required=True, help="folder of the Sigma rules to build matching events from")
     ap.add_argument("--events", type=int, default=250000)
     ap.add_argument("--match", type=float, default=0.03, help="share of events built from the rules")
+    ap.add_argument("--case-variants", type=float, default=0.0,
+                    help="share of the built events whose filled-in strings have their case swapped")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
@@ -550,7 +562,8 @@ def main():
             if (n + 1) * n_match // a.events > n * n_match // a.events:
                 rule = rules[turn % len(rules)]
                 turn += 1
-                event = build_match(rule, base, rng) or base
+                swap = a.case_variants > 0 and rng.random() < a.case_variants
+                event = build_match(rule, base, rng, swap) or base
                 if event is not base:
                     built[rule["path"].name] += 1
             elif rng.random() < 0.01:
