@@ -2,11 +2,12 @@
 //!
 //! Once a file is loaded, its typed model holds what the later stages of
 //! `validate` and `test` read; the parsed tree is kept for the few raw
-//! reads left (key positions, scalar values, the `Tests` of Python rules
-//! and policies, data-model `Mappings`). A lean load replaces every other
-//! list or mapping value at the top level by an empty one at the same
-//! position, so a 10,000-rule repository does not keep 10,000 full trees
-//! until the run ends. Commands that write files or bundles, or that show
+//! reads left (the keys of [`READ_RAW`] and of `--filter`, every key of a
+//! derived detection, the `Tests` of Python rules and policies, data-model
+//! `Mappings`). A lean load drops the other top-level keys and replaces
+//! every other list or mapping value by an empty one at the same position,
+//! so a 10,000-rule repository does not keep 10,000 full trees until the
+//! run ends. Commands that write files or bundles, or that show
 //! raw values (`fmt`, `zip`, `upload`, `show`, `derive`, `run`, the editor
 //! server), keep whole trees.
 
@@ -33,6 +34,21 @@ pub enum Keep {
 /// type: data-model `Mappings` go to the Python worker as they are.
 const KEPT: &[&str] = &["Mappings"];
 
+/// Top-level keys later stages of `validate` and `test` read from the tree
+/// (presence, position or scalar value); a lean load drops the others from
+/// every file but a derived detection, whose keys say what it overrides.
+/// The first key stays too: it is where an item without an ID is reported.
+const READ_RAW: &[&str] = &[
+    "AnalysisType",
+    "BaseDetection",
+    "CreateAlert",
+    "Enabled",
+    "Filename",
+    "Mappings",
+    "Status",
+    "Tests",
+];
+
 /// The tree to keep of a loaded file.
 pub fn prune(root: Node, ty: AnalysisType, body: &Body, keep: &Keep) -> Node {
     let Keep::Lean { keys } = keep else { return root };
@@ -45,18 +61,22 @@ pub fn prune(root: Node, ty: AnalysisType, body: &Body, keep: &Keep) -> Node {
     // a policy's and a derived detection's (whose base may be Python) are
     // read raw by the Python plan.
     let native_tests = matches!(body, Body::Rule(r) if r.is_simple() && !r.is_derived());
+    let derived = matches!(body, Body::Rule(r) if r.is_derived());
     let Node { span, kind } = root;
     let NodeKind::Map(entries) = kind else {
         return Node { span, kind };
     };
     let entries = entries
         .into_iter()
-        .map(|(k, v)| {
+        .enumerate()
+        .filter_map(|(i, (k, v))| {
             let name = k.as_str().unwrap_or_default();
-            let whole =
-                KEPT.contains(&name) || (name == "Tests" && !native_tests) || keys.iter().any(|key| key == name);
-            let v = if whole { v } else { hollow(v) };
-            (k, v)
+            let asked = keys.iter().any(|key| key == name);
+            if !(i == 0 || derived || asked || READ_RAW.contains(&name) || name == ty.id_key()) {
+                return None;
+            }
+            let whole = KEPT.contains(&name) || (name == "Tests" && !native_tests) || asked;
+            Some((k, if whole { v } else { hollow(v) }))
         })
         .collect();
     Node {
@@ -104,26 +124,47 @@ mod tests {
 
     const SIMPLE: &str = "AnalysisType: rule\nRuleID: A\nEnabled: true\nSeverity: High\nLogTypes: [AWS.CloudTrail]\nTags: [x, y]\nDetection:\n  - KeyPath: a\n    Condition: Equals\n    Value: 1\nTests:\n  - Name: t\n    ExpectedResult: true\n    Log: {a: 1}\n";
 
+    /// The top-level keys of a tree, in order.
+    fn keys(n: &Node) -> Vec<&str> {
+        n.as_map()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|(k, _)| k.as_str())
+            .collect()
+    }
+
     #[test]
-    fn a_lean_tree_keeps_every_key_and_scalar_but_empties_lists_and_maps() {
+    fn a_lean_tree_keeps_the_keys_read_raw_and_empties_their_lists_and_maps() {
         let full = root(SIMPLE, LoadOptions::default());
         let kept = root(SIMPLE, lean(&[]));
-        let (Some(full_map), Some(kept_map)) = (full.as_map(), kept.as_map()) else {
-            panic!("not mappings")
-        };
-        assert_eq!(full_map.len(), kept_map.len());
-        for ((fk, fv), (kk, kv)) in full_map.iter().zip(kept_map) {
-            assert_eq!(fk, kk, "keys and their spans are kept");
-            assert_eq!(fv.span, kv.span, "`{:?}` keeps its position", fk.as_str());
+        assert_eq!(keys(&kept), ["AnalysisType", "RuleID", "Enabled", "Tests"]);
+        for (k, v) in kept.as_map().unwrap_or(&[]) {
+            let (fk, fv) = full.get_entry(k.as_str().unwrap()).unwrap();
+            assert_eq!(fk, k, "a key keeps its position");
+            assert_eq!(fv.span, v.span, "`{:?}` keeps its position", k.as_str());
             match &fv.kind {
-                NodeKind::Seq(_) => assert_eq!(kv.kind, NodeKind::Seq(Vec::new())),
-                NodeKind::Map(_) => assert_eq!(kv.kind, NodeKind::Map(Vec::new())),
-                _ => assert_eq!(fv, kv),
+                NodeKind::Seq(_) => assert_eq!(v.kind, NodeKind::Seq(Vec::new())),
+                NodeKind::Map(_) => assert_eq!(v.kind, NodeKind::Map(Vec::new())),
+                _ => assert_eq!(fv, v),
             }
         }
         // A Simple Detection's tests are in the typed model.
         assert_eq!(kept.get("Tests").map(|t| &t.kind), Some(&NodeKind::Seq(Vec::new())));
+        // The first key stays, whatever it is.
+        let reordered = format!("Severity: High\n{}", SIMPLE.replace("Severity: High\n", ""));
+        assert_eq!(keys(&root(&reordered, lean(&[])))[0], "Severity");
         assert_eq!(kept.first_key_span(), full.first_key_span());
+    }
+
+    #[test]
+    fn a_derived_detection_keeps_every_key() {
+        let derived = "AnalysisType: rule\nRuleID: D\nBaseDetection: B\nSeverity: Low\nInlineFilters:\n  - KeyPath: a\n    Condition: Exists\n";
+        let kept = root(derived, lean(&[]));
+        assert_eq!(keys(&kept), keys(&root(derived, LoadOptions::default())));
+        assert_eq!(
+            kept.get("InlineFilters").map(|t| &t.kind),
+            Some(&NodeKind::Seq(Vec::new()))
+        );
     }
 
     #[test]
