@@ -19,7 +19,35 @@ use detect::report;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's options (their numbers in `mi_option_t`, mimalloc 2 and 3).
+#[cfg(not(feature = "system-alloc"))]
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+#[cfg(not(feature = "system-alloc"))]
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Gives freed memory back at once and commits arenas only as they fill:
+/// loading frees most of what it allocates (each file's tree once its
+/// typed model is built), and by default mimalloc keeps freed pages for a
+/// second, longer than most runs. Measured on 10,000 generated rules and on
+/// 10,587 converted Sigma rules (docs/design/016), peak RSS drops by a fifth
+/// to two fifths at the same CPU time.
+#[cfg(not(feature = "system-alloc"))]
+#[allow(unsafe_code)]
+fn tune_allocator() {
+    // SAFETY: `mi_option_set` only stores an integer in mimalloc's option
+    // table; it is not thread-safe, and this runs first in `main`, before
+    // any other thread exists. Both options are read on every use.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+    }
+}
+
+#[cfg(feature = "system-alloc")]
+fn tune_allocator() {}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let args: Vec<String> = std::env::args().collect();
     if let Some(why) = detect::cli::pat_only(&args) {
         #[expect(clippy::print_stderr, reason = "a usage error, before any command runs")]
@@ -60,7 +88,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
             if !args.remote {
                 // The bundle `--remote` sends is built from whole trees.
-                cx.lean_trees();
+                cx.lean_trees(false);
             }
             if args.watch.watch {
                 return watch(cx, None);
@@ -104,7 +132,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let mut cx = Context::resolve(&args.project, &args.output.options(args.step.strict))?;
             cx.changed_since.clone_from(&args.changed.changed_since);
             let opts = test_options(&args, &mut cx)?;
-            cx.lean_trees();
+            cx.lean_trees(true);
             if args.watch.watch {
                 return watch(cx, Some(&opts));
             }

@@ -217,11 +217,13 @@ impl Context {
 
     /// Makes later loads lean (docs/design/016): each file keeps of its
     /// tree only what `validate` and `test` read after loading, plus the
-    /// keys `--filter` reads. Commands that write or send files keep whole
-    /// trees.
-    pub fn lean_trees(&mut self) {
+    /// keys `--filter` reads, and of its typed rule the detection logic only
+    /// with `logic` (`test` runs it, `validate` does not). Commands that
+    /// write or send files keep whole trees.
+    pub fn lean_trees(&mut self, logic: bool) {
         self.project.load.keep = Keep::Lean {
             keys: self.filters.iter().map(|f| f.key.clone()).collect(),
+            logic,
         };
     }
 

@@ -27,6 +27,11 @@ pub enum Keep {
     Lean {
         /// More top-level keys whose values are kept whole.
         keys: Arc<[String]>,
+        /// Whether the typed detection logic stays (`test` runs it); without
+        /// it (`validate`), a rule keeps whether it has a `Detection`,
+        /// `DynamicSeverities`, `AlertContext` or `GroupBy`, not their
+        /// expressions, which no cross-file check reads.
+        logic: bool,
     },
 }
 
@@ -51,7 +56,7 @@ const READ_RAW: &[&str] = &[
 
 /// The tree to keep of a loaded file.
 pub fn prune(root: Node, ty: AnalysisType, body: &Body, keep: &Keep) -> Node {
-    let Keep::Lean { keys } = keep else { return root };
+    let Keep::Lean { keys, .. } = keep else { return root };
     // A correlation rule's references are re-read from its tree by a
     // cross-file check; correlation rules are few.
     if ty == AnalysisType::CorrelationRule {
@@ -66,7 +71,7 @@ pub fn prune(root: Node, ty: AnalysisType, body: &Body, keep: &Keep) -> Node {
     let NodeKind::Map(entries) = kind else {
         return Node { span, kind };
     };
-    let entries = entries
+    let mut entries: Vec<_> = entries
         .into_iter()
         .enumerate()
         .filter_map(|(i, (k, v))| {
@@ -79,9 +84,33 @@ pub fn prune(root: Node, ty: AnalysisType, body: &Body, keep: &Keep) -> Node {
             Some((k, if whole { v } else { hollow(v) }))
         })
         .collect();
+    // The collect reuses the file's allocation of every entry.
+    entries.shrink_to_fit();
     Node {
         span,
         kind: NodeKind::Map(entries),
+    }
+}
+
+/// The typed body to keep of a loaded file: without `logic`, a rule's
+/// expressions are emptied (each list stays `Some`, so `is_simple` and the
+/// like still answer as for the file). `InlineFilters` stay: a cross-file
+/// check reads whether a base has them.
+pub fn slim(body: &mut Body, keep: &Keep) {
+    let (Keep::Lean { logic: false, .. }, Body::Rule(rule)) = (keep, body) else {
+        return;
+    };
+    fn empty<T>(list: &mut Option<Vec<T>>) {
+        if let Some(l) = list {
+            *l = Vec::new();
+        }
+    }
+    empty(&mut rule.detection);
+    empty(&mut rule.dynamic_severities);
+    empty(&mut rule.alert_context);
+    empty(&mut rule.group_by);
+    if let Some(t) = &mut rule.alert_title {
+        t.parts = Vec::new();
     }
 }
 
@@ -107,9 +136,14 @@ mod tests {
     use crate::source::FileId;
 
     fn lean(keys: &[&str]) -> LoadOptions {
+        lean_with(keys, true)
+    }
+
+    fn lean_with(keys: &[&str], logic: bool) -> LoadOptions {
         LoadOptions {
             keep: Keep::Lean {
                 keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+                logic,
             },
             ..LoadOptions::default()
         }
@@ -189,5 +223,29 @@ mod tests {
         );
         let correlation = "AnalysisType: correlation_rule\nRuleID: C\nEnabled: true\nSeverity: High\nDetection:\n  - Sequence:\n      - ID: a\n        RuleID: A\n      - ID: b\n        RuleID: B\n    Transitions:\n      - ID: a to b\n        From: a\n        To: b\n    LookbackWindowMinutes: 15\n    Schedule:\n      RateMinutes: 15\n      TimeoutMinutes: 5\n";
         assert_eq!(root(correlation, lean(&[])), root(correlation, LoadOptions::default()));
+    }
+
+    #[test]
+    fn without_logic_a_rule_keeps_what_it_has_but_not_its_expressions() {
+        let text = format!(
+            "{SIMPLE}InlineFilters:\n  - KeyPath: b\n    Condition: Exists\nGroupBy:\n  - KeyPath: a\nAlertTitle: \"x {{a}}\"\n"
+        );
+        let rule = |opts| match load_file(FileId(0), Some(&text), opts).analysis.map(|a| a.body) {
+            Some(Body::Rule(r)) => r,
+            _ => panic!("not a rule"),
+        };
+        let with = rule(lean(&[]));
+        assert_eq!(with.detection.as_ref().map(Vec::len), Some(1));
+        let without = rule(lean_with(&[], false));
+        assert!(without.is_simple());
+        assert_eq!(without.detection.as_ref().map(Vec::len), Some(0));
+        assert_eq!(without.group_by.as_ref().map(Vec::len), Some(0));
+        assert_eq!(without.alert_title.as_ref().map(|t| t.parts.len()), Some(0));
+        assert_eq!(
+            without.inline_filters, with.inline_filters,
+            "a cross-file check reads them"
+        );
+        assert_eq!(without.tests, with.tests);
+        assert_eq!(without.dynamic_severities, None, "absent stays absent");
     }
 }

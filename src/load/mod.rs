@@ -180,12 +180,13 @@ pub fn load_file(file: FileId, text: Option<&str>, opts: LoadOptions) -> Loaded 
     };
     let analysis_type = Spanned::new(ty, type_node.span);
     let id = read_id(&mut cx, &root, ty);
-    let body = match ty {
+    let mut body = match ty {
         AnalysisType::Rule | AnalysisType::ScheduledRule => Body::Rule(Box::new(rule::load(&mut cx, &root, ty))),
         AnalysisType::CorrelationRule => Body::Other(correlation::load(&mut cx, &root)),
         _ => Body::Other(other::load(&mut cx, &root, ty)),
     };
     let root = lean::prune(root, ty, &body, &keep);
+    lean::slim(&mut body, &keep);
     out.analysis = Some(Analysis {
         file,
         analysis_type,
