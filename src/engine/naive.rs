@@ -771,11 +771,11 @@ fn arb_leaf() -> impl Strategy<Value = Expr> {
         (arb_key(), prop::sample::select(u)).prop_map(|(key, c)| e(ExprKind::Unary { key, condition: sp(c) })),
         (arb_key(), arb_key(), prop::sample::select(v)).prop_map(|(left, right, c)| e(ExprKind::MultiKey {
             condition: sp(c),
-            left,
-            right
+            left: Box::new(left),
+            right: Box::new(right)
         })),
         (arb_enrichment(), valued).prop_map(|(enrichment, (c, v))| e(ExprKind::Enrichment {
-            enrichment,
+            enrichment: Box::new(enrichment),
             condition: sp(c),
             operand: Operand::Value(sp(v))
         })),
@@ -785,7 +785,7 @@ fn arb_leaf() -> impl Strategy<Value = Expr> {
             prop::collection::vec(arb_scalar(), 0..4)
         )
             .prop_map(|(enrichment, c, vs)| e(ExprKind::Enrichment {
-                enrichment,
+                enrichment: Box::new(enrichment),
                 condition: sp(c),
                 operand: Operand::Values(sp(vs))
             })),
@@ -887,15 +887,15 @@ fn arb_ip_leaf() -> impl Strategy<Value = Expr> {
                 })),
                 (key(), key()).prop_map(move |(left, right)| e(ExprKind::MultiKey {
                     condition: sp(c),
-                    left,
-                    right
+                    left: Box::new(left),
+                    right: Box::new(right)
                 })),
                 value.prop_map(move |v| e(ExprKind::Enrichment {
-                    enrichment: Enrichment {
+                    enrichment: Box::new(Enrichment {
                         table: sp("geo".into()),
                         selector: sp("ip".into()),
                         field_path: key_path("a"),
-                    },
+                    }),
                     condition: sp(c),
                     operand: Operand::Value(sp(v))
                 })),

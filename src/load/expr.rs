@@ -810,8 +810,8 @@ fn multi_key(cx: &mut Cx, node: &Node, cond: Option<Spanned<Condition>>, context
     }
     Some(ExprKind::MultiKey {
         condition: cond?,
-        left,
-        right,
+        left: Box::new(left),
+        right: Box::new(right),
     })
 }
 
@@ -899,7 +899,7 @@ fn enrichment_expr(
         }
     }
     Some(ExprKind::Enrichment {
-        enrichment: enrichment?,
+        enrichment: Box::new(enrichment?),
         condition: c,
         operand: operand?,
     })

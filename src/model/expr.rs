@@ -50,10 +50,11 @@ pub enum ExprKind {
     MultiKey {
         /// The condition (group V).
         condition: Spanned<Condition>,
-        /// Left operand (the target).
-        left: KeySpec,
+        /// Left operand (the target). Boxed, as is the right one, so that
+        /// this rarer shape does not set the size of every expression.
+        left: Box<KeySpec>,
         /// Right operand (plays the role of `Value`).
-        right: KeySpec,
+        right: Box<KeySpec>,
     },
     /// Type 4: `AnyElement` & co. over an array.
     ListComprehension {
@@ -75,8 +76,8 @@ pub enum ExprKind {
     Absolute(Spanned<Condition>),
     /// Type 7: a lookup-table enrichment value.
     Enrichment {
-        /// Where in `p_enrichment`.
-        enrichment: Enrichment,
+        /// Where in `p_enrichment` (boxed: a rare shape).
+        enrichment: Box<Enrichment>,
         /// Group V with `Value`, `IsIn`/`IsNotIn` with `Values`.
         condition: Spanned<Condition>,
         /// The comparand(s).

@@ -326,8 +326,8 @@ fn multi_key_parses() {
     let ExprKind::MultiKey { left, right, .. } = e.kind else {
         panic!()
     };
-    assert!(matches!(left, KeySpec::Key(_)));
-    let KeySpec::DeepKey(d) = right else { panic!() };
+    assert!(matches!(*left, KeySpec::Key(_)));
+    let KeySpec::DeepKey(d) = *right else { panic!() };
     assert_eq!(d.value, [Step::Member("user".into()), Step::Member("home".into())]);
 }
 
