@@ -489,6 +489,20 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_kept_by_their_fold_whatever_their_first_byte() {
+        let mut s = Schema::new();
+        s.add_path(&path(vec![seg("kx")]));
+        s.add_path(&path(vec![seg("\u{130}y")]));
+        // U+212A KELVIN SIGN folds to `k`; U+0130 folds to `i` and a
+        // combining dot, so `i\u{307}y` folds to its fold.
+        let v = pruned(
+            &s,
+            "{\"\u{212A}x\": 1, \"Kx\": 2, \"lx\": 3, \"kX\": 4, \"ky\": 5, \"i\u{307}y\": 6, \"iy\": 7, \"\": 8}",
+        );
+        assert_eq!(v, json!({"\u{212A}x": 1, "Kx": 2, "kX": 4, "i\u{307}y": 6}));
+    }
+
+    #[test]
     fn arrays_keep_every_position_and_prune_elements() {
         let mut s = Schema::new();
         s.add_path(&path(vec![seg("r"), Seg::Index(-1), seg("n")]));
