@@ -126,6 +126,16 @@ impl Index {
         }
     }
 
+    /// The paths the index looks up (plain member paths).
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.keys.iter().map(|(p, _)| p)
+    }
+
+    /// Whether some program is a candidate for every event.
+    pub fn has_always(&self) -> bool {
+        !self.always.is_empty()
+    }
+
     /// How many programs are indexed (not always candidates).
     pub fn indexed(&self) -> usize {
         let mut all: Vec<u32> = self
@@ -141,14 +151,7 @@ impl Index {
 
 /// The requirements found among the conjuncts of an implicit `All`.
 fn conjuncts(nodes: &[Node]) -> Vec<Required<'_>> {
-    let mut out = Vec::new();
-    for n in nodes {
-        match n {
-            Node::All(items) => out.extend(conjuncts(items)),
-            other => out.extend(required(other)),
-        }
-    }
-    out
+    nodes.iter().flat_map(required).collect()
 }
 
 /// Only plain member paths: a wildcard or index builds or picks values in
@@ -157,33 +160,39 @@ fn plain(path: &Path) -> bool {
     !path.segs.is_empty() && path.segs.iter().all(|s| matches!(s, Seg::Member { .. }))
 }
 
-/// What one node requires, if it is an indexable test.
-fn required(node: &Node) -> Option<Required<'_>> {
+/// What one node requires: every path whose value must be one of some
+/// strings for it to hold (several for an `All`; for an `Any`, the paths
+/// every branch requires, with the values of all branches).
+fn required(node: &Node) -> Vec<Required<'_>> {
     match node {
         Node::Leaf(leaf) if !leaf.negate && plain(&leaf.path) => match leaf.base {
             Base::Equals => match &leaf.operand.value {
-                Value::String(s) => Some((&leaf.path, vec![s.as_str()])),
-                _ => None,
+                Value::String(s) => vec![(&leaf.path, vec![s.as_str()])],
+                _ => Vec::new(),
             },
             Base::In if leaf.operand.others.is_empty() => {
-                Some((&leaf.path, leaf.operand.strings.iter().map(|s| &**s).collect()))
+                vec![(&leaf.path, leaf.operand.strings.iter().map(|s| &**s).collect())]
             }
-            _ => None,
+            _ => Vec::new(),
         },
-        Node::Any(items) if !items.is_empty() => {
-            let mut path: Option<&Path> = None;
-            let mut values = Vec::new();
-            for item in items.iter() {
-                let (p, v) = required(item)?;
-                if path.is_some_and(|q| q.segs != p.segs) {
-                    return None;
-                }
-                path = Some(p);
-                values.extend(v);
-            }
-            path.map(|p| (p, values))
+        Node::Any(items) => {
+            let branches: Vec<Vec<Required<'_>>> = items.iter().map(required).collect();
+            let Some((first, rest)) = branches.split_first() else {
+                return Vec::new();
+            };
+            first
+                .iter()
+                .filter_map(|(path, values)| {
+                    let mut all = values.clone();
+                    for b in rest {
+                        let (_, v) = b.iter().find(|(p, _)| p.segs == path.segs)?;
+                        all.extend(v);
+                    }
+                    Some((*path, all))
+                })
+                .collect()
         }
-        Node::All(items) => items.iter().find_map(required),
-        _ => None,
+        Node::All(items) => conjuncts(items),
+        _ => Vec::new(),
     }
 }

@@ -950,19 +950,29 @@ fn arb_indexed_leaf() -> impl Strategy<Value = Expr> {
     ]
 }
 
-/// An indexable test: a leaf, an `Any` of leaves (on one path or not) or
-/// an `All` holding one.
+/// An indexable test: a leaf, an `Any` of leaves (on one path or not),
+/// an `All` holding one, or an `Any` of `All`s of two leaves each (which
+/// may share a path in every branch).
 fn arb_indexed() -> impl Strategy<Value = Expr> {
+    let all = |a: Expr, b: Expr| {
+        e(ExprKind::Combinator {
+            op: Combinator::All,
+            items: vec![a, b],
+        })
+    };
     prop_oneof![
         arb_indexed_leaf(),
         prop::collection::vec(arb_indexed_leaf(), 1..3).prop_map(|items| e(ExprKind::Combinator {
             op: Combinator::Any,
             items
         })),
-        (arb_indexed_leaf(), arb_expr()).prop_map(|(a, b)| e(ExprKind::Combinator {
-            op: Combinator::All,
-            items: vec![b, a]
-        })),
+        (arb_indexed_leaf(), arb_expr()).prop_map(move |(a, b)| all(b, a)),
+        prop::collection::vec((arb_indexed_leaf(), arb_indexed_leaf()), 1..3).prop_map(move |pairs| e(
+            ExprKind::Combinator {
+                op: Combinator::Any,
+                items: pairs.into_iter().map(|(a, b)| all(a, b)).collect()
+            }
+        )),
     ]
 }
 
@@ -997,8 +1007,22 @@ fn fast_path(rules: &[Vec<Expr>], root: &Value) -> (Vec<Box<[super::compile::Nod
         .enumerate()
         .map(|(i, c)| (i as u32, Some(&**c)))
         .collect();
+    let index = super::index::Index::of_detections(&listed);
     let mut candidates = Vec::new();
-    super::index::Index::of_detections(&listed).candidates(&pruned, &mut candidates);
+    index.candidates(&pruned, &mut candidates);
+    // The replay's gate builds only the indexed paths first: it must give
+    // the same candidates.
+    let mut gate = super::schema::Schema::new();
+    for p in index.paths() {
+        gate.add_path(p);
+    }
+    let gated = match gate.parse(root.to_string().as_bytes()) {
+        Ok(super::schema::Parsed::Object(v)) => v,
+        other => panic!("{other:?}"),
+    };
+    let mut from_gate = Vec::new();
+    index.candidates(&gated, &mut from_gate);
+    assert_eq!(from_gate, candidates, "gate {gated} against pruned {pruned}");
     (compiled, pruned, candidates)
 }
 

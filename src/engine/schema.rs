@@ -45,6 +45,10 @@ struct Field {
     /// Folded name → position in `members` (a fast hash: the table is
     /// small and fixed once built, so colliding names cannot grow it).
     by_lower: HashMap<Box<str>, usize, FixedState>,
+    /// Byte length → positions in `members` of the folded names of that
+    /// length (up to [`SHORT`] bytes): an ASCII key is compared with these
+    /// only, byte for byte, with neither a copy nor a hash.
+    by_len: Vec<Vec<usize>>,
     /// What to keep of every array element.
     elements: Option<Box<Field>>,
 }
@@ -169,6 +173,12 @@ impl Field {
             Some(i) => *i,
             None => {
                 self.by_lower.insert(lower.into(), self.members.len());
+                if lower.len() <= SHORT {
+                    if self.by_len.len() <= lower.len() {
+                        self.by_len.resize_with(lower.len() + 1, Vec::new);
+                    }
+                    self.by_len[lower.len()].push(self.members.len());
+                }
                 self.members.push(Member {
                     names: Vec::new(),
                     lower: lower.into(),
@@ -202,15 +212,16 @@ impl Field {
     /// keep it whole (two members claim it), `Some(Some(field))`.
     fn classify(&self, key: &str) -> Option<Option<&Field>> {
         // An ASCII name folds to its ASCII lowercase and nothing else does
-        // (a folded name is unique per member); a short one is looked up.
-        const SHORT: usize = 64;
+        // (a folded name is unique per member, and one that is ASCII is
+        // lowercase, so ignoring ASCII case against it is folding the key;
+        // a non-ASCII byte of a folded name equals no byte of the key).
         if key.len() <= SHORT && key.is_ascii() {
-            let mut buf = [0u8; SHORT];
-            let lower = &mut buf[..key.len()];
-            lower.copy_from_slice(key.as_bytes());
-            lower.make_ascii_lowercase();
-            let lower = std::str::from_utf8(lower).unwrap_or_default();
-            return self.by_lower.get(lower).map(|i| self.members.get(*i).map(|m| &m.field));
+            let same = self.by_len.get(key.len()).map_or(&[][..], Vec::as_slice);
+            return same
+                .iter()
+                .filter_map(|i| self.members.get(*i))
+                .find(|m| key.eq_ignore_ascii_case(&m.lower))
+                .map(|m| Some(&m.field));
         }
         let mut found: Option<&Field> = None;
         for m in &self.members {
@@ -224,6 +235,9 @@ impl Field {
         found.map(Some)
     }
 }
+
+/// Keys up to this many bytes are matched through [`Field::by_len`].
+const SHORT: usize = 64;
 
 /// Builds what a field keeps of a value.
 struct Pruned<'s>(&'s Field);
@@ -308,7 +322,7 @@ impl<'de> Visitor<'de> for PrunedVisitor<'_> {
 /// The kept members of an object, in input order; a repeated name keeps
 /// its first position and its last value, as a full parse does.
 fn members<'de, A: MapAccess<'de>>(field: &Field, mut map: A) -> Result<Map<String, Value>, A::Error> {
-    let mut out = Map::new();
+    let mut out = Map::with_capacity(field.members.len());
     while let Some(key) = map.next_key_seed(KeySeed(field))? {
         match key {
             Key::Drop => {
@@ -472,6 +486,20 @@ mod tests {
         assert_eq!(v, json!({"A": {"B": 1}, "p_log_type": "T", "a": {"b": [1, {"z": 2}]}}));
         let keys: Vec<&String> = v.as_object().map(|m| m.keys().collect()).unwrap_or_default();
         assert_eq!(keys, ["A", "p_log_type", "a"]);
+    }
+
+    #[test]
+    fn keys_are_kept_by_their_fold_whatever_their_first_byte() {
+        let mut s = Schema::new();
+        s.add_path(&path(vec![seg("kx")]));
+        s.add_path(&path(vec![seg("\u{130}y")]));
+        // U+212A KELVIN SIGN folds to `k`; U+0130 folds to `i` and a
+        // combining dot, so `i\u{307}y` folds to its fold.
+        let v = pruned(
+            &s,
+            "{\"\u{212A}x\": 1, \"Kx\": 2, \"lx\": 3, \"kX\": 4, \"ky\": 5, \"i\u{307}y\": 6, \"iy\": 7, \"\": 8}",
+        );
+        assert_eq!(v, json!({"\u{212A}x": 1, "Kx": 2, "kX": 4, "i\u{307}y": 6}));
     }
 
     #[test]

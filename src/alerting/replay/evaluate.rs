@@ -12,7 +12,7 @@ use super::Plan;
 use super::join::{self, OwnedJoin};
 use crate::alerting::time;
 use crate::engine::AlertFields;
-use crate::engine::schema::Parsed;
+use crate::engine::schema::{Parsed, Schema};
 
 /// One match found by a worker.
 pub struct Found {
@@ -90,10 +90,11 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
     if opts.full || opts.parse_only {
         return evaluate_full(plan, opts, bytes);
     }
-    let event = match plan.schema.parse(bytes) {
-        Ok(Parsed::Object(v)) => v,
-        Ok(Parsed::Other(kind)) => return Some(Record::Bad(format!("not a JSON object but {kind}; skipped"))),
-        Err(e) => return Some(Record::Bad(format!("not valid JSON ({e}); skipped"))),
+    // Routing reads little: the gate builds only that, and most events
+    // have no candidate to build the rest for.
+    let event = match pruned(plan.gate.as_ref().unwrap_or(&plan.schema), bytes) {
+        Ok(v) => v,
+        Err(bad) => return Some(bad),
     };
     let t = time::event_time(event.get("p_event_time"));
     let Some(log_type) = log_type(&event, &opts) else {
@@ -116,6 +117,20 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
     };
     let mut candidates = CANDIDATES.take();
     index.candidates(&event, &mut candidates);
+    if candidates.is_empty() {
+        CANDIDATES.set(candidates);
+        return no_match(log_type_index);
+    }
+    let event = match &plan.gate {
+        Some(_) => match pruned(&plan.schema, bytes) {
+            Ok(v) => v,
+            Err(bad) => {
+                CANDIDATES.set(candidates);
+                return Some(bad);
+            }
+        },
+        None => event,
+    };
     let mut found = Vec::new();
     let mut python = Vec::new();
     for &r in &candidates {
@@ -162,7 +177,16 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
     finish(plan, opts.keep_events, bytes, t, log_type_index, event, found, python)
 }
 
-/// Every detection of the event's log type on the fully parsed event.
+/// A record parsed against `schema`: the pruned object, or the record
+/// that reports why it is skipped.
+fn pruned(schema: &Schema, bytes: &[u8]) -> Result<Value, Record> {
+    match schema.parse(bytes) {
+        Ok(Parsed::Object(v)) => Ok(v),
+        Ok(Parsed::Other(kind)) => Err(Record::Bad(format!("not a JSON object but {kind}; skipped"))),
+        Err(e) => Err(Record::Bad(format!("not valid JSON ({e}); skipped"))),
+    }
+}
+
 /// The event's `p_log_type`, else the `--log-type` of the run.
 fn log_type<'e>(event: &'e Value, opts: &Options<'e>) -> Option<&'e str> {
     match event.get("p_log_type") {
@@ -171,6 +195,7 @@ fn log_type<'e>(event: &'e Value, opts: &Options<'e>) -> Option<&'e str> {
     }
 }
 
+/// Every detection of the event's log type on the fully parsed event.
 fn evaluate_full(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> {
     let event: Value = match serde_json::from_slice(bytes) {
         Ok(v @ Value::Object(_)) => v,

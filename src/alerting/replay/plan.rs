@@ -102,6 +102,11 @@ pub struct Plan {
     pub indexes: Vec<Index>,
     /// What the detections read of an event: what the workers build.
     pub schema: Schema,
+    /// What routing reads (`p_log_type`, `p_event_time` and the paths of
+    /// the candidate indexes): built first, and `schema` only for an
+    /// event with candidates. `None` when every log type has detections
+    /// that are candidates for every event (the gate would never close).
+    pub gate: Option<Schema>,
     /// Skip reason → count.
     pub skipped: BTreeMap<&'static str, usize>,
     /// (ID, reason) of skipped detections.
@@ -175,6 +180,7 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
         log_types: Vec::new(),
         indexes: Vec::new(),
         schema: Schema::new(),
+        gate: None,
         skipped: BTreeMap::new(),
         skipped_ids: Vec::new(),
         disabled: 0,
@@ -438,6 +444,15 @@ fn build(project: &Project, select: Selection<'_>) -> Result<Plan> {
     for d in &plan.detections {
         plan.schema.add_match(&d.program);
         plan.schema.add_alert(&d.program);
+    }
+    if plan.indexes.iter().any(|i| !i.has_always()) {
+        let mut gate = Schema::new();
+        gate.add_member("p_log_type");
+        gate.add_member("p_event_time");
+        for path in plan.indexes.iter().flat_map(|i| i.paths()) {
+            gate.add_path(path);
+        }
+        plan.gate = Some(gate);
     }
     Ok(plan)
 }
