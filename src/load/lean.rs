@@ -2,7 +2,7 @@
 //!
 //! Once a file is loaded, its typed model holds what the later stages of
 //! `validate` and `test` read; the parsed tree is kept for the few raw
-//! reads left (the keys of [`READ_RAW`] and of `--filter`, every key of a
+//! reads left (the keys of `READ_RAW` and of `--filter`, every key of a
 //! derived detection, the `Tests` of Python rules and policies, data-model
 //! `Mappings`). A lean load drops the other top-level keys and replaces
 //! every other list or mapping value by an empty one at the same position,
