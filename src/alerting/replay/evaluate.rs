@@ -131,28 +131,7 @@ pub fn evaluate(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record> 
         },
         None => event,
     };
-    let mut found = Vec::new();
-    let mut python = Vec::new();
-    for &r in &candidates {
-        let Some(d) = plan.detections.get(r as usize) else {
-            continue;
-        };
-        if let Some(p) = d.python {
-            if d.program.passes_filters(&event) {
-                python.push(p);
-            }
-            continue;
-        }
-        if d.program.matches(&event) {
-            found.push(Found {
-                rule: r,
-                fields: d.program.alert(&event),
-                event: None,
-                joins: Vec::new(),
-                unique: None,
-            });
-        }
-    }
+    let (found, python) = match_rules(plan, &candidates, &event);
     CANDIDATES.set(candidates);
     if python.is_empty() && found.is_empty() {
         return no_match(log_type_index);
@@ -232,6 +211,14 @@ fn evaluate_full(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record>
         });
     };
     let log_type_index = *log_type_index;
+    let (found, python) = match_rules(plan, rules, &event);
+    finish(plan, opts.keep_events, bytes, t, log_type_index, event, found, python)
+}
+
+/// The matches of `event` among `rules`, and the Python rules it goes on
+/// to: their `InlineFilters` run first, natively, and only the events that
+/// pass them reach `rule()`.
+fn match_rules(plan: &Plan, rules: &[u32], event: &Value) -> (Vec<Found>, Vec<u32>) {
     let mut found = Vec::new();
     let mut python = Vec::new();
     for &r in rules {
@@ -239,26 +226,22 @@ fn evaluate_full(plan: &Plan, opts: Options<'_>, bytes: &[u8]) -> Option<Record>
             continue;
         };
         if let Some(p) = d.python {
-            // InlineFilters run first, natively; only the events that pass
-            // them reach `rule()`.
-            if d.program.passes_filters(&event) {
+            if d.program.passes_filters(event) {
                 python.push(p);
             }
             continue;
         }
-        if !d.program.matches(&event) {
-            continue;
+        if d.program.matches(event) {
+            found.push(Found {
+                rule: r,
+                fields: d.program.alert(event),
+                event: None,
+                joins: Vec::new(),
+                unique: None,
+            });
         }
-        let fields = d.program.alert(&event);
-        found.push(Found {
-            rule: r,
-            fields,
-            event: None,
-            joins: Vec::new(),
-            unique: None,
-        });
     }
-    finish(plan, opts.keep_events, bytes, t, log_type_index, event, found, python)
+    (found, python)
 }
 
 /// The record of an event with its matches and pending Python rules.
