@@ -119,7 +119,7 @@ impl Project {
             })
             .collect();
         let mut sources = Vec::with_capacity(loaded.len());
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(loaded.len() + found.problems.len());
         let mut diagnostics = Vec::new();
         for (i, (source, l)) in loaded.into_iter().enumerate() {
             sources.push(source);

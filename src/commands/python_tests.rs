@@ -6,8 +6,6 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use super::context::Context;
 use super::test::{Run, TestOptions};
 use crate::diagnostic::{Code, Diagnostic};
@@ -15,7 +13,7 @@ use crate::model::Analysis;
 use crate::project::Project;
 use crate::python::plan::{self, PlannedTest};
 use crate::python::{DetectionJob, DetectionOutcome, LoadError, Pool, PoolConfig, TestResult, interpreter};
-use crate::report::{FunctionReport, Status, TestReport};
+use crate::report::{FunctionOutput, FunctionReport, Status, TestReport};
 use crate::source::{FileId, SourceFile, Span};
 
 /// One Python item's job and what its report needs.
@@ -298,7 +296,7 @@ fn apply(
                 .iter()
                 .map(|f| FunctionReport {
                     name: function_name(&f.name),
-                    output: Value::String(f.output.clone().unwrap_or_else(|| "None".to_owned())),
+                    output: FunctionOutput::Text(f.output.as_deref().unwrap_or("None").into()),
                     passed: f.passed,
                     error: f.error.clone(),
                 })

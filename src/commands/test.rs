@@ -262,12 +262,13 @@ pub(crate) struct Run {
     pub(crate) item: ItemReport,
     pub(crate) diagnostics: Vec<Diagnostic>,
     /// The item's Python job, run by the worker pool after the native ones.
-    pub(crate) python: Option<python_tests::Plan>,
+    /// Boxed: most items are not Python, and a run keeps one per item.
+    pub(crate) python: Option<Box<python_tests::Plan>>,
 }
 
 fn functions(program: &Program, event: &Value) -> Vec<FunctionReport> {
     let a = program.alert(event);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(4);
     if let Some(t) = a.title {
         out.push(FunctionReport::ok("title", Value::String(t)));
     }
@@ -570,6 +571,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
             let streaming = a.analysis_type.value == AnalysisType::Rule;
             // Every runnable item but a correlation rule has an effective rule.
             let program = effective.as_ref().map(|rule| Program::compile(&id, rule, streaming));
+            item.tests.reserve_exact(selected.len());
             for case in &selected {
                 let t = match &program {
                     Some(program) => run_case(program, case, cx.opts.explain),
@@ -642,7 +644,7 @@ fn test_item(cx: &ItemCx<'_>, a: &Analysis, file: String) -> Run {
     Run {
         item,
         diagnostics: diags,
-        python,
+        python: python.map(Box::new),
     }
 }
 
@@ -729,10 +731,11 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
             })
         })
         .collect();
+    // In place: an `Option<Run>` is the size of a `Run`.
     let mut runs: Vec<Run> = runs.into_iter().flatten().collect();
     let python = python_tests::run(cx, opts, &project, &analyses, invalid, &mut runs);
     project.sources.extend(python.sources);
-    let mut items = Vec::new();
+    let mut items = Vec::with_capacity(runs.len());
     let mut extra = python.diagnostics;
     for r in runs {
         items.push(r.item);

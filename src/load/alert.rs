@@ -176,7 +176,9 @@ pub fn alert_title(cx: &mut Cx, node: &Node) -> Option<Template> {
                             match parse_key_path(path) {
                                 Ok(steps) => {
                                     if !literal.is_empty() {
-                                        parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
+                                        let mut text = std::mem::take(&mut literal);
+                                        text.shrink_to_fit();
+                                        parts.push(TemplatePart::Text(text));
                                     }
                                     parts.push(TemplatePart::Field(KeyPath {
                                         text: path.into(),
@@ -210,8 +212,11 @@ pub fn alert_title(cx: &mut Cx, node: &Node) -> Option<Template> {
         );
     }
     if !literal.is_empty() {
+        literal.shrink_to_fit();
         parts.push(TemplatePart::Text(literal));
     }
+    // Templates are kept for the whole run: no spare capacity.
+    parts.shrink_to_fit();
     ok.then_some(Template {
         parts,
         span: title.span,

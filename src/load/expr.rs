@@ -131,7 +131,10 @@ pub fn expr_list(cx: &mut Cx, node: &Node, key: &str, context: ExprContext) -> O
             return Some(Vec::new());
         }
     }
-    Some(items.iter().filter_map(|item| expr(cx, item, context)).collect())
+    let mut list: ExprList = items.iter().filter_map(|item| expr(cx, item, context)).collect();
+    // Kept for the whole run: `filter_map` cannot size the list up front.
+    list.shrink_to_fit();
+    Some(list)
 }
 
 /// Whether an error was reported since `mark` (a length of `cx.diags`).

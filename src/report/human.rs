@@ -103,8 +103,7 @@ fn tests(report: &RunReport<'_>, style: Style, p: Paint, out: &mut dyn Write) ->
             for f in &t.functions {
                 let v = match (&f.error, &f.output) {
                     (Some(e), _) => e.clone(),
-                    (None, serde_json::Value::String(s)) => s.clone(),
-                    (None, other) => other.to_string(),
+                    (None, o) => o.shown().to_owned(),
                 };
                 let tag = if f.passed { p.green("[PASS]") } else { p.red("[FAIL]") };
                 writeln!(out, "\t\t{tag} [{}] {}", f.name, esc(&v))?;

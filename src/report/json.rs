@@ -148,7 +148,8 @@ fn test(t: &TestReport) -> Value {
 }
 
 fn function(f: &FunctionReport) -> Value {
-    let mut v = json!({"name": f.name, "status": if f.passed { "passed" } else { "failed" }, "output": f.output});
+    let mut v =
+        json!({"name": f.name, "status": if f.passed { "passed" } else { "failed" }, "output": f.output.to_value()});
     if let Some(e) = &f.error {
         v["error"] = json!(e);
     }

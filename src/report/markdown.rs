@@ -260,8 +260,7 @@ fn explanation(t: &TestReport) -> Vec<String> {
 fn function_line(f: &FunctionReport) -> String {
     let v = match (&f.error, &f.output) {
         (Some(e), _) => e.clone(),
-        (None, serde_json::Value::String(s)) => s.clone(),
-        (None, other) => other.to_string(),
+        (None, o) => o.shown().to_owned(),
     };
     format!("[FAIL] [{}] {v}", f.name)
 }

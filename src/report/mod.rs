@@ -87,13 +87,54 @@ impl Status {
     }
 }
 
+/// What an alert function returned, as compact text. A run keeps one per
+/// function of every matching test until it reports, and a JSON value (an
+/// order-keeping map for the alert context) takes several times the room
+/// of its text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FunctionOutput {
+    /// A string, as returned.
+    Text(Box<str>),
+    /// Anything else, as compact JSON.
+    Json(Box<str>),
+}
+
+impl FunctionOutput {
+    /// The output of a value: a string as itself, anything else as JSON.
+    pub fn of(value: &serde_json::Value) -> FunctionOutput {
+        match value {
+            serde_json::Value::String(s) => FunctionOutput::Text(s.as_str().into()),
+            other => FunctionOutput::Json(other.to_string().into()),
+        }
+    }
+
+    /// As printed: a string as itself, anything else as compact JSON.
+    pub fn shown(&self) -> &str {
+        match self {
+            FunctionOutput::Text(s) | FunctionOutput::Json(s) => s,
+        }
+    }
+
+    /// The value again, for a format that embeds it. The JSON text was
+    /// written by `serde_json`, so it reads back; were it not to, the text
+    /// stands in as a string.
+    pub fn to_value(&self) -> serde_json::Value {
+        match self {
+            FunctionOutput::Text(s) => serde_json::Value::String(s.to_string()),
+            FunctionOutput::Json(s) => {
+                serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.to_string()))
+            }
+        }
+    }
+}
+
 /// An alert function's output in a test report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionReport {
     /// `title`, `dedup`, `severity` or `alertContext`.
     pub name: &'static str,
     /// A string, or the alert context object.
-    pub output: serde_json::Value,
+    pub output: FunctionOutput,
     /// Whether it printed `[PASS]` (a Python function can fail: it raised,
     /// or returned what the test does not expect).
     pub passed: bool,
@@ -106,7 +147,7 @@ impl FunctionReport {
     pub fn ok(name: &'static str, output: serde_json::Value) -> FunctionReport {
         FunctionReport {
             name,
-            output,
+            output: FunctionOutput::of(&output),
             passed: true,
             error: None,
         }
@@ -379,4 +420,35 @@ pub fn summary_line(report: &RunReport<'_>) -> String {
 /// `one` for 1, `many` otherwise.
 pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
+}
+
+#[cfg(test)]
+mod function_output_tests {
+    use super::FunctionOutput;
+    use serde_json::json;
+
+    #[test]
+    fn strings_show_as_themselves_and_values_as_compact_json() {
+        let s = FunctionOutput::of(&json!("a \"b\""));
+        assert_eq!(s.shown(), "a \"b\"");
+        assert_eq!(s.to_value(), json!("a \"b\""));
+        let v = json!({"z": 1, "a": [0.1, 1e300, -0.0, 18446744073709551615u64], "m": null});
+        let o = FunctionOutput::of(&v);
+        assert_eq!(
+            o.shown(),
+            r#"{"z":1,"a":[0.1,1e+300,-0.0,18446744073709551615],"m":null}"#
+        );
+        // Key order and every float's bits come back.
+        assert_eq!(o.to_value().to_string(), v.to_string());
+        for f in [
+            0.1f64,
+            2.2250738585072014e-308,
+            1.7976931348623157e308,
+            5e-324,
+            0.30000000000000004,
+        ] {
+            let back = FunctionOutput::of(&json!(f)).to_value();
+            assert_eq!(back.as_f64().map(f64::to_bits), Some(f.to_bits()), "{f}");
+        }
+    }
 }

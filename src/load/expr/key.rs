@@ -139,7 +139,11 @@ pub fn parse_key_path(text: &str) -> Result<Vec<Step>, String> {
             steps.push(selector(&inner)?);
         }
         match chars.next() {
-            None => return Ok(steps),
+            None => {
+                // Paths are kept for the whole run: no spare capacity.
+                steps.shrink_to_fit();
+                return Ok(steps);
+            }
             Some('.') => {
                 if chars.peek().is_none() {
                     return Err("it ends with `.`".to_owned());
