@@ -12,14 +12,11 @@
 //! that hostile input fails with a diagnostic instead of exhausting memory.
 //! See `docs/design/001-yaml-layer.md` for why this is not serde_yaml.
 
-use std::cell::Cell;
-use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
-use std::sync::Once;
+mod build;
+mod event;
+mod libyaml;
 
-use libyaml_safer::{Event, EventData, Mark, Parser, ScalarStyle};
-
-use crate::source::{Pos, Span};
+use crate::source::Span;
 
 /// Deepest nesting accepted; real detections stay below 20.
 pub const MAX_DEPTH: usize = 256;
@@ -92,20 +89,6 @@ pub struct Document {
     /// float, as JSON would), so an integer key can say "out of range"
     /// instead of "found a float".
     pub big_ints: Vec<Span>,
-}
-
-fn pos(m: &Mark) -> Pos {
-    Pos {
-        line: m.line as u32 + 1,
-        col: m.column as u32 + 1,
-    }
-}
-
-fn span(e: &Event) -> Span {
-    Span {
-        start: pos(&e.start_mark),
-        end: pos(&e.end_mark),
-    }
 }
 
 impl Node {
@@ -261,7 +244,7 @@ pub fn resolve_plain(s: &str) -> NodeKind {
     NodeKind::Str(s.into())
 }
 
-fn resolve_int(s: &str) -> Option<NodeKind> {
+pub(crate) fn resolve_int(s: &str) -> Option<NodeKind> {
     let (neg, body) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
@@ -322,84 +305,6 @@ fn is_float(s: &str) -> bool {
     }
 }
 
-enum Frame {
-    Seq {
-        start: Span,
-        anchor: Option<String>,
-        items: Vec<Node>,
-    },
-    Map {
-        start: Span,
-        anchor: Option<String>,
-        map: MapBuilder,
-    },
-}
-
-/// Mappings up to this size find duplicate keys by scanning; larger ones
-/// keep an index. Nearly every mapping in a detection file is small.
-const INDEX_FROM: usize = 16;
-
-#[derive(Default)]
-struct MapBuilder {
-    entries: Vec<(Node, Node)>,
-    index: HashMap<String, usize>,
-    merged: Vec<bool>,
-    pending: Option<Node>,
-}
-
-/// Whether two keys stand for the same text, without allocating for the
-/// usual string keys.
-fn same_key(a: &Node, b: &Node) -> bool {
-    match (&a.kind, &b.kind) {
-        (NodeKind::Str(x), NodeKind::Str(y)) => x == y,
-        (NodeKind::Seq(_) | NodeKind::Map(_), _) | (_, NodeKind::Seq(_) | NodeKind::Map(_)) => false,
-        _ => a.key_text() == b.key_text(),
-    }
-}
-
-impl MapBuilder {
-    fn find(&self, key: &Node) -> Option<usize> {
-        if self.entries.len() < INDEX_FROM {
-            return self.entries.iter().position(|(k, _)| same_key(k, key));
-        }
-        self.index.get(&key.key_text()?).copied()
-    }
-
-    fn insert(&mut self, key: Node, value: Node, merged: bool, dups: &mut Vec<DuplicateKey>) {
-        if let Some(i) = self.find(&key) {
-            if merged {
-                // Explicit keys win over merged ones, whatever the order.
-                return;
-            }
-            if !self.merged[i] {
-                let text = key.key_text().unwrap_or_default();
-                dups.push(DuplicateKey {
-                    key: text,
-                    span: key.span,
-                    first: self.entries[i].0.span,
-                });
-            }
-            self.entries[i] = (key, value);
-            self.merged[i] = false;
-            return;
-        }
-        if self.entries.len() + 1 == INDEX_FROM {
-            for (i, (k, _)) in self.entries.iter().enumerate() {
-                if let Some(t) = k.key_text() {
-                    self.index.entry(t).or_insert(i);
-                }
-            }
-        }
-        if self.entries.len() + 1 >= INDEX_FROM {
-            if let Some(t) = key.key_text() {
-                self.index.insert(t, self.entries.len());
-            }
-        }
-        self.entries.push((key, value));
-        self.merged.push(merged);
-    }
-}
-
 /// The text with a final line break. libyaml-safer panics on a block
 /// scalar that ends the input without one (valid YAML); a final line break
 /// changes no position.
@@ -411,415 +316,26 @@ pub(crate) fn with_final_newline(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The number of values of a tree and the bytes of its string scalars:
-/// what one alias of it copies.
-fn measure(n: &Node) -> (usize, usize) {
-    let (mut count, mut bytes) = (0usize, 0usize);
-    let mut stack = vec![n];
-    while let Some(n) = stack.pop() {
-        count += 1;
-        match &n.kind {
-            NodeKind::Seq(items) => stack.extend(items),
-            NodeKind::Map(entries) => entries.iter().for_each(|(k, v)| stack.extend([k, v])),
-            NodeKind::Str(s) => bytes = bytes.saturating_add(s.len()),
-            _ => {}
-        }
-    }
-    (count, bytes)
-}
-
-fn error(sp: Span, message: impl Into<String>) -> YamlError {
-    YamlError {
-        span: sp,
-        message: message.into(),
-        help: None,
-    }
-}
-
-/// Whether libyaml accepts a character in a stream (YAML 1.1 `c-printable`
-/// plus the byte order mark); the reader rejects the first one that is not,
-/// without a position.
-fn is_printable(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-        || c == '\u{FEFF}'
-}
-
-/// The position of the first character libyaml's reader rejects.
-fn first_unprintable(text: &str) -> Option<(Pos, char)> {
-    let (mut line, mut col) = (1u32, 1u32);
-    for c in text.chars() {
-        if !is_printable(c) {
-            return Some((Pos { line, col }, c));
-        }
-        if c == '\n' {
-            line += 1;
-            col = 1;
-        } else {
-            col += 1;
-        }
-    }
-    None
-}
-
-/// The text of a 1-based line (without its line break).
-fn line_text(text: &str, line: u32) -> Option<&str> {
-    text.split('\n')
-        .nth((line as usize).checked_sub(1)?)
-        .map(|l| l.trim_end_matches('\r'))
-}
-
-/// The column a line's content starts at, past its indentation and any
-/// `- ` sequence indicators (the column its mapping keys line up on).
-fn content_indent(line: &str) -> usize {
-    let mut rest = line;
-    let mut col = 0;
-    loop {
-        let spaces = rest.len() - rest.trim_start_matches(' ').len();
-        col += spaces;
-        rest = &rest[spaces..];
-        match rest.strip_prefix("- ") {
-            Some(r) => {
-                col += 2;
-                rest = r;
-            }
-            None => return col,
-        }
-    }
-}
-
-/// Whether a line holds no YAML content (blank or a comment).
-fn is_blank(line: &str) -> bool {
-    let t = line.trim_start();
-    t.is_empty() || t.starts_with('#')
-}
-
-/// A help line for the usual causes of a syntax error on `line`: tabs
-/// used for indentation, or a line indented differently from the one
-/// above it.
-fn indentation_help(text: &str, line: u32, problem: &str) -> Option<String> {
-    let here = line_text(text, line)?;
-    let indent: &str = &here[..here.len() - here.trim_start_matches([' ', '\t']).len()];
-    if indent.contains('\t') || problem.contains("tab") {
-        return Some("YAML does not allow tabs for indentation; use spaces".to_owned());
-    }
-    const INDENTATION_PROBLEMS: &[&str] = &[
-        "mapping values are not allowed in this context",
-        "did not find expected key",
-        "did not find expected '-' indicator",
-        "did not find expected <document start>",
-        "block sequence entries are not allowed in this context",
-    ];
-    if is_blank(here) || !INDENTATION_PROBLEMS.iter().any(|p| problem.starts_with(p)) {
-        return None;
-    }
-    let (above, prev) = (1..line)
-        .rev()
-        .filter_map(|l| Some((l, line_text(text, l)?)))
-        .find(|(_, t)| !is_blank(t))?;
-    let (this_col, prev_col) = (indent.len(), content_indent(prev));
-    let opens_block = prev.trim_end().ends_with(':') || prev.trim_end().ends_with(" -");
-    if this_col == prev_col || (opens_block && this_col > prev_col) {
-        return None;
-    }
-    let spaces = |n: usize| {
-        if n == 1 {
-            "1 space".to_owned()
-        } else {
-            format!("{n} spaces")
-        }
-    };
-    Some(format!(
-        "this line is indented differently from line {above} above it ({}, not {}); the keys of one mapping and the items of one list must start in the same column",
-        spaces(this_col),
-        spaces(prev_col)
-    ))
-}
-
-/// Turns a libyaml error into ours, at the place the defect is.
-fn located_error(text: &str, e: &libyaml_safer::Error) -> YamlError {
-    let at = |m: Mark| Span {
-        start: pos(&m),
-        end: pos(&m),
-    };
-    let Some(problem_mark) = e.problem_mark() else {
-        // A reader error: libyaml gives a byte offset only.
-        return match first_unprintable(text) {
-            Some((p, c)) => YamlError {
-                span: Span { start: p, end: p },
-                message: format!(
-                    "the character U+{:04X}{} is not allowed in YAML",
-                    u32::from(c),
-                    if c == '\0' { " (NUL)" } else { "" }
-                ),
-                help: Some(
-                    "remove it; inside a double-quoted string it can be written as an escape such as `\\0` or `\\x1b`"
-                        .to_owned(),
-                ),
-            },
-            None => error(Span::START, e.problem()),
-        };
-    };
-    let problem = e.problem();
-    if let (Some(c), Some(cm)) = (e.context(), e.context_mark()) {
-        if c == "while scanning a quoted scalar" && problem == "found unexpected end of stream" {
-            let quote = line_text(text, pos(&cm).line)
-                .and_then(|l| l.chars().nth(cm.column as usize))
-                .filter(|q| matches!(q, '"' | '\''))
-                .unwrap_or('"');
-            return YamlError {
-                span: at(cm),
-                message: format!(
-                    "this quoted string is never closed: the file ends inside it (opening `{quote}` here)"
-                ),
-                help: Some(format!(
-                    "add the closing `{quote}`; inside the string, write a `{quote}` as {}",
-                    if quote == '"' { "`\\\"`" } else { "`''`" }
-                )),
-            };
-        }
-    }
-    let message = match e.context() {
-        Some(c) => format!("{problem}, {c}"),
-        None => problem.to_owned(),
-    };
-    YamlError {
-        span: at(problem_mark),
-        help: indentation_help(text, pos(&problem_mark).line, problem),
-        message,
-    }
-}
-
-thread_local! {
-    /// Set while the third-party parser runs, so its panics stay quiet.
-    static IN_PARSER: Cell<bool> = const { Cell::new(false) };
-}
-
-static QUIET_HOOK: Once = Once::new();
-
-/// Installs (once) a panic hook that stays silent for panics raised inside
-/// the YAML parser and defers to the previous hook otherwise.
-fn install_quiet_hook() {
-    QUIET_HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !IN_PARSER.with(Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-}
-
 /// Parses one YAML document.
 ///
-/// libyaml-safer still has a few `panic!` paths on malformed input (found by
-/// fuzzing: a block scalar cut off at the end of the input). A file must
-/// never crash `detect`, so a panic inside the parser is caught and becomes
-/// a syntax error at the last position the parser reached.
+/// The fast path (`fast.rs`) reads the common subset of YAML that detection
+/// files use and declines anything else; what it declines, and every error,
+/// goes to libyaml-safer. Both build the same tree (`build.rs`), so which one
+/// read a file never shows (`docs/design/017-fast-yaml-path.md`).
 ///
 /// # Errors
 /// The first syntax error, a second document, nesting deeper than
 /// [`MAX_DEPTH`], or aliases expanding beyond [`MAX_NODES`].
 pub fn parse(text: &str) -> Result<Document, YamlError> {
-    install_quiet_hook();
     let text = &*with_final_newline(text);
-    let last = Cell::new(Span::START);
-    IN_PARSER.with(|f| f.set(true));
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| parse_events(text, &last)));
-    IN_PARSER.with(|f| f.set(false));
-    result.unwrap_or_else(|_| {
-        Err(error(
-            last.get(),
-            "the YAML parser cannot read the text after this point (malformed YAML)",
-        ))
-    })
+    libyaml::parse(text)
 }
 
-fn parse_events(text: &str, last: &Cell<Span>) -> Result<Document, YamlError> {
-    let mut doc = Document::default();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<String, (Node, usize, usize)> = HashMap::new();
-    let mut nodes = 0usize;
-    let mut alias_bytes = 0usize;
-    let mut documents = 0;
-    let mut input = text.as_bytes();
-    let mut parser = Parser::new();
-    parser.set_input_string(&mut input);
-    for ev in parser {
-        let ev = ev.map_err(|e| located_error(text, &e))?;
-        let sp = span(&ev);
-        last.set(sp);
-        let (node, anchor) = match ev.data {
-            EventData::DocumentStart { .. } => {
-                documents += 1;
-                if documents > 1 {
-                    return Err(error(
-                        sp,
-                        "a detection file holds one YAML document; found a second one",
-                    ));
-                }
-                continue;
-            }
-            EventData::StreamStart { .. } | EventData::StreamEnd | EventData::DocumentEnd { .. } => continue,
-            EventData::SequenceStart { anchor, .. } | EventData::MappingStart { anchor, .. }
-                if stack.len() >= MAX_DEPTH =>
-            {
-                let _ = anchor;
-                return Err(error(
-                    sp,
-                    format!("values are nested more than {MAX_DEPTH} levels deep"),
-                ));
-            }
-            EventData::SequenceStart { anchor, .. } => {
-                stack.push(Frame::Seq {
-                    start: sp,
-                    anchor,
-                    items: Vec::new(),
-                });
-                continue;
-            }
-            EventData::MappingStart { anchor, .. } => {
-                stack.push(Frame::Map {
-                    start: sp,
-                    anchor,
-                    map: MapBuilder::default(),
-                });
-                continue;
-            }
-            EventData::SequenceEnd | EventData::MappingEnd => match stack.pop() {
-                Some(Frame::Seq {
-                    start,
-                    anchor,
-                    mut items,
-                }) => (
-                    Node {
-                        span: Span {
-                            start: start.start,
-                            end: sp.end,
-                        },
-                        kind: NodeKind::Seq({
-                            // Trees are kept for the whole run: no spare capacity.
-                            items.shrink_to_fit();
-                            items
-                        }),
-                    },
-                    anchor,
-                ),
-                Some(Frame::Map { start, anchor, map }) => (
-                    Node {
-                        span: Span {
-                            start: start.start,
-                            end: sp.end,
-                        },
-                        kind: NodeKind::Map({
-                            let mut entries = map.entries;
-                            entries.shrink_to_fit();
-                            entries
-                        }),
-                    },
-                    anchor,
-                ),
-                None => continue,
-            },
-            EventData::Scalar {
-                anchor,
-                tag,
-                value,
-                style,
-                ..
-            } => {
-                let kind = match (style, tag.as_deref()) {
-                    (ScalarStyle::Plain, t) if t != Some("tag:yaml.org,2002:str") => {
-                        let kind = resolve_plain(&value);
-                        if matches!(kind, NodeKind::Float(_)) && resolve_int(&value).is_some() {
-                            doc.big_ints.push(sp);
-                        }
-                        kind
-                    }
-                    _ => {
-                        let mut value = value;
-                        value.shrink_to_fit();
-                        NodeKind::Str(value.into())
-                    }
-                };
-                (Node { span: sp, kind }, anchor)
-            }
-            EventData::Alias { anchor } => {
-                let Some((node, size, bytes)) = anchors.get(&anchor) else {
-                    return Err(error(sp, format!("alias `*{anchor}` names no anchor")));
-                };
-                nodes = nodes.saturating_add(*size);
-                if nodes > MAX_NODES {
-                    return Err(error(sp, format!("aliases expand to more than {MAX_NODES} values")));
-                }
-                alias_bytes = alias_bytes.saturating_add(*bytes);
-                if alias_bytes > MAX_ALIAS_BYTES {
-                    return Err(error(
-                        sp,
-                        format!(
-                            "aliases copy more than {} MiB of text (alias `*{anchor}` copies {} bytes)",
-                            MAX_ALIAS_BYTES >> 20,
-                            bytes
-                        ),
-                    ));
-                }
-                if matches!(node.kind, NodeKind::Float(_)) && doc.big_ints.contains(&node.span) {
-                    doc.big_ints.push(sp);
-                }
-                let mut n = node.clone();
-                n.span = sp;
-                (n, None)
-            }
-        };
-        nodes += 1;
-        if nodes > MAX_NODES {
-            return Err(error(sp, format!("the document has more than {MAX_NODES} values")));
-        }
-        if let Some(name) = anchor {
-            let (size, bytes) = measure(&node);
-            anchors.insert(name, (node.clone(), size, bytes));
-        }
-        match stack.last_mut() {
-            None => doc.root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { map, .. }) => match map.pending.take() {
-                None => map.pending = Some(node),
-                Some(key) => {
-                    if key.as_str() == Some("<<") && is_mergeable(&node) {
-                        merge(map, node, &mut doc.duplicates);
-                    } else {
-                        map.insert(key, node, false, &mut doc.duplicates);
-                    }
-                }
-            },
-        }
-    }
-    Ok(doc)
-}
-
-fn is_mergeable(n: &Node) -> bool {
-    match &n.kind {
-        NodeKind::Map(_) => true,
-        NodeKind::Seq(items) => !items.is_empty() && items.iter().all(|i| i.as_map().is_some()),
-        _ => false,
-    }
-}
-
-fn merge(map: &mut MapBuilder, value: Node, dups: &mut Vec<DuplicateKey>) {
-    let sources = match value.kind {
-        NodeKind::Map(entries) => vec![entries],
-        NodeKind::Seq(items) => items
-            .into_iter()
-            .filter_map(|i| match i.kind {
-                NodeKind::Map(e) => Some(e),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    for entries in sources {
-        for (k, v) in entries {
-            map.insert(k, v, true, dups);
-        }
+pub(crate) fn error(sp: Span, message: impl Into<String>) -> YamlError {
+    YamlError {
+        span: sp,
+        message: message.into(),
+        help: None,
     }
 }
 
