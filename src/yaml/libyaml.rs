@@ -33,7 +33,7 @@ fn span(e: &libyaml_safer::Event) -> Span {
 /// Whether libyaml accepts a character in a stream (YAML 1.1 `c-printable`
 /// plus the byte order mark); the reader rejects the first one that is not,
 /// without a position.
-fn is_printable(c: char) -> bool {
+pub(super) fn is_printable(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
         || c == '\u{FEFF}'
 }

@@ -13,8 +13,14 @@
 //! See `docs/design/001-yaml-layer.md` for why this is not serde_yaml.
 
 mod build;
+mod compare;
 mod event;
+mod fast;
 mod libyaml;
+#[cfg(test)]
+mod tests_equiv;
+
+pub use compare::first_difference;
 
 use crate::source::Span;
 
@@ -328,7 +334,27 @@ pub(crate) fn with_final_newline(text: &str) -> std::borrow::Cow<'_, str> {
 /// [`MAX_DEPTH`], or aliases expanding beyond [`MAX_NODES`].
 pub fn parse(text: &str) -> Result<Document, YamlError> {
     let text = &*with_final_newline(text);
+    if let Some(doc) = fast::parse(text) {
+        return Ok(doc);
+    }
     libyaml::parse(text)
+}
+
+/// The fast path alone: the document, or `None` where it declines. For the
+/// equivalence checks (`examples/yaml_equiv.rs`); use [`parse`].
+#[doc(hidden)]
+pub fn parse_fast(text: &str) -> Option<Document> {
+    fast::parse(&with_final_newline(text))
+}
+
+/// The libyaml-safer path alone. For the equivalence checks
+/// (`examples/yaml_equiv.rs`); use [`parse`].
+///
+/// # Errors
+/// As [`parse`].
+#[doc(hidden)]
+pub fn parse_libyaml(text: &str) -> Result<Document, YamlError> {
+    libyaml::parse(&with_final_newline(text))
 }
 
 pub(crate) fn error(sp: Span, message: impl Into<String>) -> YamlError {
