@@ -104,9 +104,11 @@ fn in_alphabet(text: &str) -> bool {
 /// Whether `c` (followed by `next`) starts a plain scalar in block context.
 fn plain_start(c: u8, next: u8) -> bool {
     match c {
-        b'-' => !matches!(next, b' ' | b'\n' | 0),
-        b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"'
-        | b'%' | b'@' | b'`' | b' ' | b'\n' | 0 => false,
+        // libyaml starts a plain scalar at `-` or `:` before a non-blank
+        // (`- ::1`, `Value: :\Users`).
+        b'-' | b':' => !matches!(next, b' ' | b'\n' | 0),
+        b'?' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%'
+        | b'@' | b'`' | b' ' | b'\n' | 0 => false,
         _ => true,
     }
 }
