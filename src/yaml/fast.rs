@@ -838,8 +838,9 @@ impl<'a> Fast<'a> {
             break;
         }
         match self.peek() {
-            // `a:b` continues the scalar in libyaml; only `:` and a blank ends it.
-            b':' if self.i == e && !blankz(self.at(1)) => return None,
+            // `a:b`, and `a :b` too, continue the scalar in libyaml; only
+            // `:` and a blank ends it.
+            b':' if !blankz(self.at(1)) => return None,
             b',' | b']' | b'}' | b':' => {}
             b'#' if self.i > e => {}
             b'\n' => {

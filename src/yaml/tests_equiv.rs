@@ -234,6 +234,11 @@ const VALUES: &[(&str, bool)] = &[
     (" ,x", false),
     (" x,", false),
     (" ]", false),
+    // Found by fuzzing: after spaces, `:` and a non-blank go on with a
+    // plain scalar in a flow collection (the key is `result :FAILURE`).
+    (" { result :FAILURE }", false),
+    (" [a :b, c]", false),
+    (" {a: b :c}", false),
 ];
 
 /// How a generated text ends after the value.
