@@ -104,7 +104,12 @@ impl FunctionOutput {
     pub fn of(value: &serde_json::Value) -> FunctionOutput {
         match value {
             serde_json::Value::String(s) => FunctionOutput::Text(s.as_str().into()),
-            other => FunctionOutput::Json(other.to_string().into()),
+            // `to_string` of a value writes through `fmt`, a byte at a time.
+            other => FunctionOutput::Json(
+                serde_json::to_string(other)
+                    .unwrap_or_else(|_| other.to_string())
+                    .into(),
+            ),
         }
     }
 

@@ -214,6 +214,91 @@ impl Node {
     }
 }
 
+impl Node {
+    /// The compact JSON text of [`Node::to_json`], written straight from the
+    /// tree: the same bytes as `serde_json::to_string(&node.to_json()?)`
+    /// without building the value (an order-keeping map per mapping). The
+    /// builder already merges keys of the same text (`1` and `'1'`); a tree
+    /// made otherwise whose keys collide takes the value path, where the
+    /// later value replaces the earlier in place.
+    ///
+    /// # Errors
+    /// As [`Node::to_json`].
+    pub fn to_json_text(&self) -> Result<String, (Span, String)> {
+        let mut out = Vec::with_capacity(256);
+        self.write_json(&mut out)?;
+        // Only serde_json and ASCII punctuation wrote to it.
+        String::from_utf8(out).map_err(|e| (self.span, e.to_string()))
+    }
+
+    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), (Span, String)> {
+        let io = |span: Span| move |e: serde_json::Error| (span, e.to_string());
+        match &self.kind {
+            NodeKind::Null => out.extend_from_slice(b"null"),
+            NodeKind::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            NodeKind::Int(i) => serde_json::to_writer(&mut *out, i).map_err(io(self.span))?,
+            NodeKind::Float(f) => {
+                if !f.is_finite() {
+                    return Err((self.span, format!("`{}` is not a finite number", float_text(*f))));
+                }
+                serde_json::to_writer(&mut *out, f).map_err(io(self.span))?;
+            }
+            NodeKind::Str(s) => serde_json::to_writer(&mut *out, s.as_str()).map_err(io(self.span))?,
+            NodeKind::Seq(items) => {
+                out.push(b'[');
+                for (k, item) in items.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    item.write_json(out)?;
+                }
+                out.push(b']');
+            }
+            NodeKind::Map(entries) => {
+                if keys_collide(entries) {
+                    let v = self.to_json()?;
+                    return serde_json::to_writer(&mut *out, &v).map_err(io(self.span));
+                }
+                out.push(b'{');
+                for (k, (key, value)) in entries.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    match &key.kind {
+                        NodeKind::Str(s) => serde_json::to_writer(&mut *out, s.as_str()).map_err(io(key.span))?,
+                        _ => {
+                            let text = key.key_text().ok_or_else(|| {
+                                (
+                                    key.span,
+                                    "a mapping key that is a list or mapping cannot be a JSON key".to_owned(),
+                                )
+                            })?;
+                            serde_json::to_writer(&mut *out, &text).map_err(io(key.span))?;
+                        }
+                    }
+                    out.push(b':');
+                    value.write_json(out)?;
+                }
+                out.push(b'}');
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether two keys of a mapping stand for the same JSON key. A mapping of
+/// string keys only is answered without a copy: the builder merges equal
+/// keys, so they differ.
+fn keys_collide(entries: &[(Node, Node)]) -> bool {
+    if entries.iter().all(|(k, _)| matches!(k.kind, NodeKind::Str(_))) {
+        return false;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(entries.len());
+    entries
+        .iter()
+        .any(|(k, _)| k.key_text().is_some_and(|t| !seen.insert(t)))
+}
+
 /// The text of a float as YAML writes it.
 pub fn float_text(f: f64) -> String {
     if f.is_nan() {
@@ -541,6 +626,57 @@ mod tests {
     fn empty_document_has_no_root() {
         assert!(parse("").unwrap().root.is_none());
         assert!(parse("# only a comment\n").unwrap().root.is_none());
+    }
+
+    /// `to_json_text` is `to_string(to_json())`, byte for byte, on every
+    /// value of every YAML file of the corpus and the fixtures, errors
+    /// included.
+    #[test]
+    fn json_text_is_the_text_of_the_json_value() {
+        fn check(n: &Node, seen: &mut usize) {
+            let want = n.to_json().map(|v| serde_json::to_string(&v).unwrap());
+            assert_eq!(n.to_json_text(), want, "{:?}", n.span);
+            *seen += 1;
+            match &n.kind {
+                NodeKind::Seq(items) => items.iter().for_each(|i| check(i, seen)),
+                NodeKind::Map(entries) => entries.iter().for_each(|(_, v)| check(v, seen)),
+                _ => {}
+            }
+        }
+        let mut seen = 0;
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in [manifest.join("../shared/corpus"), manifest.join("fixtures")] {
+            for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
+                let p = e.path();
+                if !matches!(p.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(p) else { continue };
+                if let Ok(Document { root: Some(r), .. }) = parse(&text) {
+                    check(&r, &mut seen);
+                }
+            }
+        }
+        let texts = [
+            "a: {x: \"\\u0001\\\"é\", 1.5: [1e3, 0.1, -0.0, 18446744073709551616], true: ~, null: [], 7: {}}\n",
+            "a: [.nan]\n",
+            "a: {[1]: 2}\n",
+            "a: {b: .inf, [1]: 2}\n",
+        ];
+        for t in texts {
+            check(&root(t), &mut seen);
+        }
+        assert!(seen > 10_000, "only {seen} values checked: is ../shared/corpus there?");
+        // A tree not made by the builder, with keys that collide as JSON
+        // keys: the later value replaces the earlier in place.
+        let sp = Span::default();
+        let node = |kind| Node { span: sp, kind };
+        let map = node(NodeKind::Map(vec![
+            (node(NodeKind::Int(1)), node(NodeKind::Str("a".into()))),
+            (node(NodeKind::Str("b".into())), node(NodeKind::Null)),
+            (node(NodeKind::Str("1".into())), node(NodeKind::Bool(true))),
+        ]));
+        assert_eq!(map.to_json_text().unwrap(), r#"{"1":true,"b":null}"#);
     }
 
     #[test]
