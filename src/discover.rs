@@ -122,12 +122,23 @@ pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
 /// `/`-separated `path` relative to `base`, or `None` when not below it.
 pub fn relative(path: &Path, base: &Path) -> Option<String> {
     let rel = path.strip_prefix(base).ok()?;
+    // Discovery asks this three times per file: a path that is already
+    // `/`-separated components, none `.` or empty, is its own answer.
+    if let Some(s) = rel.to_str().filter(|s| cfg!(unix) && is_plain_relative(s)) {
+        return Some(s.to_owned());
+    }
     Some(
         rel.components()
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/"),
     )
+}
+
+/// Whether `s` reads the same as its components joined by `/`: no empty
+/// or `.` component (no leading, trailing or doubled `/`).
+fn is_plain_relative(s: &str) -> bool {
+    !s.is_empty() && s.split('/').all(|c| !c.is_empty() && c != ".")
 }
 
 /// Whether a file name matches PAT's `*.y*ml`.
@@ -395,6 +406,37 @@ pub fn display_path(abs: &Path, cwd: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_are_their_components_joined() {
+        let slow = |p: &Path, b: &Path| {
+            let rel = p.strip_prefix(b).ok()?;
+            Some(
+                rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            )
+        };
+        let base = Path::new("/repo");
+        for p in [
+            "/repo/rules/a.yml",
+            "/repo",
+            "/repo/",
+            "/repo/rules//a.yml",
+            "/repo/./rules/a.yml",
+            "/repo/rules/./a.yml",
+            "/repo/rules/",
+            "/repo/rules/.",
+            "/repo/../x.yml",
+            "/repo/.hidden/a.yml",
+            "/repo/a b/é.yml",
+            "/other/a.yml",
+        ] {
+            let p = Path::new(p);
+            assert_eq!(relative(p, base), slow(p, base), "{}", p.display());
+        }
+    }
 
     #[test]
     fn yaml_names() {

@@ -96,8 +96,9 @@ pub struct SourceFile {
     /// The text, or `None` when the file is not UTF-8.
     pub text: Option<String>,
     /// Byte offset of each line's start (files are below 4 GiB: the
-    /// loader reads at most 64 MiB).
-    line_starts: Vec<u32>,
+    /// loader reads at most 64 MiB), built when a line is first asked for:
+    /// most files are never quoted.
+    line_starts: std::sync::OnceLock<Box<[u32]>>,
     /// Whether the text was set aside after loading (a lean load keeps
     /// only the texts a report may quote) and is read again on demand.
     released: bool,
@@ -115,29 +116,30 @@ impl std::fmt::Debug for SourceFile {
 impl SourceFile {
     /// Builds a source file and its line index.
     pub fn new(path: PathBuf, display: String, rel: String, text: Option<String>) -> Self {
-        let mut line_starts = vec![0];
-        if let Some(t) = &text {
-            line_starts.extend(
-                t.match_indices('\n')
-                    .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
-            );
-        }
-        line_starts.shrink_to_fit();
         SourceFile {
             path,
             display,
             rel,
             text,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
             released: false,
         }
+    }
+
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts.get_or_init(|| {
+            let text = self.text.as_deref().unwrap_or_default();
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX)))
+                .collect()
+        })
     }
 
     /// Sets the text aside: a lean load keeps only the texts a report may
     /// quote (docs/design/016); [`SourceFile::reread`] reads it back.
     pub fn release(&mut self) {
         if self.text.take().is_some() {
-            self.line_starts = vec![0];
+            self.line_starts = std::sync::OnceLock::new();
             self.released = true;
         }
     }
@@ -164,8 +166,9 @@ impl SourceFile {
     pub fn line(&self, line: u32) -> Option<&str> {
         let text = self.text.as_deref()?;
         let i = (line as usize).checked_sub(1)?;
-        let start = *self.line_starts.get(i)? as usize;
-        let end = self.line_starts.get(i + 1).map_or(text.len(), |&e| e as usize);
+        let starts = self.line_starts();
+        let start = *starts.get(i)? as usize;
+        let end = starts.get(i + 1).map_or(text.len(), |&e| e as usize);
         Some(text.get(start..end)?.trim_end_matches(['\n', '\r']))
     }
 }
@@ -185,5 +188,22 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("secret"), "{shown}");
         assert_eq!(s.line(1), Some("api_token: secret"));
+    }
+
+    #[test]
+    fn lines_are_found_by_number() {
+        let s = SourceFile::new(
+            PathBuf::from("r.yml"),
+            String::new(),
+            String::new(),
+            Some("a: 1\r\n\nb: é\nlast".into()),
+        );
+        let lines: Vec<_> = (0..=5).map(|n| s.line(n)).collect();
+        assert_eq!(lines, [None, Some("a: 1"), Some(""), Some("b: é"), Some("last"), None]);
+        let mut released = s.clone();
+        released.release();
+        assert_eq!(released.line(1), None);
+        released.reread(|_| Some("x\ny\n".into()));
+        assert_eq!((released.line(2), released.line(3)), (Some("y"), Some("")));
     }
 }

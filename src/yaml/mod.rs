@@ -314,6 +314,14 @@ pub fn float_text(f: f64) -> String {
 
 /// Types a plain scalar with PAT's dialect (simple-detections §3).
 pub fn resolve_plain(s: &str) -> NodeKind {
+    // Most plain scalars are keys and words: one that starts with a letter
+    // no null, boolean or number of the dialect starts with is a string.
+    if s.as_bytes()
+        .first()
+        .is_some_and(|c| c.is_ascii_alphabetic() && !matches!(c, b't' | b'T' | b'f' | b'F' | b'n' | b'N'))
+    {
+        return NodeKind::Str(s.into());
+    }
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
         "true" | "True" | "TRUE" => return NodeKind::Bool(true),
@@ -481,6 +489,16 @@ mod tests {
             ("Null", NodeKind::Null),
             (".", NodeKind::Str(".".into())),
             ("-", NodeKind::Str("-".into())),
+            ("AnalysisType", NodeKind::Str("AnalysisType".into())),
+            ("e5", NodeKind::Str("e5".into())),
+            ("x1", NodeKind::Str("x1".into())),
+            ("nul", NodeKind::Str("nul".into())),
+            ("NULL", NodeKind::Null),
+            ("FALSE", NodeKind::Bool(false)),
+            ("true1", NodeKind::Str("true1".into())),
+            ("_1", NodeKind::Str("_1".into())),
+            ("+.inf", NodeKind::Float(f64::INFINITY)),
+            ("-.5", NodeKind::Float(-0.5)),
         ];
         for (src, want) in cases {
             assert_eq!(resolve_plain(src), want, "{src}");
@@ -522,13 +540,22 @@ mod tests {
 
     #[test]
     fn duplicate_keys_in_large_mappings() {
-        let mut t: String = (0..20).map(|i| format!("k{i}: {i}\n")).collect();
-        t.push_str("k3: late\nk19: again\n");
-        let d = parse(&t).unwrap();
-        let r = d.root.unwrap();
-        assert_eq!(r.as_map().unwrap().len(), 20);
-        assert_eq!(r.get("k3").unwrap().kind, NodeKind::Str("late".into()));
-        assert_eq!(d.duplicates.len(), 2);
+        // Past the size where the builder keeps an index of its keys; an
+        // integer key and the same digits quoted are one key.
+        for n in [20, 100] {
+            let mut t: String = (0..n).map(|i| format!("k{i}: {i}\n")).collect();
+            let last = n - 1;
+            t += "7: int\n'7': string\nk3: late\n";
+            t += "k";
+            t += &last.to_string();
+            t += ": again\n";
+            let d = parse(&t).unwrap();
+            let r = d.root.unwrap();
+            assert_eq!(r.as_map().unwrap().len(), n + 1);
+            assert_eq!(r.get("k3").unwrap().kind, NodeKind::Str("late".into()));
+            assert_eq!(r.get("7").unwrap().kind, NodeKind::Str("string".into()));
+            assert_eq!(d.duplicates.len(), 3, "{n}");
+        }
     }
 
     #[test]
