@@ -169,6 +169,27 @@ fn parent_admitted(path: &Path, abs_root: &Path) -> bool {
     gate_admits(&format!("./{parent}"))
 }
 
+/// [`parent_admitted`] of the folder last asked about: a walk meets the
+/// files of a folder one after another.
+#[derive(Default)]
+struct GateCache {
+    last: Option<(PathBuf, bool)>,
+}
+
+impl GateCache {
+    fn admits(&mut self, path: &Path, abs_root: &Path) -> bool {
+        let parent = path.parent().unwrap_or(path);
+        if let Some((dir, admitted)) = &self.last {
+            if dir == parent {
+                return *admitted;
+            }
+        }
+        let admitted = parent_admitted(path, abs_root);
+        self.last = Some((parent.to_path_buf(), admitted));
+        admitted
+    }
+}
+
 struct Ignore {
     exact: Vec<PathBuf>,
     globs: GlobSet,
@@ -226,6 +247,8 @@ pub fn discover(opts: &DiscoverOptions, cwd: &Path) -> Result<Discovered> {
         ..Discovered::default()
     };
     let mut seen = std::collections::HashSet::new();
+    let shown_as_rel = project_root.as_path() == cwd;
+    let mut gate = GateCache::default();
     for root in &roots {
         let abs_root = absolute(root, cwd);
         if !abs_root.exists() {
@@ -301,7 +324,7 @@ pub fn discover(opts: &DiscoverOptions, cwd: &Path) -> Result<Discovered> {
             }
             let abs = entry.path().to_path_buf();
             let rel = relative(&abs, &project_root).unwrap_or_else(|| abs.to_string_lossy().replace('\\', "/"));
-            if gated && entry.depth() > 1 && !parent_admitted(entry.path(), &abs_root) {
+            if gated && entry.depth() > 1 && !gate.admits(entry.path(), &abs_root) {
                 if std::fs::read_to_string(&abs).is_ok_and(|t| t.contains("AnalysisType")) {
                     out.gated.push(rel);
                 }
@@ -310,7 +333,13 @@ pub fn discover(opts: &DiscoverOptions, cwd: &Path) -> Result<Discovered> {
             if ignore.is_ignored(&abs, &rel) || !seen.insert(abs.clone()) {
                 continue;
             }
-            let display = display_path(&abs, cwd);
+            // Below the working directory at the project root (the usual
+            // case), the path shown is the project path.
+            let display = if shown_as_rel {
+                rel.clone()
+            } else {
+                display_path(&abs, cwd)
+            };
             out.files.push(Found {
                 path: abs,
                 rel,

@@ -72,35 +72,19 @@ impl Project {
             .enumerate()
             .map(|(i, f)| {
                 let id = FileId(i as u32);
-                let size = std::fs::metadata(&f.path).map_or(0, |m| m.len());
-                if size > MAX_FILE_BYTES {
-                    let mut loaded = load::Loaded {
-                        is_analysis: true,
-                        ..load::Loaded::default()
-                    };
-                    loaded.diagnostics.push(Diagnostic::new(
-                        Code::YamlSyntax,
-                        id,
-                        crate::source::Span::START,
-                        format!(
-                            "the file is {} MB; detection files above {} MB are not read",
-                            size >> 20,
-                            MAX_FILE_BYTES >> 20
-                        ),
-                    ));
-                    return (
-                        SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), None),
-                        loaded,
-                    );
-                }
-                let bytes = match read_bytes(&f.path) {
+                let bytes = match read_file(&f.path) {
                     Ok(bytes) => bytes,
-                    Err(message) => {
+                    Err(e) => {
                         let mut loaded = load::Loaded {
                             is_analysis: true,
                             ..load::Loaded::default()
                         };
-                        loaded.diagnostics.push(unreadable(id, message));
+                        loaded.diagnostics.push(match e {
+                            ReadError::TooLarge(_) => {
+                                Diagnostic::new(Code::YamlSyntax, id, crate::source::Span::START, e.message())
+                            }
+                            ReadError::Failed(message) => unreadable(id, message),
+                        });
                         return (
                             SourceFile::new(f.path.clone(), f.display.clone(), f.rel.clone(), None),
                             loaded,
@@ -231,31 +215,66 @@ pub fn resolve_and_check(
     resolved
 }
 
-/// Reads a detection file's bytes (UTF-8 or not: the loader reports where
-/// it is not), `Err` with the message when it cannot be read. The file type is checked
-/// first, so a FIFO is never opened, and the read is bounded.
-pub fn read_bytes(path: &Path) -> std::result::Result<Vec<u8>, String> {
-    use std::io::Read;
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read the file: {}", discover::read_error_text(&e)))?;
-    if !meta.is_file() {
-        return Err("not a regular file (it changed since it was found); it is not read".to_owned());
+/// Why a detection file was not read.
+#[derive(Debug, PartialEq)]
+pub enum ReadError {
+    /// Larger than the loader reads (its size in bytes).
+    TooLarge(u64),
+    /// It could not be read, or is not a regular file: the message.
+    Failed(String),
+}
+
+impl ReadError {
+    /// The message a diagnostic shows.
+    pub fn message(&self) -> String {
+        match self {
+            ReadError::TooLarge(size) => format!(
+                "the file is {} MB; detection files above {} MB are not read",
+                size >> 20,
+                MAX_FILE_BYTES >> 20
+            ),
+            ReadError::Failed(message) => message.clone(),
+        }
     }
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read the file: {}", discover::read_error_text(&e)))?;
+}
+
+/// Reads a detection file's bytes (UTF-8 or not: the loader reports where
+/// it is not), `Err` with the message when it cannot be read. See
+/// [`read_file`].
+pub fn read_bytes(path: &Path) -> std::result::Result<Vec<u8>, String> {
+    read_file(path).map_err(|e| e.message())
+}
+
+/// Reads a detection file's bytes. The file type and size are checked
+/// first (one `stat`), so a FIFO is never opened, and the read is bounded.
+///
+/// # Errors
+/// A file above [`MAX_FILE_BYTES`], or one that cannot be read.
+pub fn read_file(path: &Path) -> std::result::Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let failed =
+        |e: std::io::Error| ReadError::Failed(format!("cannot read the file: {}", discover::read_error_text(&e)));
+    let meta = std::fs::metadata(path).map_err(failed)?;
+    if !meta.is_file() {
+        return Err(ReadError::Failed(
+            "not a regular file (it changed since it was found); it is not read".to_owned(),
+        ));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge(meta.len()));
+    }
+    let file = std::fs::File::open(path).map_err(failed)?;
     // Sized from the metadata (one byte more to see the end without a
     // second allocation): reading into an empty vector doubles it, which
     // left up to half of every file's buffer unused for the whole run.
     let expected = usize::try_from(meta.len().min(MAX_FILE_BYTES)).unwrap_or(0);
     let mut bytes = Vec::with_capacity(expected.saturating_add(1));
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the file: {}", discover::read_error_text(&e)))?;
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(failed)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!(
+        return Err(ReadError::Failed(format!(
             "the file grew above {} MB while it was read; it is not read",
             MAX_FILE_BYTES >> 20
-        ));
+        )));
     }
     bytes.shrink_to_fit();
     Ok(bytes)
@@ -333,6 +352,18 @@ mod tests {
         std::fs::write(&good, "a: 1\n").unwrap();
         assert_eq!(read_bytes(&good), Ok(b"a: 1\n".to_vec()));
         assert!(read_bytes(dir.path()).unwrap_err().contains("not a regular file"));
+        // A sparse file one byte above the limit is refused by its size,
+        // without being read.
+        let big = dir.path().join("big.yml");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_FILE_BYTES + 1)
+            .unwrap();
+        assert_eq!(read_file(&big), Err(ReadError::TooLarge(MAX_FILE_BYTES + 1)));
+        assert_eq!(
+            read_bytes(&big).unwrap_err(),
+            "the file is 64 MB; detection files above 64 MB are not read"
+        );
     }
 
     #[test]
