@@ -114,7 +114,7 @@ impl std::fmt::Debug for SourceFile {
 }
 
 impl SourceFile {
-    /// Builds a source file and its line index.
+    /// Builds a source file (its line index is built on first use).
     pub fn new(path: PathBuf, display: String, rel: String, text: Option<String>) -> Self {
         SourceFile {
             path,
