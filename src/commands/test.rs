@@ -731,16 +731,21 @@ pub fn run(cx: &mut Context, opts: &TestOptions) -> Result<Outcome> {
             })
         })
         .collect();
-    // In place: an `Option<Run>` is the size of a `Run`.
-    let mut runs: Vec<Run> = runs.into_iter().flatten().collect();
+    // In place (an `Option<Run>` is the size of a `Run`, and `filter_map`
+    // over a vector reuses its allocation; `flatten` grew a second vector).
+    #[expect(clippy::filter_map_identity, reason = "flatten does not collect in place")]
+    let mut runs: Vec<Run> = runs.into_iter().filter_map(|r| r).collect();
     let python = python_tests::run(cx, opts, &project, &analyses, invalid, &mut runs);
     project.sources.extend(python.sources);
-    let mut items = Vec::with_capacity(runs.len());
     let mut extra = python.diagnostics;
-    for r in runs {
-        items.push(r.item);
-        extra.extend(r.diagnostics);
-    }
+    // In place too: the reports take the runs' allocation.
+    let items: Vec<ItemReport> = runs
+        .into_iter()
+        .map(|r| {
+            extra.extend(r.diagnostics);
+            r.item
+        })
+        .collect();
     remote.apply_to(&mut project.diagnostics);
     project.diagnostics.extend(extra);
     crate::project::sort_diagnostics(&mut project.diagnostics, &project.sources);
