@@ -60,6 +60,7 @@ pub(super) fn parse(text: &str) -> Option<Document> {
         ascii: text.is_ascii(),
         out: Builder::default(),
         depth: 0,
+        key_memo: std::cell::Cell::new((usize::MAX, None)),
     };
     f.document()?;
     Some(f.out.finish())
@@ -147,6 +148,8 @@ struct Fast<'a> {
     ascii: bool,
     out: Builder,
     depth: usize,
+    /// The last [`Fast::key_colon`] answer and the offset it was for.
+    key_memo: std::cell::Cell<(usize, Option<usize>)>,
 }
 
 impl<'a> Fast<'a> {
@@ -259,6 +262,17 @@ impl<'a> Fast<'a> {
     /// scalar or a plain scalar followed by `:` and a blank on the same
     /// line), the offset of its `:`.
     fn key_colon(&self) -> Option<usize> {
+        // Asked twice per key (does a key start here? then: read it).
+        let (at, colon) = self.key_memo.get();
+        if at == self.i {
+            return colon;
+        }
+        let colon = self.scan_key_colon();
+        self.key_memo.set((self.i, colon));
+        colon
+    }
+
+    fn scan_key_colon(&self) -> Option<usize> {
         let g = |k: usize| self.b.get(k).copied().unwrap_or(0);
         let mut j = self.i;
         match g(j) {
