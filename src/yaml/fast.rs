@@ -72,7 +72,10 @@ pub(super) fn parse(text: &str) -> Option<Document> {
 /// characters, and lines starting with a document marker or a directive.
 fn in_alphabet(text: &str) -> bool {
     let b = text.as_bytes();
-    if !b.ends_with(b"\n") {
+    // libyaml-safer reads the first character for a byte order mark and
+    // rejects some (a leading U+FFFD is "invalid byte order marker"):
+    // a text that does not start with ASCII is left to it.
+    if !b.ends_with(b"\n") || !b.first().is_some_and(u8::is_ascii) {
         return false;
     }
     let bad = b.chunks(64).any(|c| {

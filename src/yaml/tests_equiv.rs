@@ -268,6 +268,11 @@ const DECLINED: &[&str] = &[
     "\ta: b\n",
     "a: b\r\n",
     "\u{feff}a: b\n",
+    // Found by fuzzing: libyaml-safer rejects a leading U+FFFD ("invalid
+    // byte order marker"); the fast path had read it as a key.
+    "\u{fffd}:\n  - a\n",
+    "\u{fffd}\u{fffd}: b\n",
+    "é: b\n",
     "a: &x 1\nb: *x\n",
     "a: &x 1\n",
     "a: *x\n",
