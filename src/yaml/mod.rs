@@ -671,17 +671,9 @@ mod tests {
             }
         }
         let mut seen = 0;
-        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for dir in [manifest.join("../shared/corpus"), manifest.join("fixtures")] {
-            for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
-                let p = e.path();
-                if !matches!(p.extension().and_then(|x| x.to_str()), Some("yml" | "yaml")) {
-                    continue;
-                }
-                let Ok(text) = std::fs::read_to_string(p) else { continue };
-                if let Ok(Document { root: Some(r), .. }) = parse(&text) {
-                    check(&r, &mut seen);
-                }
+        for (_, text) in super::tests_equiv::files() {
+            if let Ok(Document { root: Some(r), .. }) = parse(&text) {
+                check(&r, &mut seen);
             }
         }
         let texts = [

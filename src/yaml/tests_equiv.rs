@@ -28,8 +28,9 @@ fn check(text: &str) -> Result<bool, String> {
 }
 
 /// Every `.yml`/`.yaml` file under `../shared/corpus` and `fixtures/`, in
-/// a fixed order. The corpus may be missing locally, never under `CI`.
-fn files() -> Vec<(PathBuf, String)> {
+/// a fixed order, with its text. The corpus may be missing locally, never
+/// under `CI`. Also read by the JSON-text test in `mod.rs`.
+pub(super) fn files() -> Vec<(PathBuf, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let corpus = root.join("../shared/corpus");
     if !corpus.is_dir() {
